@@ -1,0 +1,71 @@
+"""Command line: python -m app {migrate, seed-demo, create-user}."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+
+from app.settings import ROOT
+
+
+def migrate() -> int:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PICCOLO_CONF": "piccolo_conf"}
+    piccolo = [sys.executable, "-c", "from piccolo.main import main; main()"]
+    return subprocess.call([*piccolo, "migrations", "forwards", "all"], cwd=ROOT, env=env,
+                           stdout=subprocess.DEVNULL if os.environ.get("QUIET") else None)  # fmt: skip
+
+
+async def _create_user(args: argparse.Namespace) -> int:
+    from app.accounts.services import create_user
+    from app.core.errors import ValidationFailed
+    from app.core.i18n import set_locale
+
+    set_locale("en")
+    try:
+        user_id = await create_user(
+            username=args.username, password=args.password, role=args.role,
+            display_name=args.display_name or args.username, email=args.email or "",
+        )  # fmt: skip
+    except ValidationFailed as exc:
+        for error in exc.errors:
+            print(f"error: {error.field}: {error.message}", file=sys.stderr)
+        return 2
+    print(f"created user {args.username} (id {user_id}, role {args.role})")
+    return 0
+
+
+async def _seed_demo(args: argparse.Namespace) -> int:
+    from app.demo.seed import seed_demo
+
+    counts = await seed_demo(force=args.force)
+    if not counts:
+        print("demo data already loaded; nothing to do")
+    else:
+        print("demo data loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Shuyuan administration")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply database migrations")
+    seed = sub.add_parser("seed-demo", help="load the demo school once")
+    seed.add_argument("--force", action="store_true")
+    user = sub.add_parser("create-user", help="create a staff user")
+    user.add_argument("--username", required=True)
+    user.add_argument("--password", required=True)
+    user.add_argument("--role", required=True)
+    user.add_argument("--display-name", default="")
+    user.add_argument("--email", default="")
+    args = parser.parse_args(argv)
+    if args.command == "migrate":
+        return migrate()
+    runner = {"create-user": _create_user, "seed-demo": _seed_demo}[args.command]
+    return asyncio.run(runner(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

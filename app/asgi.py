@@ -1,0 +1,99 @@
+"""create_app: the one place that wires routes, middleware, plugins and lifecycle."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from app.accounts.api import AuthApi
+from app.accounts.controllers import AccountController, AuthController
+from app.core.auth import PUBLIC_PREFIXES, AuthMiddleware, require_user
+from app.core.i18n import LocaleMiddleware
+from app.core.jobs import close_pool
+from app.core.redis import close_redis
+from app.core.templates import environment
+from app.core.web import exception_handlers
+from app.dashboard.controllers import dashboard
+from app.health.routes import healthz
+from app.leads.api import LeadApi
+from app.leads.controllers import LeadController
+from app.notifications import realtime as _notification_pushes  # noqa: F401 - registers renderers
+from app.notifications.api import NotificationApi
+from app.notifications.controllers import AnnouncementController, NotificationController
+from app.realtime.hub import hub
+from app.realtime.routes import realtime_socket
+from app.settings import ROOT, get_settings
+
+
+async def _startup() -> None:
+    from piccolo_conf import DB
+
+    if hasattr(DB, "start_connection_pool"):
+        from piccolo.engine.postgres import PostgresEngine
+
+        if isinstance(DB, PostgresEngine):
+            await DB.start_connection_pool(min_size=2, max_size=20)
+    await hub.start()
+
+
+async def _shutdown() -> None:
+    from piccolo_conf import DB
+
+    await hub.stop()
+    await close_pool()
+    await close_redis()
+    from piccolo.engine.postgres import PostgresEngine
+
+    if isinstance(DB, PostgresEngine):
+        await DB.close_connection_pool()
+
+
+def create_app() -> Litestar:
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO if not settings.debug else logging.DEBUG)
+    static = create_static_files_router(
+        path="/static", directories=[ROOT / "static"], opt={"public": True}, include_in_schema=False,
+        send_as_attachment=False,
+    )  # fmt: skip
+    pages = [AuthController, AccountController, LeadController, NotificationController, AnnouncementController]
+    api = Router(path="/", route_handlers=[AuthApi, LeadApi, NotificationApi])
+    return Litestar(
+        route_handlers=[dashboard, healthz, realtime_socket, static, api, *pages],
+        middleware=[
+            LocaleMiddleware,
+            DefineMiddleware(AuthMiddleware, exclude=[p.rstrip("/") for p in PUBLIC_PREFIXES]),
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.auth.secret_key,
+            exclude=["/api/", "/healthz", "/schema"],
+            cookie_secure=settings.auth.cookie_secure,
+            cookie_httponly=True,
+        ),
+        guards=[require_user],
+        plugins=[HTMXPlugin()],
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment)),
+        exception_handlers=exception_handlers,
+        openapi_config=OpenAPIConfig(
+            title="Shuyuan API",
+            version="1.0.0",
+            path="/schema",
+            description="REST API of Shuyuan. Obtain a token with POST /api/v1/auth/token and send "
+            "it as `Authorization: Bearer <token>`. Errors: {detail, errors: [{field, message}]}.",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        on_startup=[_startup],
+        on_shutdown=[_shutdown],
+        debug=settings.debug,
+    )
+
+
+app = create_app()

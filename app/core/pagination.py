@@ -1,0 +1,72 @@
+"""Limit/offset pagination shared by HTML lists and the REST API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from app.core.errors import FieldError, ValidationFailed
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+    @classmethod
+    def parse(cls, limit: str | int | None, offset: str | int | None) -> "PageRequest":
+        errors = []
+        try:
+            lim = DEFAULT_LIMIT if limit in (None, "") else int(limit)
+            if not 1 <= lim <= MAX_LIMIT:
+                raise ValueError
+        except (TypeError, ValueError):
+            errors.append(FieldError("limit", "Must be a whole number from 1 to 100."))
+            lim = DEFAULT_LIMIT
+        try:
+            off = 0 if offset in (None, "") else int(offset)
+            if off < 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            errors.append(FieldError("offset", "Must be a whole number of 0 or more."))
+            off = 0
+        if errors:
+            raise ValidationFailed(errors)
+        return cls(lim, off)
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + self.limit < self.total
+
+    @property
+    def has_previous(self) -> bool:
+        return self.offset > 0
+
+    @property
+    def next_offset(self) -> int:
+        return self.offset + self.limit
+
+    @property
+    def previous_offset(self) -> int:
+        return max(0, self.offset - self.limit)
+
+    @property
+    def first_index(self) -> int:
+        return self.offset + 1 if self.total else 0
+
+    @property
+    def last_index(self) -> int:
+        return min(self.offset + self.limit, self.total)

@@ -1,0 +1,86 @@
+"""REST: /api/v1/leads."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.params import Body
+
+from app.core import audit
+from app.core.auth import client_ip
+from app.core.errors import FieldError, ValidationFailed
+from app.core.pagination import PageRequest
+from app.leads import services
+
+# API names for the foreign keys; the tables call them owner/campus.
+_RENAMES = {"owner_id": "owner", "campus_id": "campus"}
+_API_NAMES = {v: k for k, v in _RENAMES.items()}
+
+
+def _api_field_names(exc: ValidationFailed) -> ValidationFailed:
+    for error in exc.errors:
+        error.field = _API_NAMES.get(error.field, error.field)
+    return exc
+
+
+def _serialise(lead: dict) -> dict:
+    out = {k: v for k, v in lead.items() if k not in ("owner", "campus", "deleted_at")}
+    out["owner_id"], out["campus_id"] = lead.get("owner"), lead.get("campus")
+    return out
+
+
+def _body(data) -> dict:
+    if not isinstance(data, dict):
+        raise ValidationFailed([FieldError("body", "Send a JSON object.")])
+    return {_RENAMES.get(k, k): v for k, v in data.items()}
+
+
+class LeadApi(Controller):
+    path = "/api/v1/leads"
+    tags = ["leads"]
+
+    @get("/")
+    async def list_leads(
+        self, request: Request, q: str = "", status: str = "", scope: str = "",
+        limit: str | None = None, offset: str | None = None,
+    ) -> dict:  # fmt: skip
+        """Leads the caller may see, newest first. `scope` is `mine` or `pool` to narrow."""
+        result = await services.list_leads(
+            request.scope["user"], services.LeadFilter(q, status, scope), PageRequest.parse(limit, offset)
+        )
+        return {"items": [_serialise(i) for i in result.items], "total": result.total,
+                "limit": result.limit, "offset": result.offset}  # fmt: skip
+
+    @post("/")
+    async def create_lead(self, request: Request, data: dict = Body()) -> dict:
+        try:
+            lead = await services.create_lead(request.scope["user"], _body(data), ip=client_ip(request))
+        except ValidationFailed as exc:
+            raise _api_field_names(exc) from None
+        return _serialise(lead)
+
+    @get("/{lead_id:int}")
+    async def get_lead(self, request: Request, lead_id: int) -> dict:
+        return _serialise(await services.get_lead(request.scope["user"], lead_id))
+
+    @patch("/{lead_id:int}")
+    async def update_lead(self, request: Request, lead_id: int, data: dict = Body()) -> dict:
+        """Partial update. Send the `version` you read to refuse overwriting someone else's change (409)."""
+        values = _body(data)
+        version = values.pop("version", None)
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+            raise ValidationFailed([FieldError("version", "Must be an integer.")])
+        try:
+            lead = await services.update_lead(request.scope["user"], lead_id, values, version=version,
+                                              ip=client_ip(request))  # fmt: skip
+        except ValidationFailed as exc:
+            raise _api_field_names(exc) from None
+        return _serialise(lead)
+
+    @delete("/{lead_id:int}")
+    async def delete_lead(self, request: Request, lead_id: int) -> None:
+        await services.delete_lead(request.scope["user"], lead_id, ip=client_ip(request))
+
+    @get("/{lead_id:int}/history")
+    async def history(self, request: Request, lead_id: int) -> dict:
+        await services.get_lead(request.scope["user"], lead_id)
+        return {"items": await audit.history("lead", lead_id)}

@@ -1,0 +1,106 @@
+"""Lead pages: list with search and filters, create, detail with history, edit, delete with undo."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.plugins.htmx import ClientRedirect
+from litestar.response import Redirect, Response
+
+from app.core import audit
+from app.core.auth import client_ip
+from app.core.errors import ValidationFailed
+from app.core.forms import form_data
+from app.core.pagination import PageRequest
+from app.core.web import page
+from app.leads import services
+from tables.accounts.tables import Campus
+
+
+def _redirect(request: Request, url: str) -> Response:
+    return ClientRedirect(url) if request.htmx else Redirect(url)
+
+
+async def _form_context(user) -> dict:
+    return {
+        "owners": await services.assignable_owners(user),
+        "campuses": await Campus.select(Campus.id, Campus.name).order_by(Campus.id),
+        "statuses": services.STATUSES,
+        "sources": services.SOURCES,
+    }
+
+
+class LeadController(Controller):
+    path = "/leads"
+    include_in_schema = False
+
+    @get("/")
+    async def index(
+        self, request: Request, q: str = "", status: str = "", scope: str = "", limit: str = "", offset: str = ""
+    ) -> Response:
+        user = request.scope["user"]
+        filters = services.LeadFilter(q=q, status=status, scope=scope)
+        result = await services.list_leads(user, filters, PageRequest.parse(limit, offset))
+        template = "leads/rows.html" if request.htmx and request.htmx.target == "lead-results" else "leads/index.html"
+        return await page(request, template, page_data=result, filters=filters, statuses=services.STATUSES,
+                          sources=services.SOURCES)  # fmt: skip
+
+    @get("/new")
+    async def new(self, request: Request) -> Response:
+        user = request.scope["user"]
+        values = {"owner": user.id if user.role == "advisor" else "", "campus": user.campus_id, "status": "new"}
+        return await page(request, "leads/form.html", lead=None, values=values, errors={},
+                          **await _form_context(user))  # fmt: skip
+
+    @post("/")
+    async def create(self, request: Request) -> Response:
+        user = request.scope["user"]
+        data = await form_data(request)
+        try:
+            lead = await services.create_lead(user, data, ip=client_ip(request))
+        except ValidationFailed as exc:
+            return await page(request, "leads/form.html", status_code=422, lead=None, values=data,
+                              errors=exc.by_field(), **await _form_context(user))  # fmt: skip
+        return _redirect(request, f"/leads/{lead['id']}")
+
+    @get("/{lead_id:int}")
+    async def detail(self, request: Request, lead_id: int) -> Response:
+        user = request.scope["user"]
+        lead = await services.get_lead(user, lead_id)
+        entries = await audit.history("lead", lead_id)
+        return await page(request, "leads/detail.html", lead=lead, entries=entries, statuses=services.STATUSES,
+                          sources=services.SOURCES, field_labels=services.FIELD_LABELS)  # fmt: skip
+
+    @get("/{lead_id:int}/edit")
+    async def edit(self, request: Request, lead_id: int) -> Response:
+        user = request.scope["user"]
+        lead = await services.get_lead(user, lead_id)
+        return await page(request, "leads/form.html", lead=lead, values=lead, errors={},
+                          **await _form_context(user))  # fmt: skip
+
+    @post("/{lead_id:int}")
+    async def update(self, request: Request, lead_id: int) -> Response:
+        user = request.scope["user"]
+        data = await form_data(request)
+        version = int(data["version"]) if data.get("version", "").isdigit() else None
+        try:
+            await services.update_lead(user, lead_id, data, version=version, ip=client_ip(request))
+        except ValidationFailed as exc:
+            lead = await services.get_lead(user, lead_id)
+            return await page(request, "leads/form.html", status_code=422, lead=lead, values=data,
+                              errors=exc.by_field(), **await _form_context(user))  # fmt: skip
+        return _redirect(request, f"/leads/{lead_id}")
+
+    @post("/{lead_id:int}/delete")
+    async def delete(self, request: Request, lead_id: int) -> Response:
+        user = request.scope["user"]
+        lead = await services.get_lead(user, lead_id)
+        await services.delete_lead(user, lead_id, ip=client_ip(request))
+        result = await services.list_leads(user, services.LeadFilter(), PageRequest())
+        return await page(request, "leads/index.html", page_data=result, filters=services.LeadFilter(),
+                          statuses=services.STATUSES, sources=services.SOURCES, undo=lead)  # fmt: skip
+
+    @post("/{lead_id:int}/restore")
+    async def restore(self, request: Request, lead_id: int) -> Response:
+        user = request.scope["user"]
+        await services.restore_lead(user, lead_id, ip=client_ip(request))
+        return _redirect(request, f"/leads/{lead_id}")

@@ -1,0 +1,49 @@
+"""REST: the caller's notifications; announcements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Controller, Request, get, post
+
+from app.core.jobs import enqueue
+from app.core.pagination import PageRequest
+from app.notifications import services
+
+
+@dataclass
+class AnnouncementIn:
+    title: str
+    body: str = ""
+    audience: str = "all"
+    audience_value: str = ""
+
+
+class NotificationApi(Controller):
+    path = "/api/v1"
+    tags = ["notifications"]
+
+    @get("/notifications")
+    async def list_notifications(
+        self, request: Request, limit: str | None = None, offset: str | None = None, unread: bool = False
+    ) -> dict:
+        result = await services.list_notifications(request.scope["user"], PageRequest.parse(limit, offset), unread)
+        return {"items": result.items, "total": result.total, "limit": result.limit, "offset": result.offset}
+
+    @post("/notifications/{notification_id:int}/read", status_code=200)
+    async def read(self, request: Request, notification_id: int) -> dict:
+        unread = await services.mark_read(request.scope["user"], notification_id)
+        return {"unread": unread}
+
+    @post("/announcements", status_code=202)
+    async def announce(self, request: Request, data: AnnouncementIn) -> dict:
+        """Send an announcement to everyone, a role, a team or a campus (admins and supervisors)."""
+        announcement_id = await services.create_announcement(
+            request.scope["user"],
+            title=data.title,
+            body=data.body,
+            audience=data.audience,
+            audience_value=data.audience_value,
+        )
+        await enqueue("deliver_announcement", announcement_id, job_id=f"announcement:{announcement_id}")
+        return {"id": announcement_id}

@@ -1,0 +1,43 @@
+"""Piccolo's configuration: the database engine and the registry of table apps, nothing else."""
+
+from urllib.parse import unquote, urlparse
+
+from piccolo.conf.apps import AppRegistry
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
+from app.settings import get_settings
+
+
+def _engine():
+    url = get_settings().database.url
+    if url.startswith("sqlite:///"):
+        # Piccolo's SQLite engine opens one connection per query; a busy timeout lets
+        # the web process and the worker write to the same file without "database is locked".
+        return SQLiteEngine(path=url.removeprefix("sqlite:///"), timeout=30)
+    parsed = urlparse(url)
+    return PostgresEngine(
+        config={
+            "host": parsed.hostname or "127.0.0.1",
+            "port": parsed.port or 5432,
+            "user": unquote(parsed.username or "postgres"),
+            "password": unquote(parsed.password or ""),
+            "database": parsed.path.lstrip("/") or "shuyuan",
+        }
+    )
+
+
+DB = _engine()
+
+# Order matters: apps are migrated in this order and later apps reference earlier ones.
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "tables.accounts.piccolo_app",
+        "tables.audit.piccolo_app",
+        "tables.notifications.piccolo_app",
+        "tables.leads.piccolo_app",
+        "tables.students.piccolo_app",
+        "tables.teaching.piccolo_app",
+        "tables.tickets.piccolo_app",
+    ]
+)

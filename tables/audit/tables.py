@@ -1,0 +1,18 @@
+from piccolo.columns import JSON, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
+
+from tables._columns import utcnow
+from tables.accounts.tables import User
+
+
+class AuditEntry(Table):
+    """Who changed which record, when, and how: `changes` maps field -> [old, new]."""
+
+    actor = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    action = Varchar(length=16)
+    entity_type = Varchar(length=50, index=True)
+    entity_id = Integer(index=True)
+    changes = JSON(default={})
+    ip = Varchar(length=45, default="")
+    at = Timestamptz(default=utcnow, index=True)

@@ -1,0 +1,23 @@
+from piccolo.columns import Date, ForeignKey, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
+
+from tables._columns import utcnow
+from tables.accounts.tables import Campus, User
+from tables.leads.tables import Lead
+
+
+class Student(Table):
+    name = Varchar(length=100)
+    gender = Varchar(length=10, default="")
+    birth_date = Date(null=True, default=None)
+    grade = Varchar(length=20, default="")
+    guardian_name = Varchar(length=100, default="")
+    guardian_phone = Varchar(length=32, default="")
+    campus = ForeignKey(references=Campus, null=True, on_delete=OnDelete.set_null)
+    class_teacher = ForeignKey(references=User, null=True, index=True, on_delete=OnDelete.set_null)
+    advisor = ForeignKey(references=User, null=True, index=True, on_delete=OnDelete.set_null)
+    lead = ForeignKey(references=Lead, null=True, on_delete=OnDelete.set_null)
+    status = Varchar(length=20, default="active")
+    created_at = Timestamptz(default=utcnow)
+    deleted_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,7 @@
+"""Jobs for notifications: thin wrappers over the service, safe to run twice."""
+
+from app.notifications import services
+
+
+async def deliver_announcement(ctx: dict, announcement_id: int) -> int:
+    return await services.deliver_announcement(announcement_id)

@@ -1,0 +1,41 @@
+"""arq worker: `python -m arq tasks.worker.WorkerSettings`.
+
+Its liveness is arq's own health-check key, written every few seconds; /healthz reads it.
+"""
+
+from __future__ import annotations
+
+from app.core.jobs import arq_redis_settings
+from app.core.redis import close_redis
+from app.settings import get_settings
+from tasks.notifications import deliver_announcement
+
+
+async def startup(ctx: dict) -> None:
+    from piccolo.engine.postgres import PostgresEngine
+
+    from piccolo_conf import DB
+
+    if isinstance(DB, PostgresEngine):
+        await DB.start_connection_pool(min_size=1, max_size=5)
+
+
+async def shutdown(ctx: dict) -> None:
+    from piccolo.engine.postgres import PostgresEngine
+
+    from piccolo_conf import DB
+
+    await close_redis()
+    if isinstance(DB, PostgresEngine):
+        await DB.close_connection_pool()
+
+
+class WorkerSettings:
+    functions = [deliver_announcement]
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings = arq_redis_settings()
+    health_check_key = get_settings().redis.worker_health_key
+    health_check_interval = 5
+    poll_delay = 0.1
+    max_tries = 5

@@ -6,9 +6,9 @@ from piccolo.columns import (
     Varchar,
 )
 from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from tables._columns import utcnow
 
 
 class Campus(Table):
@@ -16,7 +16,7 @@ class Campus(Table):
     code = Varchar(length=20, unique=True)
     timezone = Varchar(length=50, default="Asia/Shanghai")
     address = Varchar(length=255, default="")
-    created_at = Timestamptz(default=utcnow)
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class Team(Table):
@@ -31,7 +31,7 @@ class Team(Table):
         null=True,
         on_delete=OnDelete.set_null,
     )
-    created_at = Timestamptz(default=utcnow)
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class User(Table, tablename="account_user"):
@@ -45,9 +45,9 @@ class User(Table, tablename="account_user"):
     team = ForeignKey(references=Team, null=True, on_delete=OnDelete.set_null)
     is_active = Boolean(default=True)
     locale = Varchar(length=10, default="")
-    created_at = Timestamptz(default=utcnow)
-    updated_at = Timestamptz(default=utcnow)
-    password_changed_at = Timestamptz(default=utcnow)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    password_changed_at = Timestamptz(default=TimestamptzNow())
 
 
 class ApiToken(Table):
@@ -57,6 +57,6 @@ class ApiToken(Table):
     name = Varchar(length=100, default="")
     token_hash = Varchar(length=64, unique=True)
     prefix = Varchar(length=12)
-    created_at = Timestamptz(default=utcnow)
+    created_at = Timestamptz(default=TimestamptzNow())
     last_used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)

@@ -1,8 +1,8 @@
 from piccolo.columns import JSON, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from tables._columns import utcnow
 from tables.accounts.tables import User
 
 
@@ -15,4 +15,4 @@ class AuditEntry(Table):
     entity_id = Integer(index=True)
     changes = JSON(default={})
     ip = Varchar(length=45, default="")
-    at = Timestamptz(default=utcnow, index=True)
+    at = Timestamptz(default=TimestamptzNow(), index=True)

@@ -1,8 +1,8 @@
 from piccolo.columns import Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from tables._columns import utcnow
 from tables.accounts.tables import Campus, User
 
 
@@ -22,6 +22,6 @@ class Lead(Table):
     note = Text(default="")
     next_follow_up_on = Date(null=True, default=None)
     version = Integer(default=1)
-    created_at = Timestamptz(default=utcnow, index=True)
-    updated_at = Timestamptz(default=utcnow)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    updated_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)

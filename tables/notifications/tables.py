@@ -1,8 +1,8 @@
 from piccolo.columns import ForeignKey, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from tables._columns import utcnow
 from tables.accounts.tables import User
 
 
@@ -14,7 +14,7 @@ class Announcement(Table):
     body = Text(default="")
     audience = Varchar(length=16, default="all")  # all | role | team | campus
     audience_value = Varchar(length=64, default="")
-    created_at = Timestamptz(default=utcnow)
+    created_at = Timestamptz(default=TimestamptzNow())
     delivered_at = Timestamptz(null=True, default=None)
 
 
@@ -26,5 +26,5 @@ class Notification(Table):
     link = Varchar(length=255, default="")
     # Makes delivery idempotent: a job that runs twice cannot notify twice.
     dedupe_key = Varchar(length=120, unique=True, null=True, default=None)
-    created_at = Timestamptz(default=utcnow, index=True)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
     read_at = Timestamptz(null=True, default=None)

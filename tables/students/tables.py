@@ -1,8 +1,8 @@
 from piccolo.columns import Date, ForeignKey, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from tables._columns import utcnow
 from tables.accounts.tables import Campus, User
 from tables.leads.tables import Lead
 
@@ -19,5 +19,5 @@ class Student(Table):
     advisor = ForeignKey(references=User, null=True, index=True, on_delete=OnDelete.set_null)
     lead = ForeignKey(references=Lead, null=True, on_delete=OnDelete.set_null)
     status = Varchar(length=20, default="active")
-    created_at = Timestamptz(default=utcnow)
+    created_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)

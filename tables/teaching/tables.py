@@ -2,9 +2,9 @@ from decimal import Decimal
 
 from piccolo.columns import Date, ForeignKey, Integer, Numeric, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from tables._columns import utcnow
 from tables.accounts.tables import Campus, User
 from tables.students.tables import Student
 
@@ -16,7 +16,7 @@ class Course(Table):
     lesson_minutes = Integer(default=60)
     total_lessons = Integer(default=20)
     price = Numeric(digits=(10, 2), default=Decimal("0"))
-    created_at = Timestamptz(default=utcnow)
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class ClassGroup(Table):
@@ -28,11 +28,11 @@ class ClassGroup(Table):
     capacity = Integer(default=12)
     start_date = Date(null=True, default=None)
     status = Varchar(length=20, default="open")
-    created_at = Timestamptz(default=utcnow)
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class Enrollment(Table):
     student = ForeignKey(references=Student, index=True, on_delete=OnDelete.restrict)
     class_group = ForeignKey(references=ClassGroup, index=True, on_delete=OnDelete.restrict)
     status = Varchar(length=20, default="active")
-    created_at = Timestamptz(default=utcnow)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -1,8 +1,8 @@
 from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from tables._columns import utcnow
 from tables.accounts.tables import Campus, User
 from tables.students.tables import Student
 
@@ -28,6 +28,6 @@ class Ticket(Table):
     assignee = ForeignKey(references=User, null=True, index=True, on_delete=OnDelete.set_null)
     created_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     version = Integer(default=1)
-    created_at = Timestamptz(default=utcnow, index=True)
-    updated_at = Timestamptz(default=utcnow)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    updated_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)

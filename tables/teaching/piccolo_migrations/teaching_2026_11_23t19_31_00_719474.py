@@ -1,19 +1,46 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.base import OnDelete
 from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import Boolean
+from piccolo.columns.column_types import Date
 from piccolo.columns.column_types import ForeignKey
 from piccolo.columns.column_types import Integer
+from piccolo.columns.column_types import Numeric
 from piccolo.columns.column_types import Serial
-from piccolo.columns.column_types import Text
 from piccolo.columns.column_types import Timestamptz
 from piccolo.columns.column_types import Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
-from tables._columns import utcnow
+import decimal
 
 
 class Campus(Table, tablename="campus", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name="id",
+        secret=False,
+    )
+
+
+class ClassGroup(Table, tablename="class_group", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name="id",
+        secret=False,
+    )
+
+
+class Course(Table, tablename="course", schema=None):
     id = Serial(
         null=False,
         primary_key=True,
@@ -39,19 +66,6 @@ class Student(Table, tablename="student", schema=None):
     )
 
 
-class TicketType(Table, tablename="ticket_type", schema=None):
-    id = Serial(
-        null=False,
-        primary_key=True,
-        unique=False,
-        index=False,
-        index_method=IndexMethod.btree,
-        choices=None,
-        db_column_name="id",
-        secret=False,
-    )
-
-
 class User(Table, tablename="account_user", schema=None):
     id = Serial(
         null=False,
@@ -65,171 +79,44 @@ class User(Table, tablename="account_user", schema=None):
     )
 
 
-ID = "2026-11-23T19:25:56:382047"
+ID = "2026-11-23T19:31:00:719474"
 VERSION = "1.38.0"
 DESCRIPTION = ""
 
 
 async def forwards():
     manager = MigrationManager(
-        migration_id=ID, app_name="tickets", description=DESCRIPTION
+        migration_id=ID, app_name="teaching", description=DESCRIPTION
     )
 
     manager.add_table(
-        class_name="Ticket", tablename="ticket", schema=None, columns=None
+        class_name="Enrollment", tablename="enrollment", schema=None, columns=None
     )
 
     manager.add_table(
-        class_name="TicketType",
-        tablename="ticket_type",
+        class_name="ClassGroup",
+        tablename="class_group",
         schema=None,
         columns=None,
     )
 
-    manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="number",
-        db_column_name="number",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
+    manager.add_table(
+        class_name="Course", tablename="course", schema=None, columns=None
     )
 
     manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="ticket_type",
-        db_column_name="ticket_type",
+        table_class_name="Enrollment",
+        tablename="enrollment",
+        column_name="student",
+        db_column_name="student",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
-            "references": TicketType,
+            "references": Student,
             "on_delete": OnDelete.restrict,
             "on_update": OnUpdate.cascade,
             "target_column": None,
             "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="title",
-        db_column_name="title",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 200,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="description",
-        db_column_name="description",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="priority",
-        db_column_name="priority",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "normal",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="channel",
-        db_column_name="channel",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "web",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "new",
-            "null": False,
             "primary_key": False,
             "unique": False,
             "index": True,
@@ -242,10 +129,77 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="requester_name",
-        db_column_name="requester_name",
+        table_class_name="Enrollment",
+        tablename="enrollment",
+        column_name="class_group",
+        db_column_name="class_group",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": ClassGroup,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Enrollment",
+        tablename="enrollment",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "active",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Enrollment",
+        tablename="enrollment",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ClassGroup",
+        tablename="class_group",
+        column_name="name",
+        db_column_name="name",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -264,15 +218,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="student",
-        db_column_name="student",
+        table_class_name="ClassGroup",
+        tablename="class_group",
+        column_name="course",
+        db_column_name="course",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
-            "references": Student,
-            "on_delete": OnDelete.set_null,
+            "references": Course,
+            "on_delete": OnDelete.restrict,
             "on_update": OnUpdate.cascade,
             "target_column": None,
             "null": True,
@@ -288,8 +242,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
+        table_class_name="ClassGroup",
+        tablename="class_group",
         column_name="campus",
         db_column_name="campus",
         column_class_name="ForeignKey",
@@ -312,34 +266,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="assignee",
-        db_column_name="assignee",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": User,
-            "on_delete": OnDelete.set_null,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="created_by",
-        db_column_name="created_by",
+        table_class_name="ClassGroup",
+        tablename="class_group",
+        column_name="teacher",
+        db_column_name="teacher",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
@@ -360,14 +290,36 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="version",
-        db_column_name="version",
+        table_class_name="ClassGroup",
+        tablename="class_group",
+        column_name="kind",
+        db_column_name="kind",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "small",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ClassGroup",
+        tablename="class_group",
+        column_name="capacity",
+        db_column_name="capacity",
         column_class_name="Integer",
         column_class=Integer,
         params={
-            "default": 1,
+            "default": 12,
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -381,54 +333,12 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": utcnow,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="updated_at",
-        db_column_name="updated_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": utcnow,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="deleted_at",
-        db_column_name="deleted_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
+        table_class_name="ClassGroup",
+        tablename="class_group",
+        column_name="start_date",
+        db_column_name="start_date",
+        column_class_name="Date",
+        column_class=Date,
         params={
             "default": None,
             "null": True,
@@ -444,18 +354,18 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="TicketType",
-        tablename="ticket_type",
-        column_name="code",
-        db_column_name="code",
+        table_class_name="ClassGroup",
+        tablename="class_group",
+        column_name="status",
+        db_column_name="status",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 40,
-            "default": "",
+            "length": 20,
+            "default": "open",
             "null": False,
             "primary_key": False,
-            "unique": True,
+            "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
             "choices": None,
@@ -466,8 +376,29 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="TicketType",
-        tablename="ticket_type",
+        table_class_name="ClassGroup",
+        tablename="class_group",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Course",
+        tablename="course",
         column_name="name",
         db_column_name="name",
         column_class_name="Varchar",
@@ -488,13 +419,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="TicketType",
-        tablename="ticket_type",
-        column_name="description",
-        db_column_name="description",
-        column_class_name="Text",
-        column_class=Text,
+        table_class_name="Course",
+        tablename="course",
+        column_name="subject",
+        db_column_name="subject",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
+            "length": 30,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -509,14 +441,100 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="TicketType",
-        tablename="ticket_type",
-        column_name="is_active",
-        db_column_name="is_active",
-        column_class_name="Boolean",
-        column_class=Boolean,
+        table_class_name="Course",
+        tablename="course",
+        column_name="level",
+        db_column_name="level",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
-            "default": True,
+            "length": 30,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Course",
+        tablename="course",
+        column_name="lesson_minutes",
+        db_column_name="lesson_minutes",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 60,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Course",
+        tablename="course",
+        column_name="total_lessons",
+        db_column_name="total_lessons",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 20,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Course",
+        tablename="course",
+        column_name="price",
+        db_column_name="price",
+        column_class_name="Numeric",
+        column_class=Numeric,
+        params={
+            "default": decimal.Decimal("0"),
+            "digits": (10, 2),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Course",
+        tablename="course",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
             "null": False,
             "primary_key": False,
             "unique": False,

@@ -7,9 +7,9 @@ from piccolo.columns.column_types import JSON
 from piccolo.columns.column_types import Serial
 from piccolo.columns.column_types import Timestamptz
 from piccolo.columns.column_types import Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
-from tables._columns import utcnow
 
 
 class User(Table, tablename="account_user", schema=None):
@@ -25,7 +25,7 @@ class User(Table, tablename="account_user", schema=None):
     )
 
 
-ID = "2026-11-23T19:25:52:185356"
+ID = "2026-11-23T19:30:57:597342"
 VERSION = "1.38.0"
 DESCRIPTION = ""
 
@@ -182,7 +182,7 @@ async def forwards():
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
-            "default": utcnow,
+            "default": TimestamptzNow(),
             "null": False,
             "primary_key": False,
             "unique": False,

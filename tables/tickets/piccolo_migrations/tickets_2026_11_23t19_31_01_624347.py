@@ -1,14 +1,16 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.base import OnDelete
 from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import Date
+from piccolo.columns.column_types import Boolean
 from piccolo.columns.column_types import ForeignKey
+from piccolo.columns.column_types import Integer
 from piccolo.columns.column_types import Serial
+from piccolo.columns.column_types import Text
 from piccolo.columns.column_types import Timestamptz
 from piccolo.columns.column_types import Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
-from tables._columns import utcnow
 
 
 class Campus(Table, tablename="campus", schema=None):
@@ -24,7 +26,20 @@ class Campus(Table, tablename="campus", schema=None):
     )
 
 
-class Lead(Table, tablename="lead", schema=None):
+class Student(Table, tablename="student", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name="id",
+        secret=False,
+    )
+
+
+class TicketType(Table, tablename="ticket_type", schema=None):
     id = Serial(
         null=False,
         primary_key=True,
@@ -50,33 +65,40 @@ class User(Table, tablename="account_user", schema=None):
     )
 
 
-ID = "2026-11-23T19:25:54:889498"
+ID = "2026-11-23T19:31:01:624347"
 VERSION = "1.38.0"
 DESCRIPTION = ""
 
 
 async def forwards():
     manager = MigrationManager(
-        migration_id=ID, app_name="students", description=DESCRIPTION
+        migration_id=ID, app_name="tickets", description=DESCRIPTION
     )
 
     manager.add_table(
-        class_name="Student", tablename="student", schema=None, columns=None
+        class_name="Ticket", tablename="ticket", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="TicketType",
+        tablename="ticket_type",
+        schema=None,
+        columns=None,
     )
 
     manager.add_column(
-        table_class_name="Student",
-        tablename="student",
-        column_name="name",
-        db_column_name="name",
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="number",
+        db_column_name="number",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 100,
+            "length": 20,
             "default": "",
             "null": False,
             "primary_key": False,
-            "unique": False,
+            "unique": True,
             "index": False,
             "index_method": IndexMethod.btree,
             "choices": None,
@@ -87,36 +109,17 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Student",
-        tablename="student",
-        column_name="gender",
-        db_column_name="gender",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="ticket_type",
+        db_column_name="ticket_type",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
         params={
-            "length": 10,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Student",
-        tablename="student",
-        column_name="birth_date",
-        db_column_name="birth_date",
-        column_class_name="Date",
-        column_class=Date,
-        params={
-            "default": None,
+            "references": TicketType,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
             "null": True,
             "primary_key": False,
             "unique": False,
@@ -130,14 +133,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Student",
-        tablename="student",
-        column_name="grade",
-        db_column_name="grade",
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="title",
+        db_column_name="title",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 20,
+            "length": 200,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -152,10 +155,97 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Student",
-        tablename="student",
-        column_name="guardian_name",
-        db_column_name="guardian_name",
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="description",
+        db_column_name="description",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="priority",
+        db_column_name="priority",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "normal",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="channel",
+        db_column_name="channel",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "web",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "new",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="requester_name",
+        db_column_name="requester_name",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -174,16 +264,18 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Student",
-        tablename="student",
-        column_name="guardian_phone",
-        db_column_name="guardian_phone",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="student",
+        db_column_name="student",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
         params={
-            "length": 32,
-            "default": "",
-            "null": False,
+            "references": Student,
+            "on_delete": OnDelete.set_null,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -196,8 +288,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Student",
-        tablename="student",
+        table_class_name="Ticket",
+        tablename="ticket",
         column_name="campus",
         db_column_name="campus",
         column_class_name="ForeignKey",
@@ -220,10 +312,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Student",
-        tablename="student",
-        column_name="class_teacher",
-        db_column_name="class_teacher",
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="assignee",
+        db_column_name="assignee",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
@@ -244,38 +336,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Student",
-        tablename="student",
-        column_name="advisor",
-        db_column_name="advisor",
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="created_by",
+        db_column_name="created_by",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
             "references": User,
-            "on_delete": OnDelete.set_null,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Student",
-        tablename="student",
-        column_name="lead",
-        db_column_name="lead",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Lead,
             "on_delete": OnDelete.set_null,
             "on_update": OnUpdate.cascade,
             "target_column": None,
@@ -292,15 +360,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Student",
-        tablename="student",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="version",
+        db_column_name="version",
+        column_class_name="Integer",
+        column_class=Integer,
         params={
-            "length": 20,
-            "default": "active",
+            "default": 1,
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -314,14 +381,35 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Student",
-        tablename="student",
+        table_class_name="Ticket",
+        tablename="ticket",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
-            "default": utcnow,
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="updated_at",
+        db_column_name="updated_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -335,8 +423,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Student",
-        tablename="student",
+        table_class_name="Ticket",
+        tablename="ticket",
         column_name="deleted_at",
         db_column_name="deleted_at",
         column_class_name="Timestamptz",
@@ -344,6 +432,92 @@ async def forwards():
         params={
             "default": None,
             "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="TicketType",
+        tablename="ticket_type",
+        column_name="code",
+        db_column_name="code",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 40,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="TicketType",
+        tablename="ticket_type",
+        column_name="name",
+        db_column_name="name",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="TicketType",
+        tablename="ticket_type",
+        column_name="description",
+        db_column_name="description",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="TicketType",
+        tablename="ticket_type",
+        column_name="is_active",
+        db_column_name="is_active",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": True,
+            "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,

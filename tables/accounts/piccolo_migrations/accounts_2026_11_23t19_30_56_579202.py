@@ -20,7 +20,7 @@ class User(Table, tablename="account_user", schema=None):
     )
 
 
-ID = "2026-11-23T19:25:51:537121"
+ID = "2026-11-23T19:30:56:579202"
 VERSION = "1.38.0"
 DESCRIPTION = ""
 

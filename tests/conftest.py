@@ -1,0 +1,107 @@
+"""Test fixtures: a real Redis and a real database (SQLite or PostgreSQL) per test session.
+
+SHUYUAN_TEST_DB=sqlite|postgres picks the database. The services start in pytest_configure,
+before any test module imports the app, because settings are read once per process.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import services as devservices  # noqa: E402  (scripts/services.py)
+
+_started: list = []
+
+
+def _backend() -> str:
+    return os.environ.get("SHUYUAN_TEST_DB", "sqlite")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("SHUYUAN_TEST_READY"):
+        return
+    base = Path(tempfile.mkdtemp(prefix="shuyuan-test-", dir=os.environ.get("SHUYUAN_TEST_TMP")))
+    redis = devservices.start_redis(base / "redis")
+    _started.append(redis)
+    env = {
+        "SHUYUAN_VAR_DIR": str(base / "var"),
+        "REDIS_URL": redis.url,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SHUYUAN_TEST_READY": "1",
+    }
+    if _backend() == "postgres":
+        pg = devservices.start_postgres(base / "pg")
+        _started.append(pg)
+        env["DATABASE_URL"] = pg.url
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{base / 'var' / 'test.sqlite3'}"
+    os.environ.update(env)
+    (base / "var").mkdir(exist_ok=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "migrate"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError("migrations failed:\n" + result.stdout[-3000:] + result.stderr[-3000:])
+    config._shuyuan_base = base  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for service in reversed(_started):
+        service.stop()
+    base = getattr(config, "_shuyuan_base", None)
+    if base:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"shuyuan database: {_backend()}"
+
+
+@pytest.fixture(autouse=True)
+async def clean_state():
+    """Every test starts from empty tables and an empty Redis."""
+    from tests.support import wipe
+
+    await wipe()
+    yield
+
+
+@pytest.fixture
+async def app():
+    from app.asgi import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+async def client(app):
+    from litestar.testing import AsyncTestClient
+
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_user():
+    from tests.support import make_user as factory
+
+    return factory
+
+
+@pytest.fixture
+def login():
+    from tests.support import login as do_login
+
+    return do_login

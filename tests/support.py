@@ -1,0 +1,87 @@
+"""Helpers shared by tests: wiping state, building users and teams, logging in."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from piccolo.engine.postgres import PostgresEngine
+
+from app.accounts.services import create_user, issue_api_token, load_user
+from app.core.permissions import CurrentUser
+from app.core.redis import get_redis
+from piccolo_conf import APP_REGISTRY, DB
+from tables.accounts.tables import Campus, Team
+
+_counter = itertools.count(1)
+PASSWORD = "test-pass-123"
+
+
+def all_tables():
+    return [t for app in APP_REGISTRY.app_configs.values() for t in app.table_classes]
+
+
+async def wipe() -> None:
+    names = [t._meta.tablename for t in all_tables()]
+    if isinstance(DB, PostgresEngine):
+        await DB.run_ddl(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
+    else:
+        # One transaction with foreign keys checked at commit, when every table is empty:
+        # rows that reference each other (a team's leader, a user's team) need no ordering.
+        async with DB.transaction():
+            await DB.run_ddl("PRAGMA defer_foreign_keys = ON")
+            for name in names:
+                await DB.run_ddl(f"DELETE FROM {name}")
+    await get_redis().flushdb()
+
+
+async def make_campus(name: str | None = None) -> int:
+    n = next(_counter)
+    rows = await Campus.insert(Campus(name=name or f"校区{n}", code=f"C{n}")).returning(Campus.id)
+    return rows[0]["id"]
+
+
+async def make_team(name: str = "", *, leader: int | None = None, parent: int | None = None,
+                    campus: int | None = None) -> int:  # fmt: skip
+    rows = await Team.insert(
+        Team(name=name or f"team-{next(_counter)}", leader=leader, parent=parent, campus=campus)
+    ).returning(Team.id)
+    return rows[0]["id"]
+
+
+async def set_leader(team_id: int, user_id: int) -> None:
+    await Team.update({Team.leader: user_id}).where(Team.id == team_id)
+
+
+async def make_user(role: str = "advisor", *, username: str | None = None, team: int | None = None,
+                    campus: int | None = None, display_name: str = "") -> CurrentUser:  # fmt: skip
+    username = username or f"{role}{next(_counter)}"
+    user_id = await create_user(username=username, password=PASSWORD, role=role, team_id=team, campus_id=campus,
+                                display_name=display_name or username)  # fmt: skip
+    return await load_user(user_id)
+
+
+async def token_for(user: CurrentUser) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await issue_api_token(user, 'test')}"}
+
+
+def csrf_headers(client) -> dict[str, str]:
+    token = client.cookies.get("csrftoken")
+    return {"x-csrftoken": token} if token else {}
+
+
+async def login(client, user: CurrentUser | str, password: str = PASSWORD):
+    """Log in through the real form (CSRF included); returns the response of the POST."""
+    username = user if isinstance(user, str) else user.username
+    page = await client.get("/login")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+    return await client.post(
+        "/login", data={"_csrf_token": token, "username": username, "password": password, "next": "/"},
+        follow_redirects=False,
+    )  # fmt: skip
+
+
+async def post_form(client, url: str, data: dict, **kwargs):
+    """POST a form the way a logged-in browser does: with the CSRF token from the cookie."""
+    return await client.post(url, data=data, headers={**csrf_headers(client), **kwargs.pop("headers", {})},
+                             follow_redirects=False, **kwargs)  # fmt: skip

@@ -1,0 +1,60 @@
+"""The announcement job through a real arq worker against the test Redis."""
+
+from __future__ import annotations
+
+from arq.worker import Worker
+
+from app.core.jobs import arq_redis_settings, close_pool, enqueue
+from app.notifications import services
+from tables.notifications.tables import Announcement, Notification
+from tasks.worker import WorkerSettings
+
+
+async def _run_worker_burst() -> Worker:
+    worker = Worker(
+        functions=WorkerSettings.functions, redis_settings=arq_redis_settings(), burst=True, poll_delay=0.05,
+        on_startup=WorkerSettings.on_startup, handle_signals=False,
+    )  # fmt: skip
+    await worker.main()
+    await worker.close()
+    return worker
+
+
+async def _announce(author, **kwargs) -> int:
+    return await services.create_announcement(author, title="期末考试安排", body="12 月 20 日", **kwargs)
+
+
+async def test_worker_delivers_an_announcement_to_its_audience(make_user):
+    admin = await make_user("admin")
+    teachers = [await make_user("teacher") for _ in range(2)]
+    advisor = await make_user("advisor")
+    announcement_id = await _announce(admin, audience="role", audience_value="teacher")
+
+    await close_pool()  # a pool from an earlier test belongs to a wiped Redis database
+    await enqueue("deliver_announcement", announcement_id, job_id=f"announcement:{announcement_id}")
+    worker = await _run_worker_burst()
+
+    assert worker.jobs_complete == 1 and worker.jobs_failed == 0
+    recipients = {r["recipient"] for r in await Notification.select(Notification.recipient)}
+    assert recipients == {t.id for t in teachers}
+    assert advisor.id not in recipients
+    row = await Announcement.select(Announcement.delivered_at).where(Announcement.id == announcement_id).first()
+    assert row["delivered_at"] is not None
+
+
+async def test_delivering_twice_notifies_each_person_once(make_user):
+    admin = await make_user("admin")
+    await make_user("advisor")
+    announcement_id = await _announce(admin, audience="all")
+
+    first = await services.deliver_announcement(announcement_id)
+    second = await services.deliver_announcement(announcement_id)
+
+    assert first == 2  # the admin and the advisor
+    assert second == 0
+    assert await Notification.count() == 2
+
+
+async def test_delivery_of_a_missing_announcement_does_nothing():
+    assert await services.deliver_announcement(987654) == 0
+    assert await Notification.count() == 0

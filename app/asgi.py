@@ -14,6 +14,11 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
+from app.accounts.admin_controllers import (
+    CampusAdminController,
+    StaffAdminController,
+    TeamAdminController,
+)
 from app.accounts.api import AuthApi
 from app.accounts.controllers import AccountController, AuthController
 from app.core.auth import PUBLIC_PREFIXES, AuthMiddleware, require_user
@@ -64,7 +69,10 @@ def create_app() -> Litestar:
         path="/static", directories=[ROOT / "static"], opt={"public": True}, include_in_schema=False,
         send_as_attachment=False,
     )  # fmt: skip
-    pages = [AuthController, AccountController, LeadController, NotificationController, AnnouncementController]
+    pages = [
+        AuthController, AccountController, LeadController, NotificationController, AnnouncementController,
+        StaffAdminController, TeamAdminController, CampusAdminController,
+    ]  # fmt: skip
     api = Router(path="/", route_handlers=[AuthApi, LeadApi, NotificationApi])
     return Litestar(
         route_handlers=[dashboard, healthz, realtime_socket, static, api, *pages],

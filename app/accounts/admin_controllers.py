@@ -1,0 +1,177 @@
+"""Administration pages: staff, teams, campuses. Admins only, enforced by the guard."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.plugins.htmx import ClientRedirect
+from litestar.response import Redirect, Response
+
+from app.accounts import org, services, staff
+from app.core import audit
+from app.core.auth import require_roles
+from app.core.errors import NotFound, ValidationFailed
+from app.core.forms import form_data
+from app.core.pagination import PageRequest
+from app.core.web import page
+from tables.accounts.tables import Campus, Team, User
+
+admin_only = [require_roles("admin")]
+
+
+def _redirect(request: Request, url: str) -> Response:
+    return ClientRedirect(url) if request.htmx else Redirect(url)
+
+
+async def _choices() -> dict:
+    return {
+        "teams": await Team.select(Team.id, Team.name, Team.campus.name.as_alias("campus_name")).order_by(Team.id),
+        "campuses": await Campus.select(Campus.id, Campus.name).order_by(Campus.id),
+    }
+
+
+class StaffAdminController(Controller):
+    path = "/admin/staff"
+    guards = admin_only
+    include_in_schema = False
+
+    @get("/")
+    async def index(self, request: Request, q: str = "", role: str = "", team: str = "", active: str = "1",
+                    limit: str = "", offset: str = "") -> Response:  # fmt: skip
+        filters = staff.StaffFilter(q=q, role=role, team=int(team) if team.isdigit() else None, active=active)
+        result = await staff.list_staff(request.scope["user"], filters, PageRequest.parse(limit, offset))
+        return await page(request, "admin/staff_list.html", page_data=result, filters=filters, **await _choices())
+
+    @get("/new")
+    async def new(self, request: Request) -> Response:
+        return await page(request, "admin/staff_form.html", member=None, values={"is_active": True, "role": "advisor"},
+                          errors={}, **await _choices())  # fmt: skip
+
+    @post("/")
+    async def create(self, request: Request) -> Response:
+        data = await form_data(request)
+        try:
+            staff_id = await services.create_user(
+                username=data.get("username", ""), password=data.get("password", ""), role=data.get("role", ""),
+                display_name=data.get("display_name", ""), email=data.get("email", ""), phone=data.get("phone", ""),
+                campus_id=int(data["campus"]) if data.get("campus", "").isdigit() else None,
+                team_id=int(data["team"]) if data.get("team", "").isdigit() else None,
+                actor_id=request.scope["user"].id,
+            )  # fmt: skip
+        except ValidationFailed as exc:
+            return await page(request, "admin/staff_form.html", status_code=422, member=None, values=data,
+                              errors=exc.by_field(), **await _choices())  # fmt: skip
+        return _redirect(request, f"/admin/staff/{staff_id}")
+
+    @get("/{staff_id:int}")
+    async def edit(self, request: Request, staff_id: int) -> Response:
+        member = await staff.get_staff(request.scope["user"], staff_id)
+        return await page(request, "admin/staff_form.html", member=member, values=member, errors={},
+                          entries=await audit.history("user", staff_id), **await _choices())  # fmt: skip
+
+    @post("/{staff_id:int}")
+    async def update(self, request: Request, staff_id: int) -> Response:
+        user = request.scope["user"]
+        data = await form_data(request)
+        try:
+            await staff.update_staff(user, staff_id, data)
+        except ValidationFailed as exc:
+            member = await staff.get_staff(user, staff_id)
+            return await page(request, "admin/staff_form.html", status_code=422, member=member,
+                              values={**member, **data, "is_active": data.get("is_active") == "1"},
+                              errors=exc.by_field(), entries=await audit.history("user", staff_id),
+                              **await _choices())  # fmt: skip
+        return _redirect(request, f"/admin/staff/{staff_id}?saved=1")
+
+    @post("/{staff_id:int}/password")
+    async def reset_password(self, request: Request, staff_id: int) -> Response:
+        data = await form_data(request)
+        try:
+            await staff.reset_password(request.scope["user"], staff_id, data.get("new_password", ""))
+        except ValidationFailed as exc:
+            return await page(request, "admin/password_reset.html", status_code=422, staff_id=staff_id,
+                              errors=exc.by_field(), done=False)  # fmt: skip
+        return await page(request, "admin/password_reset.html", staff_id=staff_id, errors={}, done=True)
+
+
+async def _team_context() -> dict:
+    return {
+        "teams": await org.list_teams(),
+        "campuses": await Campus.select(Campus.id, Campus.name).order_by(Campus.id),
+        "people": await User.select(User.id, User.display_name, User.role).where(User.is_active.eq(True))
+        .order_by(User.display_name),
+    }
+
+
+class TeamAdminController(Controller):
+    path = "/admin/teams"
+    guards = admin_only
+    include_in_schema = False
+
+    @get("/")
+    async def index(self, request: Request) -> Response:
+        return await page(request, "admin/teams.html", team=None, values={}, errors={}, **await _team_context())
+
+    @get("/{team_id:int}")
+    async def edit(self, request: Request, team_id: int) -> Response:
+        team = await Team.select().where(Team.id == team_id).first()
+        if team is None:
+            raise NotFound()
+        return await page(request, "admin/teams.html", team=team, values=team, errors={},
+                          entries=await audit.history("team", team_id), **await _team_context())  # fmt: skip
+
+    @post("/")
+    async def create(self, request: Request) -> Response:
+        return await self._save(request, None)
+
+    @post("/{team_id:int}")
+    async def update(self, request: Request, team_id: int) -> Response:
+        return await self._save(request, team_id)
+
+    async def _save(self, request: Request, team_id: int | None) -> Response:
+        data = await form_data(request)
+        try:
+            await org.save_team(request.scope["user"], data, team_id)
+        except ValidationFailed as exc:
+            team = await Team.select().where(Team.id == team_id).first() if team_id else None
+            return await page(request, "admin/teams.html", status_code=422, team=team, values=data,
+                              errors=exc.by_field(), entries=[], **await _team_context())  # fmt: skip
+        return _redirect(request, "/admin/teams")
+
+
+class CampusAdminController(Controller):
+    path = "/admin/campuses"
+    guards = admin_only
+    include_in_schema = False
+
+    async def _render(self, request: Request, campus=None, values=None, errors=None, status_code=200) -> Response:
+        campuses = await Campus.select().order_by(Campus.id)
+        return await page(request, "admin/campuses.html", status_code=status_code, campus=campus,
+                          values=values or {}, errors=errors or {}, campuses=campuses)  # fmt: skip
+
+    @get("/")
+    async def index(self, request: Request) -> Response:
+        return await self._render(request)
+
+    @get("/{campus_id:int}")
+    async def edit(self, request: Request, campus_id: int) -> Response:
+        campus = await Campus.select().where(Campus.id == campus_id).first()
+        if campus is None:
+            raise NotFound()
+        return await self._render(request, campus, campus)
+
+    @post("/")
+    async def create(self, request: Request) -> Response:
+        return await self._save(request, None)
+
+    @post("/{campus_id:int}")
+    async def update(self, request: Request, campus_id: int) -> Response:
+        return await self._save(request, campus_id)
+
+    async def _save(self, request: Request, campus_id: int | None) -> Response:
+        data = await form_data(request)
+        try:
+            await org.save_campus(request.scope["user"], data, campus_id)
+        except ValidationFailed as exc:
+            campus = await Campus.select().where(Campus.id == campus_id).first() if campus_id else None
+            return await self._render(request, campus, data, exc.by_field(), status_code=422)
+        return _redirect(request, "/admin/campuses")

@@ -87,10 +87,14 @@ async def app():
 
 @pytest.fixture
 async def client(app):
-    from litestar.testing import AsyncTestClient
+    """HTTP client on the test's own event loop (Litestar's test client runs the app on another
+    loop, which would strand the process-wide Redis client); the app's lifespan runs too."""
+    import httpx
 
-    async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
-        yield test_client
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with app.lifespan():
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as test_client:
+            yield test_client
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Response
 
@@ -35,8 +36,8 @@ class StaffAdminController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request, q: str = "", role: str = "", team: str = "", active: str = "1",
-                    limit: str = "", offset: str = "") -> Response:  # fmt: skip
+    async def index(self, request: Request, q: FromQuery[str] = "", role: FromQuery[str] = "", team: FromQuery[str] = "", active: FromQuery[str] = "1",
+                    limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:  # fmt: skip
         filters = staff.StaffFilter(q=q, role=role, team=int(team) if team.isdigit() else None, active=active)
         result = await staff.list_staff(request.scope["user"], filters, PageRequest.parse(limit, offset))
         return await page(request, "admin/staff_list.html", page_data=result, filters=filters, **await _choices())
@@ -63,13 +64,13 @@ class StaffAdminController(Controller):
         return _redirect(request, f"/admin/staff/{staff_id}")
 
     @get("/{staff_id:int}")
-    async def edit(self, request: Request, staff_id: int) -> Response:
+    async def edit(self, request: Request, staff_id: FromPath[int]) -> Response:
         member = await staff.get_staff(request.scope["user"], staff_id)
         return await page(request, "admin/staff_form.html", member=member, values=member, errors={},
                           entries=await audit.history("user", staff_id), **await _choices())  # fmt: skip
 
     @post("/{staff_id:int}")
-    async def update(self, request: Request, staff_id: int) -> Response:
+    async def update(self, request: Request, staff_id: FromPath[int]) -> Response:
         user = request.scope["user"]
         data = await form_data(request)
         try:
@@ -83,7 +84,7 @@ class StaffAdminController(Controller):
         return _redirect(request, f"/admin/staff/{staff_id}?saved=1")
 
     @post("/{staff_id:int}/password")
-    async def reset_password(self, request: Request, staff_id: int) -> Response:
+    async def reset_password(self, request: Request, staff_id: FromPath[int]) -> Response:
         data = await form_data(request)
         try:
             await staff.reset_password(request.scope["user"], staff_id, data.get("new_password", ""))
@@ -112,7 +113,7 @@ class TeamAdminController(Controller):
         return await page(request, "admin/teams.html", team=None, values={}, errors={}, **await _team_context())
 
     @get("/{team_id:int}")
-    async def edit(self, request: Request, team_id: int) -> Response:
+    async def edit(self, request: Request, team_id: FromPath[int]) -> Response:
         team = await Team.select().where(Team.id == team_id).first()
         if team is None:
             raise NotFound()
@@ -124,7 +125,7 @@ class TeamAdminController(Controller):
         return await self._save(request, None)
 
     @post("/{team_id:int}")
-    async def update(self, request: Request, team_id: int) -> Response:
+    async def update(self, request: Request, team_id: FromPath[int]) -> Response:
         return await self._save(request, team_id)
 
     async def _save(self, request: Request, team_id: int | None) -> Response:
@@ -153,7 +154,7 @@ class CampusAdminController(Controller):
         return await self._render(request)
 
     @get("/{campus_id:int}")
-    async def edit(self, request: Request, campus_id: int) -> Response:
+    async def edit(self, request: Request, campus_id: FromPath[int]) -> Response:
         campus = await Campus.select().where(Campus.id == campus_id).first()
         if campus is None:
             raise NotFound()
@@ -164,7 +165,7 @@ class CampusAdminController(Controller):
         return await self._save(request, None)
 
     @post("/{campus_id:int}")
-    async def update(self, request: Request, campus_id: int) -> Response:
+    async def update(self, request: Request, campus_id: FromPath[int]) -> Response:
         return await self._save(request, campus_id)
 
     async def _save(self, request: Request, campus_id: int | None) -> Response:

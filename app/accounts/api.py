@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar import Controller, Request, get, post
+from litestar.params import JSONBody
 
 from app.accounts import services
 from app.core.auth import client_ip
@@ -37,7 +38,7 @@ class AuthApi(Controller):
     tags = ["auth"]
 
     @post("/auth/token", opt={"public": True}, status_code=200)
-    async def obtain_token(self, request: Request, data: TokenRequest) -> TokenResponse:
+    async def obtain_token(self, request: Request, data: JSONBody[TokenRequest]) -> TokenResponse:
         """Exchange a username and password for a bearer token (send it as `Authorization: Bearer …`)."""
         user = await services.authenticate(data.username, data.password, client_ip(request))
         token = await services.issue_api_token(user, (data.name or "api")[:100])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRefresh
 from litestar.response import Redirect, Response
 
@@ -22,7 +23,7 @@ class AuthController(Controller):
     include_in_schema = False
 
     @get("/login", opt={"public": True})
-    async def login_form(self, request: Request, next: str = "/") -> Response:
+    async def login_form(self, request: Request, next: FromQuery[str] = "/") -> Response:
         if request.scope.get("user"):
             return Redirect(safe_next(next))
         return await page(request, "accounts/login.html", next=safe_next(next), values={}, errors={}, detail="")
@@ -141,7 +142,7 @@ class AccountController(Controller):
         return await page(request, "accounts/tokens.html", errors={}, new_token=token, **ctx)
 
     @post("/tokens/{token_id:int}/revoke")
-    async def revoke_token(self, request: Request, token_id: int) -> Response:
+    async def revoke_token(self, request: Request, token_id: FromPath[int]) -> Response:
         user = request.scope["user"]
         if not await services.revoke_api_token(user, token_id):
             from app.core.errors import NotFound

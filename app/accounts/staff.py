@@ -95,7 +95,7 @@ async def update_staff(actor: CurrentUser, staff_id: int, values: dict, clock: C
                                  "You cannot remove your own admin access."))  # fmt: skip
     if errors:
         raise ValidationFailed(errors)
-    changes = audit.diff(before, data, USER_AUDIT_FIELDS)
+    changes = audit.diff(before, data, [f for f in USER_AUDIT_FIELDS if f in data])
     if not changes:
         return before
     async with UnitOfWork():

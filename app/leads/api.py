@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import Body
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.core import audit
 from app.core.auth import client_ip
 from app.core.errors import FieldError, ValidationFailed
 from app.core.pagination import PageRequest
 from app.leads import services
+from app.leads.schemas import OwnerScope
 
 # API names for the foreign keys; the tables call them owner/campus.
 _RENAMES = {"owner_id": "owner", "campus_id": "campus"}
@@ -40,18 +41,18 @@ class LeadApi(Controller):
 
     @get("/")
     async def list_leads(
-        self, request: Request, q: str = "", status: str = "", scope: str = "",
-        limit: str | None = None, offset: str | None = None,
+        self, request: Request, q: FromQuery[str] = "", status: FromQuery[str] = "", owner_scope: OwnerScope = "",
+        limit: FromQuery[str | None] = None, offset: FromQuery[str | None] = None,
     ) -> dict:  # fmt: skip
         """Leads the caller may see, newest first. `scope` is `mine` or `pool` to narrow."""
         result = await services.list_leads(
-            request.scope["user"], services.LeadFilter(q, status, scope), PageRequest.parse(limit, offset)
+            request.scope["user"], services.LeadFilter(q, status, owner_scope), PageRequest.parse(limit, offset)
         )
         return {"items": [_serialise(i) for i in result.items], "total": result.total,
                 "limit": result.limit, "offset": result.offset}  # fmt: skip
 
     @post("/")
-    async def create_lead(self, request: Request, data: dict = Body()) -> dict:
+    async def create_lead(self, request: Request, data: JSONBody[dict]) -> dict:
         try:
             lead = await services.create_lead(request.scope["user"], _body(data), ip=client_ip(request))
         except ValidationFailed as exc:
@@ -59,11 +60,11 @@ class LeadApi(Controller):
         return _serialise(lead)
 
     @get("/{lead_id:int}")
-    async def get_lead(self, request: Request, lead_id: int) -> dict:
+    async def get_lead(self, request: Request, lead_id: FromPath[int]) -> dict:
         return _serialise(await services.get_lead(request.scope["user"], lead_id))
 
     @patch("/{lead_id:int}")
-    async def update_lead(self, request: Request, lead_id: int, data: dict = Body()) -> dict:
+    async def update_lead(self, request: Request, lead_id: FromPath[int], data: JSONBody[dict]) -> dict:
         """Partial update. Send the `version` you read to refuse overwriting someone else's change (409)."""
         values = _body(data)
         version = values.pop("version", None)
@@ -77,10 +78,10 @@ class LeadApi(Controller):
         return _serialise(lead)
 
     @delete("/{lead_id:int}")
-    async def delete_lead(self, request: Request, lead_id: int) -> None:
+    async def delete_lead(self, request: Request, lead_id: FromPath[int]) -> None:
         await services.delete_lead(request.scope["user"], lead_id, ip=client_ip(request))
 
     @get("/{lead_id:int}/history")
-    async def history(self, request: Request, lead_id: int) -> dict:
+    async def history(self, request: Request, lead_id: FromPath[int]) -> dict:
         await services.get_lead(request.scope["user"], lead_id)
         return {"items": await audit.history("lead", lead_id)}

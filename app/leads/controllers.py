@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Response
 
@@ -13,6 +14,7 @@ from app.core.forms import form_data
 from app.core.pagination import PageRequest
 from app.core.web import page
 from app.leads import services
+from app.leads.schemas import OwnerScope
 from tables.accounts.tables import Campus
 
 
@@ -35,10 +37,11 @@ class LeadController(Controller):
 
     @get("/")
     async def index(
-        self, request: Request, q: str = "", status: str = "", scope: str = "", limit: str = "", offset: str = ""
-    ) -> Response:
+        self, request: Request, q: FromQuery[str] = "", status: FromQuery[str] = "", owner_scope: OwnerScope = "",
+        limit: FromQuery[str] = "", offset: FromQuery[str] = "",
+    ) -> Response:  # fmt: skip
         user = request.scope["user"]
-        filters = services.LeadFilter(q=q, status=status, scope=scope)
+        filters = services.LeadFilter(q=q, status=status, scope=owner_scope)
         result = await services.list_leads(user, filters, PageRequest.parse(limit, offset))
         template = "leads/rows.html" if request.htmx and request.htmx.target == "lead-results" else "leads/index.html"
         return await page(request, template, page_data=result, filters=filters, statuses=services.STATUSES,
@@ -63,7 +66,7 @@ class LeadController(Controller):
         return _redirect(request, f"/leads/{lead['id']}")
 
     @get("/{lead_id:int}")
-    async def detail(self, request: Request, lead_id: int) -> Response:
+    async def detail(self, request: Request, lead_id: FromPath[int]) -> Response:
         user = request.scope["user"]
         lead = await services.get_lead(user, lead_id)
         entries = await audit.history("lead", lead_id)
@@ -71,14 +74,14 @@ class LeadController(Controller):
                           sources=services.SOURCES, field_labels=services.FIELD_LABELS)  # fmt: skip
 
     @get("/{lead_id:int}/edit")
-    async def edit(self, request: Request, lead_id: int) -> Response:
+    async def edit(self, request: Request, lead_id: FromPath[int]) -> Response:
         user = request.scope["user"]
         lead = await services.get_lead(user, lead_id)
         return await page(request, "leads/form.html", lead=lead, values=lead, errors={},
                           **await _form_context(user))  # fmt: skip
 
     @post("/{lead_id:int}")
-    async def update(self, request: Request, lead_id: int) -> Response:
+    async def update(self, request: Request, lead_id: FromPath[int]) -> Response:
         user = request.scope["user"]
         data = await form_data(request)
         version = int(data["version"]) if data.get("version", "").isdigit() else None
@@ -91,7 +94,7 @@ class LeadController(Controller):
         return _redirect(request, f"/leads/{lead_id}")
 
     @post("/{lead_id:int}/delete")
-    async def delete(self, request: Request, lead_id: int) -> Response:
+    async def delete(self, request: Request, lead_id: FromPath[int]) -> Response:
         user = request.scope["user"]
         lead = await services.get_lead(user, lead_id)
         await services.delete_lead(user, lead_id, ip=client_ip(request))
@@ -100,7 +103,7 @@ class LeadController(Controller):
                           statuses=services.STATUSES, sources=services.SOURCES, undo=lead)  # fmt: skip
 
     @post("/{lead_id:int}/restore")
-    async def restore(self, request: Request, lead_id: int) -> Response:
+    async def restore(self, request: Request, lead_id: FromPath[int]) -> Response:
         user = request.scope["user"]
         await services.restore_lead(user, lead_id, ip=client_ip(request))
         return _redirect(request, f"/leads/{lead_id}")

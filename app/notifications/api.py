@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.core.jobs import enqueue
 from app.core.pagination import PageRequest
@@ -25,18 +26,19 @@ class NotificationApi(Controller):
 
     @get("/notifications")
     async def list_notifications(
-        self, request: Request, limit: str | None = None, offset: str | None = None, unread: bool = False
+        self, request: Request, limit: FromQuery[str | None] = None, offset: FromQuery[str | None] = None,
+        unread: FromQuery[bool] = False,
     ) -> dict:
         result = await services.list_notifications(request.scope["user"], PageRequest.parse(limit, offset), unread)
         return {"items": result.items, "total": result.total, "limit": result.limit, "offset": result.offset}
 
     @post("/notifications/{notification_id:int}/read", status_code=200)
-    async def read(self, request: Request, notification_id: int) -> dict:
+    async def read(self, request: Request, notification_id: FromPath[int]) -> dict:
         unread = await services.mark_read(request.scope["user"], notification_id)
         return {"unread": unread}
 
     @post("/announcements", status_code=202)
-    async def announce(self, request: Request, data: AnnouncementIn) -> dict:
+    async def announce(self, request: Request, data: JSONBody[AnnouncementIn]) -> dict:
         """Send an announcement to everyone, a role, a team or a campus (admins and supervisors)."""
         announcement_id = await services.create_announcement(
             request.scope["user"],

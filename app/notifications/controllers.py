@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
 from app.core.errors import ValidationFailed
@@ -19,13 +20,13 @@ class NotificationController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request, limit: str = "", offset: str = "", unread: str = "") -> Response:
+    async def index(self, request: Request, limit: FromQuery[str] = "", offset: FromQuery[str] = "", unread: FromQuery[str] = "") -> Response:
         user = request.scope["user"]
         result = await services.list_notifications(user, PageRequest.parse(limit, offset), unread_only=unread == "1")
         return await page(request, "notifications/index.html", page_data=result, unread_only=unread == "1")
 
     @post("/{notification_id:int}/read")
-    async def read_one(self, request: Request, notification_id: int) -> Response:
+    async def read_one(self, request: Request, notification_id: FromPath[int]) -> Response:
         user = request.scope["user"]
         await services.mark_read(user, notification_id)
         result = await services.list_notifications(user, PageRequest())

@@ -5,10 +5,12 @@ Its liveness is arq's own health-check key, written every few seconds; /healthz 
 
 from __future__ import annotations
 
+from arq import cron
+
 from app.core.jobs import arq_redis_settings
 from app.core.redis import close_redis
 from app.settings import get_settings
-from tasks.notifications import deliver_announcement
+from tasks.notifications import deliver_announcement, sweep_announcements
 
 
 async def startup(ctx: dict) -> None:
@@ -32,6 +34,7 @@ async def shutdown(ctx: dict) -> None:
 
 class WorkerSettings:
     functions = [deliver_announcement]
+    cron_jobs = [cron(sweep_announcements, second={0}, run_at_startup=True)]
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = arq_redis_settings()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 import re
 import secrets
 
@@ -186,10 +187,14 @@ def _token_hash(token: str) -> str:
 
 
 async def issue_api_token(user: CurrentUser, name: str = "") -> str:
+    """A new bearer token; only its hash is stored, so this is the one time it can be shown."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    await ApiToken.insert(
-        ApiToken(user=user.id, name=name[:100], token_hash=_token_hash(token), prefix=token[:10])
-    )
+    async with UnitOfWork():
+        rows = await ApiToken.insert(
+            ApiToken(user=user.id, name=name[:100], token_hash=_token_hash(token), prefix=token[:10])
+        ).returning(ApiToken.id)
+        await audit.record(actor_id=user.id, action="create", entity_type="api_token", entity_id=rows[0]["id"],
+                           changes={"name": [None, name[:100]], "prefix": [None, token[:10]]})  # fmt: skip
     return token
 
 
@@ -197,22 +202,29 @@ async def user_for_token(token: str, clock: Clock = system_clock) -> CurrentUser
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
     row = (
-        await ApiToken.select(ApiToken.id, ApiToken.user)
+        await ApiToken.select(ApiToken.id, ApiToken.user, ApiToken.last_used_at)
         .where((ApiToken.token_hash == _token_hash(token)) & ApiToken.revoked_at.is_null())
         .first()
     )
     if not row:
         return None
-    await ApiToken.update({ApiToken.last_used_at: clock.now()}).where(ApiToken.id == row["id"])
+    now = clock.now()
+    # "Last used" to the minute is enough, and spares a write on every API request.
+    if row["last_used_at"] is None or now - row["last_used_at"] > timedelta(minutes=1):
+        await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["id"])
     return await load_user(row["user"])
 
 
 async def revoke_api_token(user: CurrentUser, token_id: int, clock: Clock = system_clock) -> bool:
-    rows = (
-        await ApiToken.update({ApiToken.revoked_at: clock.now()})
-        .where((ApiToken.id == token_id) & (ApiToken.user == user.id) & ApiToken.revoked_at.is_null())
-        .returning(ApiToken.id)
-    )
+    async with UnitOfWork():
+        rows = (
+            await ApiToken.update({ApiToken.revoked_at: clock.now()})
+            .where((ApiToken.id == token_id) & (ApiToken.user == user.id) & ApiToken.revoked_at.is_null())
+            .returning(ApiToken.id)
+        )
+        if rows:
+            await audit.record(actor_id=user.id, action="delete", entity_type="api_token", entity_id=token_id,
+                               changes={})  # fmt: skip
     return bool(rows)
 
 

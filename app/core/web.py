@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -40,13 +42,15 @@ async def page(request: Request, template: str, status_code: int = 200, **contex
     partial = is_partial(request)
     context.setdefault("user", request.scope.get("user"))
     context["is_partial"] = partial
-    if not partial and context["user"] is not None and "unread_count" not in context:
+    htmx = getattr(request, "htmx", None)
+    full_layout = not htmx or htmx.history_restore_request
+    if full_layout and context["user"] is not None and "unread_count" not in context:
         from app.notifications.services import unread_count
 
         context["unread_count"] = await unread_count(context["user"].id)
     context.setdefault("unread_count", 0)
     return HTMXTemplate(
-        template_name=template, context=context, status_code=status_code, headers={"Vary": "HX-Request"}
+        template_name=template, context=context, status_code=status_code, headers={"Vary": "HX-Request, HX-Target, HX-History-Restore-Request"}
     )
 
 
@@ -115,7 +119,10 @@ def handle_exception(request: Request, exc: Exception) -> Response:
         status, detail, errors = 400, N_("The request is malformed."), _litestar_field_errors(exc)
     elif isinstance(exc, HTTPException):
         status, errors = exc.status_code, []
-        detail = MESSAGES.get(status) or exc.detail or TITLES.get(status, "Error")
+        # Litestar fills an empty detail with the English status phrase ("Method Not Allowed"),
+        # which no catalogue translates: show our own title for the status instead.
+        generic = not exc.detail or exc.detail in {s.phrase for s in HTTPStatus if s.value == status}
+        detail = MESSAGES.get(status) or (TITLES.get(status) if generic else None) or exc.detail or "Error"
         if isinstance(exc, NotAuthorizedException):
             detail = N_("Authentication required.")
         elif isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
@@ -127,7 +134,8 @@ def handle_exception(request: Request, exc: Exception) -> Response:
     if is_api(request):
         return Response(error_body(detail, errors), status_code=status, media_type=MediaType.JSON)
     if status == 401:
-        target = f"/login?next={request.url.path}"
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        target = f"/login?{urlencode({'next': path}, safe='/')}"
         if getattr(request, "htmx", None):
             return ClientRedirect(redirect_to=target)
         return Redirect(path=target)

@@ -1,4 +1,5 @@
-"""Counts for the dashboard cards, each limited to what the user may see."""
+"""Counts for the dashboard cards: leads and students as the user may see them; open tickets
+school-wide until tickets get their own visibility rules (issue #3)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ async def summary(user: CurrentUser) -> dict:
     result: dict = {}
     if lead_policy.can_use_leads(user):
         where = Lead.deleted_at.is_null()
-        if owners is not None:
-            where &= Lead.owner.is_in(sorted(owners))
+        visible = await lead_policy.visibility_filter(user)
+        if visible is not None:
+            where &= visible
         result["my_leads"] = await Lead.count().where(where & (Lead.owner == user.id))
         result["visible_leads"] = await Lead.count().where(where)
         result["pool_leads"] = await Lead.count().where(Lead.deleted_at.is_null() & Lead.owner.is_null())

@@ -81,7 +81,12 @@ def normalise_phone(raw: str) -> str | None:
         return None
     national = str(number.national_number)
     if number.country_code == 86:
-        return national if national.startswith("1") else "0" + national
+        if phonenumbers.is_valid_number(number):
+            # The national format knows that Beijing's 010 keeps its 0 and that 400 numbers have none.
+            national_form = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+            return re.sub(r"\D", "", national_form)
+        # Not in libphonenumber's ranges (e.g. a brand-new mobile prefix): mobiles are 11 digits from 1.
+        return national if len(national) == 11 and national.startswith("1") else "0" + national
     return f"+{number.country_code}{national}"
 
 

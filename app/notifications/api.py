@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from app.core.jobs import enqueue
 from app.core.pagination import PageRequest
 from app.notifications import services
+from app.notifications.jobs import queue_delivery
 
 
 @dataclass
@@ -47,5 +47,5 @@ class NotificationApi(Controller):
             audience=data.audience,
             audience_value=data.audience_value,
         )
-        await enqueue("deliver_announcement", announcement_id, job_id=f"announcement:{announcement_id}")
+        await queue_delivery(announcement_id)
         return {"id": announcement_id}

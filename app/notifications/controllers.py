@@ -6,12 +6,13 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
+from app.core.auth import require_roles
 from app.core.errors import ValidationFailed
 from app.core.forms import form_data
-from app.core.jobs import enqueue
 from app.core.pagination import PageRequest
 from app.core.web import page
 from app.notifications import services
+from app.notifications.jobs import queue_delivery
 from tables.accounts.tables import Campus, Team
 
 
@@ -50,6 +51,7 @@ async def _announcement_context() -> dict:
 
 class AnnouncementController(Controller):
     path = "/announcements"
+    guards = [require_roles(*services.ANNOUNCERS)]
     include_in_schema = False
 
     @get("/")
@@ -80,7 +82,7 @@ class AnnouncementController(Controller):
                 sent=False,
                 **await _announcement_context(),
             )
-        await enqueue("deliver_announcement", announcement_id, job_id=f"announcement:{announcement_id}")
+        await queue_delivery(announcement_id)
         return await page(
             request, "notifications/announcements.html", values={}, errors={}, sent=True, **await _announcement_context()
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from app.core import audit
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
@@ -186,6 +188,17 @@ async def deliver_announcement(announcement_id: int, clock: Clock = system_clock
             Announcement.id == announcement_id
         )
     return len(created)
+
+
+async def deliver_pending_announcements(clock: Clock = system_clock, older_than_seconds: int = 30) -> int:
+    """Deliver announcements whose job never ran (Redis was down when they were saved)."""
+    cutoff = clock.now() - timedelta(seconds=older_than_seconds)
+    pending = await Announcement.select(Announcement.id).where(
+        Announcement.delivered_at.is_null() & (Announcement.created_at < cutoff)
+    )
+    for row in pending:
+        await deliver_announcement(row["id"], clock)
+    return len(pending)
 
 
 async def recent_announcements(limit: int = 10) -> list[dict]:

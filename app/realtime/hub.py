@@ -30,7 +30,6 @@ class Connection:
     socket: WebSocket
     user: CurrentUser
     locale: str
-    subscriptions: set[str] = field(default_factory=set)
     id: int = field(default_factory=lambda: next(_ids))
 
     async def send(self, html: str) -> None:

@@ -58,3 +58,20 @@ async def test_delivering_twice_notifies_each_person_once(make_user):
 async def test_delivery_of_a_missing_announcement_does_nothing():
     assert await services.deliver_announcement(987654) == 0
     assert await Notification.count() == 0
+
+
+async def test_sweep_delivers_announcements_whose_job_was_lost(make_user):
+    from app.core.clock import FrozenClock, system_clock
+
+    admin = await make_user("admin")
+    stranded = await _announce(admin, audience="all")
+    clock = FrozenClock(system_clock.now())
+
+    # Too young: its own job may still be on the way.
+    assert await services.deliver_pending_announcements(clock) == 0
+    clock.advance(seconds=31)
+    assert await services.deliver_pending_announcements(clock) == 1
+    assert await services.deliver_pending_announcements(clock) == 0  # twice: nothing more
+    assert await Notification.count() == 1
+    row = await Announcement.select(Announcement.delivered_at).where(Announcement.id == stranded).first()
+    assert row["delivered_at"] is not None

@@ -1,0 +1,80 @@
+"""Shared set-up for benchmarks: throwaway Redis + database, migrated, and app processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import services  # noqa: E402
+
+
+@contextlib.contextmanager
+def environment(backend: str = "sqlite"):
+    """Start Redis (and PostgreSQL), point the settings at them, migrate; yields the env dict."""
+    base = Path(tempfile.mkdtemp(prefix="shuyuan-bench-"))
+    started = [services.start_redis(base / "redis")]
+    env = {"SHUYUAN_VAR_DIR": str(base / "var"), "REDIS_URL": started[0].url, "SECRET_KEY": "bench-secret",
+           "PYTHONPATH": str(ROOT)}  # fmt: skip
+    if backend == "postgres":
+        started.append(services.start_postgres(base / "pg"))
+        env["DATABASE_URL"] = started[-1].url
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{base / 'var' / 'bench.sqlite3'}"
+    (base / "var").mkdir()
+    os.environ.update(env)
+    subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env={**os.environ, "QUIET": "1"}, check=True)
+    try:
+        yield env
+    finally:
+        for service in reversed(started):
+            service.stop()
+
+
+@contextlib.contextmanager
+def process(args: list[str], log: Path):
+    with log.open("w") as out:
+        proc = subprocess.Popen(args, cwd=ROOT, env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def web_server(port: int, log: Path):
+    return process([sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port),
+                    "--log-level", "warning"], log)  # fmt: skip
+
+
+def wait_http(url: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except Exception:  # noqa: BLE001
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} not up")
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    q = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {"n": len(ordered), "p50": round(q[49], 2), "p95": round(q[94], 2), "max": round(ordered[-1], 2)}
+
+
+def machine() -> str:
+    return f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · {date.today()}"

@@ -1,0 +1,12 @@
+"""Run every benchmark on both databases; paste the output into docs/BENCHMARKS.md."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = [["event_fanout.py", "--rounds", "200"]]
+
+for script, *args in BENCHMARKS:
+    for backend in ("sqlite", "postgres"):
+        subprocess.run([sys.executable, str(HERE / script), "--backend", backend, *args], check=True)

@@ -12,10 +12,18 @@ from app.settings import ROOT
 
 
 def migrate() -> int:
+    """Schema migrations, then the reference data every school needs (idempotent)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PICCOLO_CONF": "piccolo_conf"}
     piccolo = [sys.executable, "-c", "from piccolo.main import main; main()"]
-    return subprocess.call([*piccolo, "migrations", "forwards", "all"], cwd=ROOT, env=env,
+    code = subprocess.call([*piccolo, "migrations", "forwards", "all"], cwd=ROOT, env=env,
                            stdout=subprocess.DEVNULL if os.environ.get("QUIET") else None)  # fmt: skip
+    if code == 0:
+        from app.tickets.defaults import ensure_default_types
+
+        created = asyncio.run(ensure_default_types())
+        if created and not os.environ.get("QUIET"):
+            print(f"added {created} default ticket types")
+    return code
 
 
 async def _create_user(args: argparse.Namespace) -> int:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
+
 from app.demo import data
 from app.demo.context import LOCAL_TZ, Ctx, insert_rows
+from app.tickets.defaults import ensure_default_types
 from tables.tickets.tables import Ticket, TicketType
 
 
 async def seed_ticket_types(ctx: Ctx) -> dict[str, int]:
-    rows = [dict(code=code, name=name, description=text) for code, name, text in data.TICKET_TYPES]
-    ids = await insert_rows(TicketType, rows)
-    ctx.count(TicketType, len(ids))
-    return {row["code"]: id_ for row, id_ in zip(rows, ids)}
+    """The same six types a real install gets (app.tickets.defaults), forms included."""
+    ctx.count(TicketType, await ensure_default_types())
+    return {row["code"]: row["id"] for row in await TicketType.select(TicketType.id, TicketType.code)}
 
 
 def _status(ctx: Ctx, age_days: int) -> str:
@@ -81,5 +83,7 @@ async def seed_tickets(ctx: Ctx) -> None:
         year = row["created_at"].astimezone(LOCAL_TZ).year
         per_year[year] = per_year.get(year, 0) + 1
         row["number"] = f"T-{year}-{per_year[year]:06d}"
+        row["search_text"] = f"{row['title']} {row['description']}".lower()
+        row["tracking_token"] = secrets.token_urlsafe(32)  # a secret, so not from the seeded rng
     await insert_rows(Ticket, rows)
     ctx.count(Ticket, len(rows))

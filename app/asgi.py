@@ -37,6 +37,7 @@ from app.notifications.controllers import AnnouncementController, NotificationCo
 from app.realtime.hub import hub
 from app.realtime.routes import realtime_socket
 from app.settings import ROOT, get_settings
+from app.tickets.routes import ROUTE_HANDLERS as TICKET_ROUTES
 
 
 async def _startup() -> None:
@@ -75,7 +76,7 @@ def create_app() -> Litestar:
     ]  # fmt: skip
     api = Router(path="/", route_handlers=[AuthApi, LeadApi, NotificationApi])
     return Litestar(
-        route_handlers=[dashboard, healthz, realtime_socket, static, api, *pages],
+        route_handlers=[dashboard, healthz, realtime_socket, static, api, *pages, *TICKET_ROUTES],
         middleware=[
             LocaleMiddleware,
             DefineMiddleware(AuthMiddleware, exclude=[p.rstrip("/") for p in PUBLIC_PREFIXES]),

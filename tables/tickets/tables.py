@@ -59,6 +59,9 @@ class Ticket(Table):
     first_response_at = Timestamptz(null=True, default=None)
     resolved_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
+    csat_score = Integer(null=True, default=None)
+    csat_comment = Text(default="")
+    csat_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     updated_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)
@@ -109,3 +112,15 @@ class SavedView(Table):
     name = Varchar(length=60)
     query = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class BoardDisplay(Table):
+    """A wall display's access: a secret token (stored hashed) that opens the read-only board."""
+
+    name = Varchar(length=60)
+    token_hash = Varchar(length=64, unique=True)
+    campus = ForeignKey(references=Campus, null=True, on_delete=OnDelete.set_null)
+    created_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_seen_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,3 @@
+"""Route handlers of the service desk: api (registered through app/tickets/routes.py)."""
+
+HANDLERS: list = []

@@ -75,16 +75,22 @@ async def save_team(actor: CurrentUser, values: dict, team_id: int | None = None
         if before is None:
             raise NotFound()
     data = await _clean_team(values, team_id)
+    return await _save_audited(actor, Team, "team", TEAM_FIELDS, data, before, team_id)
+
+
+async def _save_audited(actor, table, entity_type, fields, data, before, row_id) -> int:
+    """Insert or update one row and its audit entry in one transaction."""
     async with UnitOfWork():
-        if team_id is None:
-            team_id = (await Team.insert(Team(**data)).returning(Team.id))[0]["id"]
-            changes, action = audit.snapshot(data, TEAM_FIELDS), "create"
+        if row_id is None:
+            row_id = (await table.insert(table(**data)).returning(table.id))[0]["id"]
+            changes, action = audit.snapshot(data, fields), "create"
         else:
-            await Team.update({getattr(Team, k): v for k, v in data.items()}).where(Team.id == team_id)
-            changes, action = audit.diff(before, data, TEAM_FIELDS), "update"
+            await table.update({getattr(table, k): v for k, v in data.items()}).where(table.id == row_id)
+            changes, action = audit.diff(before, data, fields), "update"
         if changes:
-            await audit.record(actor_id=actor.id, action=action, entity_type="team", entity_id=team_id, changes=changes)
-    return team_id
+            await audit.record(actor_id=actor.id, action=action, entity_type=entity_type, entity_id=row_id,
+                               changes=changes)  # fmt: skip
+    return row_id
 
 
 async def save_campus(actor: CurrentUser, values: dict, campus_id: int | None = None) -> int:
@@ -111,14 +117,4 @@ async def save_campus(actor: CurrentUser, values: dict, campus_id: int | None = 
         errors.append(FieldError("timezone", "Unknown time zone, e.g. Asia/Shanghai."))
     if errors:
         raise ValidationFailed(errors)
-    async with UnitOfWork():
-        if campus_id is None:
-            campus_id = (await Campus.insert(Campus(**data)).returning(Campus.id))[0]["id"]
-            changes, action = audit.snapshot(data, CAMPUS_FIELDS), "create"
-        else:
-            await Campus.update({getattr(Campus, k): v for k, v in data.items()}).where(Campus.id == campus_id)
-            changes, action = audit.diff(before, data, CAMPUS_FIELDS), "update"
-        if changes:
-            await audit.record(actor_id=actor.id, action=action, entity_type="campus", entity_id=campus_id,
-                               changes=changes)  # fmt: skip
-    return campus_id
+    return await _save_audited(actor, Campus, "campus", CAMPUS_FIELDS, data, before, campus_id)

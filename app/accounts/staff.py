@@ -10,7 +10,7 @@ from app.core import audit
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from app.core.pagination import Page, PageRequest
+from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import ROLES, CurrentUser
 from tables.accounts.tables import Campus, Team, User
 
@@ -45,9 +45,7 @@ async def list_staff(user: CurrentUser, filters: StaffFilter, page: PageRequest)
         where &= User.team == filters.team
     if filters.active in ("0", "1"):
         where &= User.is_active.eq(filters.active == "1")
-    total = await User.count().where(where)
-    rows = await User.select(*STAFF_COLUMNS).where(where).order_by(User.id).limit(page.limit).offset(page.offset)
-    return Page(rows, total, page.limit, page.offset)
+    return await fetch_page(User, STAFF_COLUMNS, where, page, ascending=True)
 
 
 async def get_staff(user: CurrentUser, staff_id: int) -> dict:

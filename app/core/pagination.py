@@ -70,3 +70,16 @@ class Page(Generic[T]):
     @property
     def last_index(self) -> int:
         return min(self.offset + self.limit, self.total)
+
+
+async def fetch_page(table, columns, where, page: PageRequest, *, order_by=None, ascending: bool = False) -> Page[dict]:
+    """One COUNT and one SELECT for a list page, whatever the table."""
+    total = await table.count().where(where)
+    rows = (
+        await table.select(*columns)
+        .where(where)
+        .order_by(order_by or table.id, ascending=ascending)
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    return Page(rows, total, page.limit, page.offset)

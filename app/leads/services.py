@@ -14,7 +14,7 @@ from app.core.db import UnitOfWork
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from app.core.events import Event
 from app.core.i18n import N_
-from app.core.pagination import Page, PageRequest
+from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import CurrentUser
 from app.leads import policy
 from tables.accounts.tables import Campus, User
@@ -177,15 +177,7 @@ async def list_leads(user: CurrentUser, filters: LeadFilter, page: PageRequest) 
         where &= Lead.owner == user.id
     elif filters.scope == "pool":
         where &= Lead.owner.is_null()
-    total = await Lead.count().where(where)
-    items = (
-        await Lead.select(*LIST_COLUMNS)
-        .where(where)
-        .order_by(Lead.id, ascending=False)
-        .limit(page.limit)
-        .offset(page.offset)
-    )
-    return Page(items, total, page.limit, page.offset)
+    return await fetch_page(Lead, LIST_COLUMNS, where, page)
 
 
 async def get_lead(user: CurrentUser, lead_id: int, include_deleted: bool = False) -> dict:

@@ -9,7 +9,7 @@ from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from app.core.events import Event
-from app.core.pagination import Page, PageRequest
+from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import ROLES, CurrentUser
 from tables.accounts.tables import Campus, Team, User
 from tables.notifications.tables import Announcement, Notification
@@ -77,23 +77,9 @@ async def list_notifications(user: CurrentUser, page: PageRequest, unread_only: 
     where = Notification.recipient == user.id
     if unread_only:
         where &= Notification.read_at.is_null()
-    total = await Notification.count().where(where)
-    items = (
-        await Notification.select(
-            Notification.id,
-            Notification.kind,
-            Notification.title,
-            Notification.body,
-            Notification.link,
-            Notification.created_at,
-            Notification.read_at,
-        )
-        .where(where)
-        .order_by(Notification.id, ascending=False)
-        .limit(page.limit)
-        .offset(page.offset)
-    )
-    return Page(items, total, page.limit, page.offset)
+    columns = (Notification.id, Notification.kind, Notification.title, Notification.body, Notification.link,
+               Notification.created_at, Notification.read_at)  # fmt: skip
+    return await fetch_page(Notification, columns, where, page)
 
 
 async def mark_read(user: CurrentUser, notification_id: int | None = None, clock: Clock = system_clock) -> int:

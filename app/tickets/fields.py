@@ -95,7 +95,7 @@ def _clean_one(field: dict, raw):  # noqa: C901 - one branch per field type read
         values = raw if isinstance(raw, list) else ([raw] if raw not in (None, "") else [])
         values = [str(v) for v in values if str(v)]
         bad = [v for v in values if v not in field["options"]]
-        return (None, "Choose one of the listed options.") if bad else (values, None)
+        return (None, N_("Choose one of the listed options.")) if bad else (values, None)
     if kind == "boolean":
         if isinstance(raw, bool):
             return raw, None
@@ -106,41 +106,41 @@ def _clean_one(field: dict, raw):  # noqa: C901 - one branch per field type read
             return True, None
         if text in ("0", "false", "no", "off", "否"):
             return False, None
-        return None, "Answer yes or no."
+        return None, N_("Answer yes or no.")
     text = _text(raw)
     if text == "":
         return None, None
     if kind == "text":
-        return (text, None) if len(text) <= TEXT_LIMIT else (None, "Too long.")
+        return (text, None) if len(text) <= TEXT_LIMIT else (None, N_("Too long."))
     if kind == "long_text":
-        return (text, None) if len(text) <= LONG_TEXT_LIMIT else (None, "Too long.")
+        return (text, None) if len(text) <= LONG_TEXT_LIMIT else (None, N_("Too long."))
     if kind in ("number", "money"):
         try:
             number = Decimal(text.replace(",", "").replace("¥", "").replace("￥", ""))
         except InvalidOperation:
-            return None, "Enter a number."
+            return None, N_("Enter a number.")
         if not number.is_finite():
-            return None, "Enter a number."
+            return None, N_("Enter a number.")
         if kind == "money":
             if number < 0:
-                return None, "Enter an amount of 0 or more."
+                return None, N_("Enter an amount of 0 or more.")
             return str(number.quantize(Decimal("0.01"))), None
         return (int(number) if number == number.to_integral_value() else float(number)), None
     if kind == "date":
         try:
             return date.fromisoformat(text).isoformat(), None
         except ValueError:
-            return None, "Enter a date like 2026-12-01."
+            return None, N_("Enter a date like 2026-12-01.")
     if kind == "datetime":
         try:
             return datetime.fromisoformat(text.replace(" ", "T")).isoformat(timespec="minutes"), None
         except ValueError:
-            return None, "Enter a date and time like 2026-12-01 14:30."
+            return None, N_("Enter a date and time like 2026-12-01 14:30.")
     if kind == "select":
-        return (text, None) if text in field["options"] else (None, "Choose one of the listed options.")
+        return (text, None) if text in field["options"] else (None, N_("Choose one of the listed options."))
     if kind in ("student", "class_group", "attachment"):
-        return (int(text), None) if text.isdigit() else (None, "Choose from the list.")
-    return None, "Unknown field type."
+        return (int(text), None) if text.isdigit() else (None, N_("Choose from the list."))
+    return None, N_("Unknown field type.")
 
 
 def clean_values(definition: list[dict], raw: dict, *, partial: bool = False) -> tuple[dict, list[FieldError]]:

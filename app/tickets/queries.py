@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, timezone
 
 from app.core.clock import Clock, system_clock
-from app.core.pagination import Page, PageRequest
+from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import CurrentUser
 from app.tickets import policy, workflow
 from app.tickets.services import LIST_COLUMNS, TicketFilter
@@ -57,16 +57,7 @@ async def where_clause(user: CurrentUser, filters: TicketFilter, clock: Clock = 
 async def list_tickets(
     user: CurrentUser, filters: TicketFilter, page: PageRequest, clock: Clock = system_clock
 ) -> Page[dict]:
-    where = await where_clause(user, filters, clock)
-    total = await Ticket.count().where(where)
-    rows = (
-        await Ticket.select(*LIST_COLUMNS)
-        .where(where)
-        .order_by(Ticket.id, ascending=False)
-        .limit(page.limit)
-        .offset(page.offset)
-    )
-    return Page(rows, total, page.limit, page.offset)
+    return await fetch_page(Ticket, LIST_COLUMNS, await where_clause(user, filters, clock), page)
 
 
 async def timeline(ticket_id: int, public_only: bool = False) -> list[dict]:

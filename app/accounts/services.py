@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
 import re
 import secrets
+from datetime import timedelta
 
 from app.accounts import passwords
 from app.core import audit

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import httpx
 import websockets
-
 from common import environment, machine, percentiles, process, services, wait_http, web_server
 
 

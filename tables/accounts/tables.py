@@ -10,7 +10,6 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 
-
 class Campus(Table):
     name = Varchar(length=100, unique=True)
     code = Varchar(length=20, unique=True)

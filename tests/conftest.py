@@ -6,6 +6,8 @@ before any test module imports the app, because settings are read once per proce
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -85,16 +87,50 @@ async def app():
     return create_app()
 
 
+@contextlib.asynccontextmanager
+async def running(app):
+    """Hold the app's lifespan open in one task: pytest-asyncio runs a fixture's setup and teardown
+    in different tasks, and the lifespan's anyio task group must exit in the task that entered it."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(serve())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():  # startup failed: raise its error here
+        waiter.cancel()
+        task.result()
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
 @pytest.fixture
 async def client(app):
     """HTTP client on the test's own event loop (Litestar's test client runs the app on another
     loop, which would strand the process-wide Redis client); the app's lifespan runs too."""
     import httpx
 
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-    async with app.lifespan():
+    async with running(app):
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as test_client:
             yield test_client
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Real argon2 at a test-sized cost: at production cost each user or login takes ~0.2 s here."""
+    from argon2 import PasswordHasher
+
+    from app.accounts import passwords
+
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture

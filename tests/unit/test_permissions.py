@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+from argon2 import PasswordHasher
+
+from app.accounts import passwords
 from app.accounts.services import load_user
 from app.core.permissions import can_see_owner, descendant_team_ids, visible_owner_ids
 from tables.accounts.tables import Team
 from tests.support import make_team, set_leader
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Real argon2 with test-sized cost: at production cost each user takes ~0.2 s here."""
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 async def _fresh(user):

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher
 
-from app.accounts import services, sessions
+from app.accounts import passwords, services, sessions
 from app.core.errors import Throttled, ValidationFailed
 from app.core.redis import get_redis
 from tables.accounts.tables import ApiToken, User
 from tests.support import PASSWORD, make_campus, make_team
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Real argon2 with test-sized cost: at production cost each user takes ~0.2 s here."""
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
 
 # --- create_user ---------------------------------------------------------------------------
 

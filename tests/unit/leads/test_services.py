@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher
 
+from app.accounts import passwords
 from app.core.audit import history
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.pagination import PageRequest
@@ -12,6 +14,13 @@ from app.leads.services import LeadFilter, normalise_phone
 from tables.audit.tables import AuditEntry
 from tables.leads.tables import Lead
 from tests.support import make_campus, make_team, set_leader
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Real argon2 with test-sized cost: at production cost each user takes ~0.2 s here."""
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
 
 # --- phone numbers --------------------------------------------------------------------------
 

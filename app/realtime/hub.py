@@ -2,6 +2,11 @@
 
 Each event is rendered separately for each connection that may see it (its user, its locale),
 so a push never carries something the user could not load themselves.
+
+Domains plug in with decorators: `@on_event` renders pushes, `@on_message` answers what a page
+sends over its socket (e.g. "subscribe to this board"), `@on_connect` sends live regions on
+every (re)connect, `@on_tick` runs every `TICK_SECONDS` per connection and `@on_disconnect`
+cleans up. What a connection listens to lives in `Connection.subscriptions`.
 """
 
 from __future__ import annotations
@@ -9,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from dataclasses import dataclass, field
 from itertools import count
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 import redis.asyncio as aioredis
 from litestar import WebSocket
@@ -23,6 +29,7 @@ from app.settings import get_settings
 
 log = logging.getLogger(__name__)
 _ids = count(1)
+TICK_SECONDS = 10
 
 
 @dataclass(eq=False)
@@ -31,13 +38,29 @@ class Connection:
     user: CurrentUser
     locale: str
     id: int = field(default_factory=lambda: next(_ids))
+    # Unique across processes (ids restart at 1 in each), for state kept in Redis such as presence.
+    key: str = field(default_factory=lambda: secrets.token_hex(8))
+    # Set for a wall display opened by its token: a read-only pseudo-user, no session behind it.
+    display_id: int | None = None
+    # What this tab listens to, set by the messages it sends: {"board": ..., "ticket": ...}.
+    subscriptions: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def readonly(self) -> bool:
+        return self.display_id is not None
 
     async def send(self, html: str) -> None:
         await self.socket.send_text(html)
 
 
 Renderer = Callable[[Event, Connection], Awaitable[str | None]]
+MessageHandler = Callable[[Connection, dict], Awaitable[str | None]]
+ConnectionHook = Callable[[Connection], Awaitable[str | None]]
 _renderers: dict[str, list[Renderer]] = {}
+_message_handlers: dict[str, MessageHandler] = {}
+_connect_hooks: list[ConnectionHook] = []
+_tick_hooks: list[ConnectionHook] = []
+_disconnect_hooks: list[ConnectionHook] = []
 
 
 def on_event(*names: str) -> Callable[[Renderer], Renderer]:
@@ -49,6 +72,69 @@ def on_event(*names: str) -> Callable[[Renderer], Renderer]:
         return renderer
 
     return register
+
+
+def on_message(*types: str) -> Callable[[MessageHandler], MessageHandler]:
+    """Register the handler of a client message `{"type": <type>, ...}`; what it returns is sent back."""
+
+    def register(handler: MessageHandler) -> MessageHandler:
+        for name in types:
+            _message_handlers[name] = handler
+        return handler
+
+    return register
+
+
+def on_connect(hook: ConnectionHook) -> ConnectionHook:
+    """Runs after every (re)connect; returned HTML is sent, so live regions are never stale."""
+    _connect_hooks.append(hook)
+    return hook
+
+
+def on_tick(hook: ConnectionHook) -> ConnectionHook:
+    _tick_hooks.append(hook)
+    return hook
+
+
+def on_disconnect(hook: ConnectionHook) -> ConnectionHook:
+    _disconnect_hooks.append(hook)
+    return hook
+
+
+async def _run_hooks(hooks: list[ConnectionHook], conn: Connection) -> None:
+    for hook in hooks:
+        try:
+            html = await hook(conn)
+            if html:
+                await conn.send(html)
+        except Exception:  # noqa: BLE001 - one failing hook must not break the others
+            log.warning("hook %s failed for connection %s", getattr(hook, "__name__", hook), conn.id, exc_info=True)
+
+
+async def connected(conn: Connection) -> None:
+    await _run_hooks(_connect_hooks, conn)
+
+
+async def tick(conn: Connection) -> None:
+    await _run_hooks(_tick_hooks, conn)
+
+
+async def disconnected(conn: Connection) -> None:
+    await _run_hooks(_disconnect_hooks, conn)
+
+
+async def handle_message(conn: Connection, message: dict) -> None:
+    """Answer one client message; unknown types are ignored, failures logged, the socket kept."""
+    handler = _message_handlers.get(str(message.get("type", "")))
+    if handler is None:
+        return
+    try:
+        html = await handler(conn, message)
+    except Exception:  # noqa: BLE001 - a bad message must not close the tab's socket
+        log.warning("message %r failed on connection %s", message.get("type"), conn.id, exc_info=True)
+        return
+    if html:
+        await conn.send(html)
 
 
 class Hub:

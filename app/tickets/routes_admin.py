@@ -1,3 +1,5 @@
 """Route handlers of the service desk: admin (registered through app/tickets/routes.py)."""
 
-HANDLERS: list = []
+from app.tickets.types_controllers import TicketTypeAdminController
+
+HANDLERS: list = [TicketTypeAdminController]

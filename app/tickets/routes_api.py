@@ -1,3 +1,5 @@
 """Route handlers of the service desk: api (registered through app/tickets/routes.py)."""
 
-HANDLERS: list = []
+from app.tickets.api import TicketApi, TicketTypeApi
+
+HANDLERS: list = [TicketTypeApi, TicketApi]

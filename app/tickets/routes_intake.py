@@ -1,3 +1,5 @@
 """Route handlers of the service desk: intake (registered through app/tickets/routes.py)."""
 
-HANDLERS: list = []
+from app.tickets.intake_controllers import CsatController, IntakeController, TrackController
+
+HANDLERS: list = [IntakeController, TrackController, CsatController]

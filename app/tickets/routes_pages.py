@@ -1,3 +1,6 @@
 """Route handlers of the service desk: pages (registered through app/tickets/routes.py)."""
 
-HANDLERS: list = []
+from app.tickets.pages import TicketPages
+from app.tickets.pages_detail import TicketDetailPages
+
+HANDLERS: list = [TicketPages, TicketDetailPages]

@@ -7,21 +7,11 @@ import asyncio
 import pytest
 
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.tickets import queries, services
-from app.tickets.defaults import ensure_default_types
-from app.tickets.services import Draft, TicketFilter
 from app.core.pagination import PageRequest
+from app.tickets import queries, services
+from app.tickets.services import Draft, TicketFilter
 from tables.tickets.tables import Ticket, TicketActivity
-
-
-@pytest.fixture(autouse=True)
-async def default_types():
-    await ensure_default_types()
-
-
-def repair(**kwargs) -> Draft:
-    values = dict(type="repair", title="302 教室投影仪不亮", fields={"location": "3 楼 302", "equipment": "投影仪"})
-    return Draft(**{**values, **kwargs})
+from tests.support import repair
 
 
 async def test_create_numbers_tickets_and_records_the_timeline(make_user):

@@ -63,6 +63,20 @@ async def _shutdown() -> None:
         await DB.close_connection_pool()
 
 
+async def _keep_history_on_writes(message: dict, scope: dict) -> None:
+    """htmx pushes the URL of every boosted request into history, POSTs included; a form that comes
+    back with errors (or a page rendered straight from a POST) must not leave /leads/5/update in the
+    address bar. A POST that redirects is unaffected: the browser follows it and htmx sees the GET."""
+    if message["type"] != "http.response.start" or scope.get("method") in ("GET", "HEAD"):
+        return
+    request_headers = dict(scope.get("headers") or [])
+    if b"hx-request" not in request_headers:
+        return
+    headers = list(message.get("headers") or [])
+    if not any(name.lower() in (b"hx-push-url", b"hx-replace-url") for name, _ in headers):
+        message["headers"] = [*headers, (b"hx-push-url", b"false")]
+
+
 def create_app() -> Litestar:
     settings = get_settings()
     logging.basicConfig(level=logging.INFO if not settings.debug else logging.DEBUG)
@@ -99,6 +113,7 @@ def create_app() -> Litestar:
             "it as `Authorization: Bearer <token>`. Errors: {detail, errors: [{field, message}]}.",
             render_plugins=[SwaggerRenderPlugin()],
         ),
+        before_send=[_keep_history_on_writes],
         on_startup=[_startup],
         on_shutdown=[_shutdown],
         debug=settings.debug,

@@ -32,7 +32,7 @@ def update(pot: Path) -> None:
         args = [sys.executable, "-m", "babel.messages.frontend", command, "-i", str(pot), "-d", str(ROOT / "locale"),
                 "-l", locale, "--no-wrap"]  # fmt: skip
         if command == "update":
-            args += ["--no-fuzzy-matching", "--ignore-obsolete", "--omit-header"]
+            args += ["--no-fuzzy-matching", "--ignore-obsolete"]
         subprocess.run(args, cwd=ROOT, check=True, capture_output=True)
 
 

@@ -76,7 +76,7 @@ async def login(client, user: CurrentUser | str, password: str = PASSWORD):
     page = await client.get("/login")
     token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
     return await client.post(
-        "/login", data={"_csrf_token": token, "username": username, "password": password, "next": "/"},
+        "/login", data={"_csrf_token": token, "username": username, "password": password},
         follow_redirects=False,
     )  # fmt: skip
 
@@ -85,3 +85,22 @@ async def post_form(client, url: str, data: dict, **kwargs):
     """POST a form the way a logged-in browser does: with the CSRF token from the cookie."""
     return await client.post(url, data=data, headers={**csrf_headers(client), **kwargs.pop("headers", {})},
                              follow_redirects=False, **kwargs)  # fmt: skip
+
+
+def repair(title: str = "302 教室投影仪不亮", **kwargs):
+    """A valid equipment-repair draft (one of the six default types); override any Draft field."""
+    from app.tickets.services import Draft
+
+    return Draft(**{"type": "repair", "title": title, "fields": {"location": "3 楼 302", "equipment": "投影仪"}, **kwargs})
+
+
+async def browser_log_in(browser, base: str, username: str, width: int = 1440, height: int = 900):
+    """A new browser context logged in through the real form; returns the page, on the workbench."""
+    context = await browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = await context.new_page()
+    await page.goto(f"{base}/login")
+    await page.fill("#f-username", username)
+    await page.fill("#f-password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base}/workbench")  # the pending-tickets workbench is home
+    return page

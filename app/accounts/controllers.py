@@ -19,19 +19,23 @@ from tables.accounts.tables import ApiToken, Campus, Team
 ONE_YEAR = 365 * 24 * 3600
 
 
+# Where a login lands unless it was sent elsewhere: the pending-tickets workbench (issue 3).
+HOME = "/workbench"
+
+
 class AuthController(Controller):
     include_in_schema = False
 
     @get("/login", opt={"public": True})
-    async def login_form(self, request: Request, next: FromQuery[str] = "/") -> Response:
+    async def login_form(self, request: Request, next: FromQuery[str] = "") -> Response:
         if request.scope.get("user"):
-            return Redirect(safe_next(next))
-        return await page(request, "accounts/login.html", next=safe_next(next), values={}, errors={}, detail="")
+            return Redirect(safe_next(next, HOME))
+        return await page(request, "accounts/login.html", next=safe_next(next, HOME), values={}, errors={}, detail="")
 
     @post("/login", opt={"public": True})
     async def login(self, request: Request) -> Response:
         data = await form_data(request)
-        next_url = safe_next(data.get("next"))
+        next_url = safe_next(data.get("next"), HOME)
         try:
             user = await services.authenticate(data.get("username", ""), data.get("password", ""), client_ip(request))
         except (ValidationFailed, Throttled) as exc:

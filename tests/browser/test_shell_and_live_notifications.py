@@ -6,17 +6,11 @@ import time
 
 import httpx
 
-from tests.support import PASSWORD, make_campus, make_team, set_leader, token_for
+from tests.support import browser_log_in, make_campus, make_team, set_leader, token_for
 
 
 async def _log_in(browser, base: str, username: str, width: int = 1440):
-    context = await browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
-    page = await context.new_page()
-    await page.goto(f"{base}/login")
-    await page.fill("#f-username", username)
-    await page.fill("#f-password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base}/")
+    page = await browser_log_in(browser, base, username, width)
     # The live region is ready once the WebSocket has opened and pushed the bell.
     await page.wait_for_function("document.body.dataset.ws === 'open'")
     return page
@@ -34,10 +28,10 @@ async def test_log_in_see_shell_and_receive_live_notifications(servers, browser,
     teacher_page = await _log_in(browser, web_b, teacher.username)
     advisor_page = await _log_in(browser, web_b, advisor.username, width=390)
 
-    # The shell: Chinese navigation, the user's name, an empty bell.
-    assert await teacher_page.title() == "工作台 · 书院"
+    # The shell, on the pending-tickets workbench: Chinese navigation, the user's name, an empty bell.
+    assert await teacher_page.title() == "我的待办 · 书院"
     assert await teacher_page.locator("#sidebar").get_by_text("线索").is_visible()
-    assert await teacher_page.get_by_role("heading", name="李老师，您好").is_visible()
+    assert await teacher_page.locator(".user-name").inner_text() == "李老师"
     assert await teacher_page.locator("#bell .bell-count").get_attribute("data-count") == "0"
 
     # An announcement to teachers, posted to the *other* web process, delivered by the worker.
@@ -70,13 +64,8 @@ async def test_log_in_see_shell_and_receive_live_notifications(servers, browser,
 async def test_partial_navigation_keeps_history(servers, browser, make_user):
     web_a, _ = servers
     await make_user("admin", username="principal")
-    context = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-    page = await context.new_page()
-    await page.goto(f"{web_a}/login")
-    await page.fill("#f-username", "principal")
-    await page.fill("#f-password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{web_a}/")
+    page = await browser_log_in(browser, web_a, "principal")
+    await page.goto(f"{web_a}/")
     await page.evaluate("window.__marker = 'same-document'")
 
     await page.locator("#sidebar").get_by_text("线索").click()

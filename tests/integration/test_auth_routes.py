@@ -49,7 +49,7 @@ async def test_login_sets_an_httponly_session_cookie_and_shows_the_user(client, 
     user = await make_user(display_name="陈老师")
     response = await login(client, user)
     assert response.status_code == 302
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/workbench"  # the pending-tickets workbench is home
     cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith(f"{sessions.SESSION_COOKIE}="))
     assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
     home = await client.get("/")
@@ -59,8 +59,8 @@ async def test_login_sets_an_httponly_session_cookie_and_shows_the_user(client, 
 
 async def test_login_follows_a_local_next_but_never_an_external_one(client, make_user):
     user = await make_user()
-    for target, expected in [("/leads?status=new", "/leads?status=new"), ("//evil.example", "/"),
-                             ("https://evil.example/x", "/"), ("/\\evil.example", "/")]:  # fmt: skip
+    for target, expected in [("/leads?status=new", "/leads?status=new"), ("//evil.example", "/workbench"),
+                             ("https://evil.example/x", "/workbench"), ("/\\evil.example", "/workbench")]:  # fmt: skip
         client.cookies.clear()
         token = await _login_form_token(client)
         response = await client.post(
@@ -71,9 +71,22 @@ async def test_login_follows_a_local_next_but_never_an_external_one(client, make
         assert response.headers["location"] == expected, target
 
 
+async def test_control_characters_in_next_cannot_form_a_protocol_relative_url(client, make_user):
+    # Browsers drop tabs and newlines from URLs, so a raw "/\t/evil.example" would act as "//evil.example".
+    user = await make_user()
+    token = await _login_form_token(client)
+    response = await client.post(
+        "/login", data={"_csrf_token": token, "username": user.username, "password": PASSWORD,
+                        "next": "/\t/evil.example"}, follow_redirects=False,
+    )  # fmt: skip
+    location = response.headers["location"]
+    assert location.startswith("/") and not re.search(r"[\t\r\n]", location)
+    assert not re.sub(r"[\t\r\n]", "", location).startswith("//")
+
+
 async def test_login_page_never_offers_an_external_next(client):
     page = await client.get("/login", params={"next": "//evil.example"})
-    assert 'name="next" value="/"' in page.text
+    assert 'name="next" value="/workbench"' in page.text
     assert "evil.example" not in page.text
 
 
@@ -109,6 +122,17 @@ async def test_logout_ends_the_session(client, make_user, login):
     client.cookies.set(sessions.SESSION_COOKIE, old_session)  # a copy of the old cookie is worthless
     again = await client.get("/", follow_redirects=False)
     assert again.status_code in (302, 303) and again.headers["location"].startswith("/login")
+
+
+async def test_deactivating_a_user_ends_their_sessions(client, make_user, login):
+    from tables.accounts.tables import User
+
+    user = await make_user()
+    await login(client, user)
+    assert (await client.get("/")).status_code == 200
+    await User.update({User.is_active: False}).where(User.id == user.id)
+    response = await client.get("/", follow_redirects=False)
+    assert response.status_code in (302, 303) and response.headers["location"].startswith("/login")
 
 
 async def test_repeated_failures_throttle_the_login_form(client, make_user, login):

@@ -9,7 +9,10 @@ import pytest
 from markupsafe import escape
 
 from app.core.i18n import _catalogue
+from app.core.permissions import ROLES
 from app.leads import services as lead_services
+from app.leads.policy import LEAD_ROLES
+from app.notifications.services import ANNOUNCERS
 from piccolo_conf import DB
 from tables.leads.tables import Lead
 from tables.notifications.tables import Announcement
@@ -37,6 +40,20 @@ async def test_every_page_renders_for_an_admin(client, make_user, login):
         assert response.status_code == 200, url
         assert response.text.lstrip().startswith("<!doctype html>"), url
         assert 'id="main"' in response.text and "管理员" in response.text, url
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+async def test_every_role_gets_its_pages_and_only_those(client, make_user, login, role):
+    user = await make_user(role, display_name=f"用户-{role}")
+    await login(client, user)
+    for url in ["/", "/account", "/notifications"]:
+        response = await client.get(url)
+        assert response.status_code == 200 and f"用户-{role}" in response.text, url
+    leads = await client.get("/leads")
+    assert leads.status_code == (200 if role in LEAD_ROLES else 403)
+    announcements = await client.get("/announcements")
+    assert announcements.status_code == (200 if role in ANNOUNCERS else 403)
+    assert ('href="/announcements"' in (await client.get("/")).text) == (role in ANNOUNCERS)
 
 
 async def test_lead_pages_show_the_lead(client, make_user, login):
@@ -130,6 +147,18 @@ async def test_lead_form_errors_are_inline_and_keep_the_input(client, make_user,
     assert 'value="孙女士"' in text and 'value="sun_mama"' in text and 'value="12"' in text
     assert "想报周末班" in text
     assert await Lead.count() == 0
+
+
+async def test_a_form_answered_in_place_is_not_pushed_into_history(client, make_user, login):
+    admin = await make_user("admin")
+    await login(client, admin)
+    failed = await post_form(client, "/leads", {"student_name": "", "phone": "12"}, headers=PARTIAL)
+    assert failed.status_code == 422
+    assert failed.headers.get("hx-push-url") == "false"  # the address bar keeps /leads/new
+    page = await client.get("/leads/new", headers=PARTIAL)
+    assert "hx-push-url" not in page.headers  # navigation itself is still pushed by hx-boost
+    plain = await post_form(client, "/leads", {"student_name": "", "phone": "12"})
+    assert "hx-push-url" not in plain.headers  # only htmx reads it
 
 
 async def test_editing_a_lead_through_the_form(client, make_user, login):

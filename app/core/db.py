@@ -2,12 +2,49 @@
 
 from __future__ import annotations
 
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from app.core.events import Event, publish
+
+log = logging.getLogger(__name__)
+
+# Modules whose import registers reactions (`reacts_to`). They are imported on the first commit
+# that has events, so a test calling a service directly gets the same behaviour as the app.
+REACTION_MODULES: list[str] = []
+
+Reaction = Callable[["UnitOfWork", Event], Awaitable[None]]
+_reactions: list[tuple[str, Reaction]] = []
+_loaded = False
+
+
+def reacts_to(prefix: str) -> Callable[[Reaction], Reaction]:
+    """Register `async def fn(uow, event)` to run inside the transaction of every write that emits an
+    event whose name starts with `prefix` (e.g. "ticket."), just before it commits.
+
+    This is how another domain keeps derived state (SLA clocks, approvals) exactly in step with
+    every write path without the writer knowing it: the reaction's own writes share the
+    transaction, and an exception in it rolls the whole write back.
+    """
+
+    def register(fn: Reaction) -> Reaction:
+        _reactions.append((prefix, fn))
+        return fn
+
+    return register
+
+
+def _load_reactions() -> None:
+    global _loaded
+    if not _loaded:
+        for module in REACTION_MODULES:
+            importlib.import_module(module)
+        _loaded = True
 
 
 def engine():
@@ -37,10 +74,36 @@ class UnitOfWork:
 
     def __init__(self) -> None:
         self.events: list[Event] = []
+        self._after_commit: list[Callable[[], Awaitable[Any]]] = []
         self._tx: Any = None
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
+
+    def after_commit(self, callback: Callable[[], Awaitable[Any]]) -> None:
+        """Run `await callback()` once the transaction has committed (e.g. enqueue an arq job).
+
+        Failures are logged, not raised: the write stands. Anything that must not be lost needs a
+        database row written in the transaction (an outbox), with this only as the fast path.
+        """
+        self._after_commit.append(callback)
+
+    def enqueue(self, function: str, *args: Any, job_id: str | None = None) -> None:
+        """Enqueue an arq job after commit, so the worker never sees rows that are not there yet."""
+        from app.core.jobs import enqueue
+
+        self.after_commit(lambda: enqueue(function, *args, job_id=job_id))
+
+    async def _react(self) -> None:
+        _load_reactions()
+        if not _reactions:
+            return
+        # Reactions see the events of the write itself; events they emit are published but not
+        # reacted to again, which rules out loops between domains.
+        for event in list(self.events):
+            for prefix, reaction in _reactions:
+                if event.name.startswith(prefix):
+                    await reaction(self, event)
 
     async def __aenter__(self) -> "UnitOfWork":
         self._tx = transaction()
@@ -53,9 +116,20 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
+        if exc_type is None and self.events:
+            try:
+                await self._react()
+            except BaseException as failure:
+                await self._tx.__aexit__(type(failure), failure, failure.__traceback__)
+                raise
         await self._tx.__aexit__(exc_type, exc, tb)
         if exc_type is None:
             await publish(*self.events)
+            for callback in self._after_commit:
+                try:
+                    await callback()
+                except Exception:  # noqa: BLE001 - committed already; the sweeper jobs catch up
+                    log.exception("after-commit callback failed")
         return False
 
 

@@ -4,17 +4,16 @@ from urllib.parse import unquote, urlparse
 
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
-
+from app.core.sqlite_engine import PooledSQLiteEngine
 from app.settings import get_settings
 
 
 def _engine():
     url = get_settings().database.url
     if url.startswith("sqlite:///"):
-        # Piccolo's SQLite engine opens one connection per query; a busy timeout lets
+        # Reused connections (app/core/sqlite_engine.py); a busy timeout lets
         # the web process and the worker write to the same file without "database is locked".
-        return SQLiteEngine(path=url.removeprefix("sqlite:///"), timeout=30)
+        return PooledSQLiteEngine(path=url.removeprefix("sqlite:///"), timeout=30)
     parsed = urlparse(url)
     return PostgresEngine(
         config={

@@ -61,6 +61,8 @@ async def _shutdown() -> None:
 
     if isinstance(DB, PostgresEngine):
         await DB.close_connection_pool()
+    elif hasattr(DB, "close_pool"):  # app.core.sqlite_engine
+        await DB.close_pool()
 
 
 async def _keep_history_on_writes(message: dict, scope: dict) -> None:

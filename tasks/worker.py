@@ -30,6 +30,8 @@ async def shutdown(ctx: dict) -> None:
     await close_redis()
     if isinstance(DB, PostgresEngine):
         await DB.close_connection_pool()
+    elif hasattr(DB, "close_pool"):  # app.core.sqlite_engine
+        await DB.close_pool()
 
 
 class WorkerSettings:

@@ -14,6 +14,7 @@ from app.core.db import UnitOfWork
 from app.core.errors import FieldError, Throttled, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.permissions import ROLES, CurrentUser
+from app.core.prepared import Prepared
 from app.core.redis import get_redis
 from app.settings import get_settings
 from tables.accounts.tables import ApiToken, Campus, Team, User
@@ -39,8 +40,12 @@ def to_current_user(row: dict) -> CurrentUser:
 _USER_COLUMNS = (User.id, User.username, User.display_name, User.role, User.team, User.campus, User.locale)
 
 
+_ACTIVE_USER = Prepared(lambda user_id: User.select(*_USER_COLUMNS).where((User.id == user_id) & User.is_active.eq(True))
+                        .first(), 1)  # fmt: skip
+
+
 async def load_user(user_id: int) -> CurrentUser | None:
-    row = await User.select(*_USER_COLUMNS).where((User.id == user_id) & (User.is_active.eq(True))).first()
+    row = await _ACTIVE_USER.run(user_id)
     return to_current_user(row) if row else None
 
 
@@ -198,14 +203,14 @@ async def issue_api_token(user: CurrentUser, name: str = "") -> str:
     return token
 
 
+_LIVE_TOKEN = Prepared(lambda token_hash: ApiToken.select(ApiToken.id, ApiToken.user, ApiToken.last_used_at)
+                       .where((ApiToken.token_hash == token_hash) & ApiToken.revoked_at.is_null()).first(), 1)  # fmt: skip
+
+
 async def user_for_token(token: str, clock: Clock = system_clock) -> CurrentUser | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
-    row = (
-        await ApiToken.select(ApiToken.id, ApiToken.user, ApiToken.last_used_at)
-        .where((ApiToken.token_hash == _token_hash(token)) & ApiToken.revoked_at.is_null())
-        .first()
-    )
+    row = await _LIVE_TOKEN.run(_token_hash(token))
     if not row:
         return None
     now = clock.now()

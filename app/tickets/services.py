@@ -16,6 +16,7 @@ from app.core.db import UnitOfWork
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from app.core.events import Event
 from app.core.permissions import CurrentUser
+from app.core.prepared import Prepared
 from app.notifications.services import notify
 from app.tickets import fields as ticket_fields
 from app.tickets import policy, workflow
@@ -94,8 +95,11 @@ async def ticket_types(active_only: bool = True) -> list[dict]:
     return await query.output(load_json=True)
 
 
+_TYPE_BY_CODE = Prepared(lambda code: TicketType.select().where(TicketType.code == code).first(), 1, json_keys=["fields"])
+
+
 async def type_by_code(code: str) -> dict | None:
-    return await TicketType.select().where(TicketType.code == code).first().output(load_json=True)
+    return await _TYPE_BY_CODE.run(code)
 
 
 def _search_text(title: str, description: str, definition: list[dict], values: dict) -> str:
@@ -199,11 +203,16 @@ def _event_payload(ticket_id, status, old_status, values, type_code, version) ->
             "campus": values.get("campus"), "priority": values.get("priority"), "type": type_code, "version": version}  # fmt: skip
 
 
+_DETAIL = Prepared(lambda ticket_id: Ticket.select(*DETAIL_COLUMNS).where(Ticket.id == ticket_id).first(), 1,
+                   json_keys=["fields", "type_fields"])  # fmt: skip
+_TAGS = Prepared(lambda ticket_id: TicketTag.select(TicketTag.tag).where(TicketTag.ticket == ticket_id), 1)
+
+
 async def _load(ticket_id: int) -> dict:
-    row = await Ticket.select(*DETAIL_COLUMNS).where(Ticket.id == ticket_id).first().output(load_json=True)
+    row = await _DETAIL.run(ticket_id)
     if row is None:
         raise NotFound("This ticket does not exist or you cannot see it.")
-    row["tags"] = [r["tag"] for r in await TicketTag.select(TicketTag.tag).where(TicketTag.ticket == ticket_id)]
+    row["tags"] = [r["tag"] for r in await _TAGS.run(ticket_id)]
     return row
 
 

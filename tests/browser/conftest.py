@@ -24,7 +24,7 @@ def _free_port() -> int:
     return services.free_port()
 
 
-def _wait_http(url: str, timeout: float = 20) -> None:
+def _wait_http(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -61,8 +61,12 @@ def servers(tmp_path):
         _process([sys.executable, "-m", "arq", "tasks.worker.WorkerSettings"], tmp_path / "worker.log"),
     ):
         urls = [f"http://127.0.0.1:{p}" for p in ports]
-        for url in urls:
-            _wait_http(url + "/login")
+        try:
+            for url in urls:
+                _wait_http(url + "/login")
+        except RuntimeError as exc:
+            logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(tmp_path.glob("*.log")))
+            raise RuntimeError(f"{exc}\n{logs}") from None
         yield urls
 
 

@@ -5,7 +5,11 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = [["event_fanout.py", "--rounds", "200"]]
+BENCHMARKS = [
+    ["event_fanout.py", "--rounds", "200"],
+    ["board.py", "--rounds", "100", "--tickets", "1000"],
+    ["ticket_create.py", "--seconds", "15"],
+]
 
 for script, *args in BENCHMARKS:
     for backend in ("sqlite", "postgres"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,6 +42,7 @@ def environment(backend: str = "sqlite"):
     finally:
         for service in reversed(started):
             service.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @contextlib.contextmanager

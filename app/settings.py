@@ -54,6 +54,32 @@ class AuthSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """Outgoing email (app/notifications/channels.py). No host: email is not configured."""
+
+    host: str = ""
+    port: int = 25
+    user: str = ""
+    password: str = ""
+    sender: str = "shuyuan@localhost"
+    starttls: bool = False
+    timeout: float = 30.0
+    site_url: str = ""  # SITE_URL, e.g. https://crm.example.edu: makes the links in emails absolute
+
+    @classmethod
+    def from_env(cls) -> "SmtpSettings":
+        return cls(
+            host=os.environ.get("SMTP_HOST", ""),
+            port=int(os.environ.get("SMTP_PORT") or 25),
+            user=os.environ.get("SMTP_USER", ""),
+            password=os.environ.get("SMTP_PASSWORD", ""),
+            sender=os.environ.get("SMTP_FROM") or "shuyuan@localhost",
+            starttls=os.environ.get("SMTP_STARTTLS", "") in ("1", "true", "yes"),
+            site_url=os.environ.get("SITE_URL", "").rstrip("/"),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     var_dir: Path
     database: DatabaseSettings
@@ -64,6 +90,8 @@ class Settings:
     locales: tuple[str, ...] = ("zh_CN", "en")
     site_name: str = "书院 Shuyuan"
     extra: dict[str, str] = field(default_factory=dict)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings.from_env)
+    sms_provider: str = field(default_factory=lambda: os.environ.get("SMS_PROVIDER", "log"))
 
 
 def _database_url(var_dir: Path) -> str:

@@ -11,6 +11,7 @@ from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from app.core.events import Event
 from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import ROLES, CurrentUser
+from app.notifications import outbox
 from tables.accounts.tables import Campus, Team, User
 from tables.notifications.tables import Announcement, Notification
 
@@ -34,7 +35,8 @@ async def notify(
     link: str = "",
     dedupe_prefix: str | None = None,
 ) -> list[int]:
-    """Store notifications inside the caller's unit of work; the live push follows the commit.
+    """Store notifications inside the caller's unit of work; the live push follows the commit, and
+    the email/SMS rows written to the outbox with them are delivered by the worker.
 
     With `dedupe_prefix`, a recipient already notified under that prefix is skipped, so a
     job that runs twice notifies once.
@@ -62,6 +64,10 @@ async def notify(
             for rid in recipients
         ]
     ).returning(Notification.id, Notification.recipient)
+    # Email and SMS per the recipients' preferences: rows in this same transaction (the outbox).
+    await outbox.queue_for_notifications(
+        uow, [(row["id"], row["recipient"]) for row in rows], kind=kind, title=title, body=body, link=link
+    )
     for row in rows:
         uow.emit(
             Event(

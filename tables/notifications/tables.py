@@ -1,4 +1,4 @@
-from piccolo.columns import ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -28,3 +28,37 @@ class Notification(Table):
     dedupe_key = Varchar(length=120, unique=True, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     read_at = Timestamptz(null=True, default=None)
+
+
+class OutboxMessage(Table):
+    """One email or SMS to send. Written in the transaction of the notification it belongs to; the
+    worker claims due rows (pending -> sending, with a lease) and marks them sent or schedules a retry.
+    """
+
+    channel = Varchar(length=8)  # email | sms
+    recipient = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    address = Varchar(length=255)
+    subject = Varchar(length=255, default="")
+    body = Text(default="")
+    kind = Varchar(length=50)
+    idempotency_key = Varchar(length=160, unique=True)
+    status = Varchar(length=10, default="pending", index=True)  # pending | sending | sent | failed
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
+    locked_until = Timestamptz(null=True, default=None)
+    claim_token = Varchar(length=32, null=True, default=None)
+    last_error = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    sent_at = Timestamptz(null=True, default=None)
+
+
+class NotificationPreference(Table):
+    """A person's choice of external channels for one kind of notification, or "*" for all others.
+
+    Unique per (recipient, kind): a unique index added by the migration.
+    """
+
+    recipient = ForeignKey(references=User, on_delete=OnDelete.cascade)
+    kind = Varchar(length=50)
+    email = Boolean(default=False)
+    sms = Boolean(default=False)

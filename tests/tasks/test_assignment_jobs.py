@@ -1,0 +1,49 @@
+"""The assignment jobs through a real arq worker (burst mode) against the test Redis."""
+
+from __future__ import annotations
+
+from arq.worker import Worker
+
+from app.assignment import presence
+from app.core.jobs import arq_redis_settings, close_pool, enqueue
+from app.tickets import services as tickets
+from app.tickets.defaults import ensure_default_types
+from tables.assignment.tables import AssignmentDecision, StaffSkill
+from tables.tickets.tables import Ticket, TicketActivity
+from tasks.worker import WorkerSettings
+from tests.support import repair
+
+
+async def _run_worker_burst() -> Worker:
+    worker = Worker(
+        functions=WorkerSettings.functions, redis_settings=arq_redis_settings(), burst=True, poll_delay=0.05,
+        on_startup=WorkerSettings.on_startup, handle_signals=False,
+    )  # fmt: skip
+    await worker.main()
+    await worker.close()
+    return worker
+
+
+async def test_the_creation_job_and_a_duplicate_assign_once(make_user):
+    await ensure_default_types()
+    desk = await make_user("admin")
+    agent = await make_user("customer_service")
+    await StaffSkill.insert(StaffSkill(user=agent.id, kind="type", value="repair"))  # no calendar: always on shift
+    await presence.mark_online(agent.id, "tab")
+    await close_pool()  # a pool from an earlier test belongs to a wiped Redis database
+    ticket = await tickets.create_ticket(desk, repair())  # its reaction enqueues assign:<id>
+    await enqueue("assign_ticket", ticket["id"], job_id=f"again:{ticket['id']}")  # a duplicate delivery
+
+    worker = await _run_worker_burst()
+
+    assert worker.jobs_complete == 2 and worker.jobs_failed == 0
+    row = await Ticket.select(Ticket.assignee, Ticket.status).where(Ticket.id == ticket["id"]).first()
+    assert row == {"assignee": agent.id, "status": "assigned"}
+    assert await TicketActivity.count().where(TicketActivity.kind == "assign") == 1
+    assert await AssignmentDecision.count() == 1
+
+
+async def test_the_worker_registers_the_sweeper_every_ten_seconds():
+    sweeps = [c for c in WorkerSettings.cron_jobs if c.coroutine.__name__ == "sweep_unassigned"]
+    assert len(sweeps) == 1 and sweeps[0].second == set(range(0, 60, 10))
+    assert "assign_ticket" in {f.__name__ for f in WorkerSettings.functions}

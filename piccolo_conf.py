@@ -4,6 +4,7 @@ from urllib.parse import unquote, urlparse
 
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.postgres import PostgresEngine
+
 from app.core.sqlite_engine import PooledSQLiteEngine
 from app.settings import get_settings
 
@@ -32,11 +33,15 @@ DB = _engine()
 APP_REGISTRY = AppRegistry(
     apps=[
         "tables.accounts.piccolo_app",
+        "tables.calendars.piccolo_app",
         "tables.audit.piccolo_app",
         "tables.notifications.piccolo_app",
         "tables.leads.piccolo_app",
         "tables.students.piccolo_app",
         "tables.teaching.piccolo_app",
         "tables.tickets.piccolo_app",
+        "tables.approvals.piccolo_app",
+        "tables.assignment.piccolo_app",
+        "tables.sla.piccolo_app",
     ]
 )

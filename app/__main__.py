@@ -23,6 +23,19 @@ def migrate() -> int:
         created = asyncio.run(ensure_default_types())
         if created and not os.environ.get("QUIET"):
             print(f"added {created} default ticket types")
+        from app.approvals.workflows import ensure_refund_workflow
+
+        if asyncio.run(ensure_refund_workflow()) and not os.environ.get("QUIET"):
+            print("added the refund approval workflow")
+        from app.assignment.services import ensure_default_settings
+
+        asyncio.run(ensure_default_settings())  # one automatic-assignment setting per type
+        from app.sla.policies import ensure_default_policies
+
+        asyncio.run(ensure_default_policies())  # SLA targets per type × priority, paused statuses
+        from app.calendars.defaults import ensure_default_calendar
+
+        asyncio.run(ensure_default_calendar())  # school hours "服务时间" with the public holidays
     return code
 
 

@@ -21,6 +21,9 @@ from app.accounts.admin_controllers import (
 )
 from app.accounts.api import AuthApi
 from app.accounts.controllers import AccountController, AuthController
+from app.approvals.routes import ROUTE_HANDLERS as APPROVAL_ROUTES
+from app.assignment.routes import ROUTE_HANDLERS as ASSIGNMENT_ROUTES
+from app.calendars.controllers import CalendarAdminController
 from app.core.auth import PUBLIC_PREFIXES, AuthMiddleware, require_user
 from app.core.i18n import LocaleMiddleware
 from app.core.jobs import close_pool
@@ -34,9 +37,11 @@ from app.leads.controllers import LeadController
 from app.notifications import realtime as _notification_pushes  # noqa: F401 - registers renderers
 from app.notifications.api import NotificationApi
 from app.notifications.controllers import AnnouncementController, NotificationController
+from app.notifications.outbox_controllers import NotificationPreferencesController, OutboxAdminController
 from app.realtime.hub import hub
 from app.realtime.routes import realtime_socket
 from app.settings import ROOT, get_settings
+from app.sla.controllers import SlaAdminController, TicketSlaController
 from app.tickets.routes import ROUTE_HANDLERS as TICKET_ROUTES
 
 
@@ -89,12 +94,13 @@ def create_app() -> Litestar:
     pages = [
         AuthController, AccountController, LeadController, NotificationController, AnnouncementController,
         StaffAdminController, TeamAdminController, CampusAdminController,
+        OutboxAdminController, NotificationPreferencesController, CalendarAdminController,
+        SlaAdminController, TicketSlaController,
     ]  # fmt: skip
     api = Router(path="/", route_handlers=[AuthApi, LeadApi, NotificationApi])
-    return Litestar(
-        route_handlers=[dashboard, healthz, realtime_socket, static, api, *pages, *TICKET_ROUTES],
+    application = Litestar(
+        route_handlers=[dashboard, healthz, realtime_socket, static, api, *pages, *TICKET_ROUTES, *ASSIGNMENT_ROUTES, *APPROVAL_ROUTES],
         middleware=[
-            LocaleMiddleware,
             DefineMiddleware(AuthMiddleware, exclude=[p.rstrip("/") for p in PUBLIC_PREFIXES]),
         ],
         csrf_config=CSRFConfig(
@@ -120,6 +126,10 @@ def create_app() -> Litestar:
         on_shutdown=[_shutdown],
         debug=settings.debug,
     )
+    # Outside the router, not in `middleware=`: route middleware never runs for a URL that matches
+    # no route, and its 404 page must speak the visitor's language too.
+    application.asgi_handler = LocaleMiddleware(application.asgi_handler)
+    return application
 
 
 app = create_app()

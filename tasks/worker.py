@@ -10,7 +10,11 @@ from arq import cron
 from app.core.jobs import arq_redis_settings
 from app.core.redis import close_redis
 from app.settings import get_settings
+from tasks.approvals import remind_overdue_approvals
+from tasks.assignment import assign_ticket, sweep_unassigned
 from tasks.notifications import deliver_announcement, sweep_announcements
+from tasks.outbox import deliver_outbox, sweep_outbox
+from tasks.sla import sla_scan
 
 
 async def startup(ctx: dict) -> None:
@@ -35,8 +39,15 @@ async def shutdown(ctx: dict) -> None:
 
 
 class WorkerSettings:
-    functions = [deliver_announcement]
-    cron_jobs = [cron(sweep_announcements, second={0}, run_at_startup=True)]
+    functions = [deliver_announcement, deliver_outbox]
+    functions += [assign_ticket]
+    functions += [sla_scan]  # also enqueueable on demand
+    functions += [remind_overdue_approvals]
+    cron_jobs = [cron(sweep_unassigned, second=set(range(0, 60, 10)), run_at_startup=True),
+                 cron(sweep_announcements, second={0}, run_at_startup=True),
+                 cron(sweep_outbox, second=set(range(0, 60, 10)), run_at_startup=True)]
+    cron_jobs += [cron(sla_scan, second={0, 15, 30, 45}, run_at_startup=True)]
+    cron_jobs += [cron(remind_overdue_approvals, second={30}, run_at_startup=True)]
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = arq_redis_settings()

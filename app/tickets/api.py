@@ -63,7 +63,9 @@ class TicketApi(Controller):
     @get("/{ticket_id:int}")
     async def get_ticket(self, request: Request, ticket_id: FromPath[int]) -> Response:
         ticket = await services.get_ticket(request.scope["user"], ticket_id)
-        return Response(schema.serialise(ticket), headers=schema.etag(ticket))
+        from app.sla.services import api_summary  # SLA fields: first_response_due, resolution_due, sla_breached
+
+        return Response({**schema.serialise(ticket), **await api_summary(ticket_id)}, headers=schema.etag(ticket))
 
     @patch("/{ticket_id:int}")
     async def update_ticket(self, request: Request, ticket_id: FromPath[int], data: JSONBody[dict]) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from app.approvals import queries as approvals
 from app.core.clock import Clock, system_clock
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser, descendant_team_ids
@@ -41,7 +42,7 @@ SECTIONS: dict[str, tuple[str, str, str]] = {
     "due_soon": (N_("Due within 24 hours"), f"/tickets?assignee=me&{OPEN}", N_("Nothing of yours is due in the next 24 hours.")),
     "overdue": (N_("Overdue"), "/tickets?overdue=1", N_("Nothing is overdue.")),
     "mentions": (N_("Mentioning me"), "/notifications?unread=1", N_("No unread mentions.")),
-    "approvals": (N_("Waiting for my approval"), "", N_("Once approval workflows are live, tickets waiting for your approval will show here.")),
+    "approvals": (N_("Waiting for my approval"), "", N_("Nothing is waiting for your approval.")),
 }  # fmt: skip
 
 
@@ -90,12 +91,12 @@ def _mentions_where(user: CurrentUser):
 
 
 async def counts(user: CurrentUser, clock: Clock = system_clock) -> dict[str, int | None]:
-    """Only the numbers (the live push re-renders these); approvals are None until issue #4."""
+    """Only the numbers (the live push re-renders these)."""
     result: dict[str, int | None] = {}
     for key, where in (await _clauses(user, clock)).items():
         result[key] = await Ticket.count().where(where) if where is not None else 0
     result["mentions"] = await Notification.count().where(_mentions_where(user))
-    result["approvals"] = None
+    result["approvals"] = await approvals.waiting_count(user)
     return result
 
 
@@ -122,7 +123,10 @@ async def sections(user: CurrentUser, clock: Clock = system_clock) -> list[Secti
         .limit(SHORT_LIST)
     )
     found.append(mentions)
-    found.append(_section("approvals"))
+    waiting = _section("approvals")
+    waiting.count = await approvals.waiting_count(user)
+    waiting.items = await approvals.waiting_items(user, SHORT_LIST, clock)
+    found.append(waiting)
     return found
 
 
@@ -132,7 +136,7 @@ def _section(key: str) -> Section:
 
 
 def counts_of(found: list[Section]) -> dict[str, int | None]:
-    return {s.key: (None if s.key == "approvals" else s.count) for s in found}
+    return {s.key: s.count for s in found}
 
 
 def row_actions(user: CurrentUser, ticket: dict) -> dict[str, bool]:

@@ -232,3 +232,11 @@ async def test_lead_list_runs_a_fixed_number_of_queries(client, make_user, login
     with_40 = await _lead_list_queries(client, monkeypatch, 40)
     assert with_5 == with_40
     assert 3 <= with_5 <= 10  # session user, visibility, count, rows, bell; never one per lead
+
+
+async def test_an_unknown_url_answers_in_the_visitors_language(client):
+    client.cookies.set("lang", "en")
+    response = await client.get("/no-such-page-at-all")
+    assert response.status_code == 404
+    assert "Page not found" in response.text and zh("Page not found") not in response.text
+    assert '<html lang="en">' in response.text

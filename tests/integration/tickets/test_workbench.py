@@ -61,7 +61,7 @@ async def test_an_agent_sees_their_tickets_the_campus_pool_deadlines_and_mention
     assert sorted(found["mine"]) == sorted([mine["id"], soon["id"], late["id"]])
     assert found["unassigned"] == [pool["id"]]
     assert found["due_soon"] == [soon["id"]] and found["overdue"] == [late["id"]]
-    assert counts == {"mine": 3, "unassigned": 1, "due_soon": 1, "overdue": 1, "mentions": 1, "approvals": None}
+    assert counts == {"mine": 3, "unassigned": 1, "due_soon": 1, "overdue": 1, "mentions": 1, "approvals": 0}
 
 
 async def test_a_teacher_sees_only_what_they_may_open(make_user):
@@ -122,7 +122,7 @@ async def test_workbench_page_shows_sections_and_the_honest_approvals_placeholde
         'href="/tickets?assignee=none&amp;status=new&amp;status=assigned&amp;status=in_progress&amp;status=pending"'
         in page.text
     )
-    assert "Once approval workflows are live" in page.text or "审批流程上线后" in page.text
+    assert "Nothing is waiting for your approval." in page.text or "没有等待您审批的工单" in page.text
 
 
 async def test_workbench_runs_a_fixed_number_of_queries(client, make_user, monkeypatch):

@@ -11,6 +11,7 @@ from app.core.db import UnitOfWork
 from app.core.errors import FieldError, ValidationFailed
 from app.core.events import Event
 from app.core.permissions import CurrentUser
+from app.core.prepared import Prepared
 from app.tickets import workflow
 from tables.sla.tables import SlaPolicy, SlaSettings
 from tables.tickets.tables import TicketType
@@ -70,14 +71,19 @@ async def ensure_default_policies() -> int:
     return len(missing)
 
 
+_PAUSED = Prepared(lambda: SlaSettings.select(SlaSettings.paused_statuses).first(), 0, json_keys=["paused_statuses"])
+_ACTIVE_POLICIES = Prepared(lambda type_id: SlaPolicy.select().where((SlaPolicy.ticket_type == type_id)
+                                                                     & SlaPolicy.is_active.eq(True)), 1)  # fmt: skip
+
+
 async def paused_statuses() -> list[str]:
-    row = await SlaSettings.select(SlaSettings.paused_statuses).first().output(load_json=True)
+    row = await _PAUSED.run()
     return list(row["paused_statuses"]) if row else list(DEFAULT_PAUSED)
 
 
 async def snapshot(ticket_type_id: int) -> dict[str, dict]:
     """The active targets of every priority of a type, as a ticket stores them at creation."""
-    rows = await SlaPolicy.select().where((SlaPolicy.ticket_type == ticket_type_id) & SlaPolicy.is_active.eq(True))
+    rows = await _ACTIVE_POLICIES.run(ticket_type_id)
     return {
         row["priority"]: {
             **{key: row[column] for column, key in SNAPSHOT_KEYS.items()},

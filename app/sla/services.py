@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.calendars.hours import BusinessHours, NeverOpenError, add_business_minutes
+from app.core.prepared import Prepared
 from app.sla import policies
 from app.sla.clock import DONE_STATUSES, TARGETS, SlaState, Step, compute
 from tables.sla.tables import SlaAction, TicketSla
@@ -72,8 +73,20 @@ def action_points(ticket: dict, sla: dict, hours: BusinessHours) -> list[Point]:
     return points
 
 
+# Run on every ticket write: compiled once (app/core/prepared.py) instead of built each time.
+_DONE_KEYS = Prepared(lambda ticket_id: SlaAction.select(SlaAction.rule, SlaAction.due_key)
+                      .where(SlaAction.ticket == ticket_id), 1)  # fmt: skip
+_HISTORY = Prepared(lambda ticket_id: TicketActivity.select(
+    TicketActivity.created_at, TicketActivity.kind, TicketActivity.is_public, TicketActivity.changes
+).where(TicketActivity.ticket == ticket_id).order_by(TicketActivity.created_at).order_by(TicketActivity.id), 1,
+    json_keys=["changes"])  # fmt: skip
+_SLA = Prepared(lambda ticket_id: TicketSla.select().where(TicketSla.ticket == ticket_id).first(), 1,
+                json_keys=["targets", "paused_statuses"])  # fmt: skip
+_TICKET = Prepared(lambda ticket_id: Ticket.select(*TICKET_COLUMNS).where(Ticket.id == ticket_id).first(), 1)
+
+
 async def done_keys(ticket_id: int) -> set[tuple[str, str]]:
-    rows = await SlaAction.select(SlaAction.rule, SlaAction.due_key).where(SlaAction.ticket == ticket_id)
+    rows = await _DONE_KEYS.run(ticket_id)
     return {(r["rule"], r["due_key"]) for r in rows}
 
 
@@ -83,11 +96,7 @@ def next_scan(points: list[Point], done: set[tuple[str, str]]) -> datetime | Non
 
 
 async def history(ticket_id: int) -> list[Step]:
-    rows = await TicketActivity.select(
-        TicketActivity.created_at, TicketActivity.kind, TicketActivity.is_public, TicketActivity.changes
-    ).where(TicketActivity.ticket == ticket_id).order_by(TicketActivity.created_at).order_by(TicketActivity.id).output(
-        load_json=True
-    )  # fmt: skip
+    rows = await _HISTORY.run(ticket_id)
     return [Step(r["created_at"], r["kind"], bool(r["is_public"]), r["changes"] or {}) for r in rows]
 
 
@@ -100,7 +109,7 @@ async def new_snapshot(ticket: dict) -> dict:
 
 
 async def load_sla(ticket_id: int) -> dict | None:
-    return await TicketSla.select().where(TicketSla.ticket == ticket_id).first().output(load_json=True)
+    return await _SLA.run(ticket_id)
 
 
 def state_of(ticket: dict, sla: dict, hours: BusinessHours, steps: list[Step]) -> SlaState:
@@ -113,7 +122,7 @@ async def recompute(ticket_id: int, *, created: bool = False) -> None:
 
     Sets Ticket.due_at to the earliest open due (NULL when nothing is due or the clocks are paused)
     and TicketSla.scan_at to the next point the worker has to act on."""
-    ticket = await Ticket.select(*TICKET_COLUMNS).where(Ticket.id == ticket_id).first()
+    ticket = await _TICKET.run(ticket_id)
     if ticket is None:
         return
     # On ticket.created there is no row yet: the snapshot is taken and inserted with its dues at once.

@@ -104,3 +104,20 @@ async def browser_log_in(browser, base: str, username: str, width: int = 1440, h
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{base}/workbench")  # the pending-tickets workbench is home
     return page
+
+
+async def run_worker_burst(**options):
+    """A real arq worker with the app's jobs, in burst mode: it runs what is queued and returns.
+    `options` go to arq's Worker (e.g. ctx=..., cron_jobs=[...])."""
+    from arq.worker import Worker
+
+    from app.core.jobs import arq_redis_settings
+    from tasks.worker import WorkerSettings
+
+    worker = Worker(
+        functions=WorkerSettings.functions, redis_settings=arq_redis_settings(), burst=True, poll_delay=0.05,
+        on_startup=WorkerSettings.on_startup, handle_signals=False, **options,
+    )  # fmt: skip
+    await worker.main()
+    await worker.close()
+    return worker

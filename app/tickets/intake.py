@@ -12,7 +12,6 @@ adds them to the description; staff link the records while triaging.
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 
 from app.core.clock import Clock, system_clock
@@ -25,7 +24,6 @@ from app.leads.services import normalise_phone
 from app.notifications.services import notify
 from app.tickets import fields as ticket_fields
 from app.tickets import queries, services
-from app.tickets.numbering import next_number
 from tables.tickets.tables import Ticket, TicketActivity, TicketWatcher
 
 STAFF_ONLY_TYPES = ("student", "class_group", "attachment")
@@ -171,37 +169,7 @@ async def submit(type_row: dict, sub: Submission, ip: str, clock: Clock = system
         fields=sub.fields or {}, requester_kind=sub.requester_kind, requester_name=sub.requester_name,
         requester_phone=phone, requester_email=sub.requester_email.strip(),
     )  # fmt: skip
-    if any(f["required"] for f in ticket_fields.active_fields(type_row["fields"]) if f["type"] in STAFF_ONLY_TYPES):
-        return await _create_without_staff_fields(type_row, draft, clock)
-    return await services.create_ticket(None, draft, clock=clock)
-
-
-async def _create_without_staff_fields(type_row: dict, draft: services.Draft, clock: Clock) -> dict:
-    """services.create_ticket for a type whose required fields include ones the public cannot fill.
-
-    Those fields stay empty until staff triage the ticket. This mirrors create_ticket (same rows,
-    same event) until the services grow an option to relax them; see the intake report.
-    """
-    relaxed = [{**f, "required": False} if f["type"] in STAFF_ONLY_TYPES else f for f in type_row["fields"]]
-    values, errors = services._clean_basics(draft, type_row)
-    custom, field_errors = ticket_fields.clean_values(relaxed, draft.fields)
-    if errors or field_errors:
-        raise ValidationFailed(errors + field_errors)
-    now = clock.now()
-    async with UnitOfWork() as uow:
-        number = await next_number(now)
-        row = Ticket(
-            **values, number=number, ticket_type=type_row["id"], fields=custom, team=type_row["team"], status="new",
-            search_text=services._search_text(values["title"], values["description"], type_row["fields"], custom),
-            tracking_token=secrets.token_urlsafe(32), created_at=now, updated_at=now,
-        )  # fmt: skip
-        ticket_id = (await Ticket.insert(row).returning(Ticket.id))[0]["id"]
-        await TicketActivity.insert(TicketActivity(
-            ticket=ticket_id, kind="created", created_at=now,
-            changes={"status": [None, "new"], "priority": [None, values["priority"]], "channel": [None, "web"]},
-        ))  # fmt: skip
-        uow.emit(Event("ticket.created", services._event_payload(ticket_id, "new", None, values, type_row["code"], 1)))
-    return await services._load(ticket_id)
+    return await services.create_ticket(None, draft, clock=clock, optional_types=STAFF_ONLY_TYPES)
 
 
 async def ticket_by_token(token: str) -> dict:

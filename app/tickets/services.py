@@ -161,13 +161,17 @@ def _clean_basics(draft: Draft, type_row: dict) -> tuple[dict, list[FieldError]]
     return values, errors
 
 
-async def create_ticket(actor: CurrentUser | None, draft: Draft, clock: Clock = system_clock) -> dict:
-    """Open a ticket. `actor` is None for the public intake form."""
+async def create_ticket(
+    actor: CurrentUser | None, draft: Draft, clock: Clock = system_clock, *, optional_types: tuple[str, ...] = ()
+) -> dict:
+    """Open a ticket. `actor` is None for the public intake form, which passes the field types the
+    public cannot fill as `optional_types`: those stay empty until staff triage the ticket."""
     type_row = await type_by_code(draft.type) if isinstance(draft.type, str) else None
     if type_row is None or not type_row["is_active"]:
         raise ValidationFailed([FieldError("type", "Unknown ticket type.")])
     values, errors = _clean_basics(draft, type_row)
-    custom, field_errors = ticket_fields.clean_values(type_row["fields"], draft.fields or {})
+    definition = [{**f, "required": False} if f["type"] in optional_types else f for f in type_row["fields"]]
+    custom, field_errors = ticket_fields.clean_values(definition, draft.fields or {})
     tags, tag_errors = _clean_tags(draft.tags)
     errors += field_errors + tag_errors
     await _check_references(values, errors)

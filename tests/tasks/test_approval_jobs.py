@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from arq.worker import Worker
-
 from app.approvals import services
 from app.core.clock import FrozenClock
-from app.core.jobs import arq_redis_settings, close_pool, enqueue
+from app.core.jobs import close_pool, enqueue
 from tables.approvals.tables import ApprovalInstance
 from tables.notifications.tables import Notification
-from tasks.worker import WorkerSettings
+from tests.support import run_worker_burst
 
 
 async def _school_with_an_overdue_step():
@@ -39,10 +37,7 @@ async def test_the_worker_reminds_the_approver_once():
     await close_pool()  # a pool from an earlier test belongs to a wiped Redis database
     await enqueue("remind_overdue_approvals", job_id="approvals-reminder-1")
     await enqueue("remind_overdue_approvals", job_id="approvals-reminder-2")
-    worker = Worker(functions=WorkerSettings.functions, redis_settings=arq_redis_settings(), burst=True, poll_delay=0.05,
-                    on_startup=WorkerSettings.on_startup, handle_signals=False)  # fmt: skip
-    await worker.main()
-    await worker.close()
+    worker = await run_worker_burst()
 
     assert (
         worker.jobs_complete >= 2 and worker.jobs_failed == 0

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from arq.worker import Worker
-
 from app.assignment import presence
-from app.core.jobs import arq_redis_settings, close_pool, enqueue
+from app.core.jobs import close_pool, enqueue
 from app.tickets import services as tickets
 from app.tickets.defaults import ensure_default_types
 from tables.assignment.tables import AssignmentDecision, StaffSkill
 from tables.tickets.tables import Ticket, TicketActivity
 from tasks.worker import WorkerSettings
-from tests.support import repair
-
-
-async def _run_worker_burst() -> Worker:
-    worker = Worker(
-        functions=WorkerSettings.functions, redis_settings=arq_redis_settings(), burst=True, poll_delay=0.05,
-        on_startup=WorkerSettings.on_startup, handle_signals=False,
-    )  # fmt: skip
-    await worker.main()
-    await worker.close()
-    return worker
+from tests.support import repair, run_worker_burst
 
 
 async def test_the_creation_job_and_a_duplicate_assign_once(make_user):
@@ -34,7 +22,7 @@ async def test_the_creation_job_and_a_duplicate_assign_once(make_user):
     ticket = await tickets.create_ticket(desk, repair())  # its reaction enqueues assign:<id>
     await enqueue("assign_ticket", ticket["id"], job_id=f"again:{ticket['id']}")  # a duplicate delivery
 
-    worker = await _run_worker_burst()
+    worker = await run_worker_burst()
 
     assert worker.jobs_complete == 2 and worker.jobs_failed == 0
     row = await Ticket.select(Ticket.assignee, Ticket.status).where(Ticket.id == ticket["id"]).first()

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from arq.worker import Worker
-
-from app.core.jobs import arq_redis_settings, close_pool, enqueue
+from app.core.jobs import close_pool, enqueue
 from app.notifications import services
 from tables.notifications.tables import Announcement, Notification
-from tasks.worker import WorkerSettings
-
-
-async def _run_worker_burst() -> Worker:
-    worker = Worker(
-        functions=WorkerSettings.functions, redis_settings=arq_redis_settings(), burst=True, poll_delay=0.05,
-        on_startup=WorkerSettings.on_startup, handle_signals=False,
-    )  # fmt: skip
-    await worker.main()
-    await worker.close()
-    return worker
+from tests.support import run_worker_burst
 
 
 async def _announce(author, **kwargs) -> int:
@@ -32,7 +20,7 @@ async def test_worker_delivers_an_announcement_to_its_audience(make_user):
 
     await close_pool()  # a pool from an earlier test belongs to a wiped Redis database
     await enqueue("deliver_announcement", announcement_id, job_id=f"announcement:{announcement_id}")
-    worker = await _run_worker_burst()
+    worker = await run_worker_burst()
 
     assert worker.jobs_complete == 1 and worker.jobs_failed == 0
     recipients = {r["recipient"] for r in await Notification.select(Notification.recipient)}

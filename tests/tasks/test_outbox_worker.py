@@ -14,32 +14,25 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from arq import cron
-from arq.worker import Worker
 
 from app.core.clock import FrozenClock, system_clock
 from app.core.db import UnitOfWork
-from app.core.jobs import arq_redis_settings, close_pool
+from app.core.jobs import close_pool
 from app.core.redis import get_redis
 from app.notifications import outbox
 from app.notifications.services import notify
 from tables.accounts.tables import User
 from tables.notifications.tables import OutboxMessage
 from tasks.outbox import sweep_outbox
-from tasks.worker import WorkerSettings
+from tests.support import run_worker_burst
 from tests.unit.notifications.smtp_server import channels_for, free_port, smtp_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def _run_worker_burst(ctx: dict, *, with_sweeper: bool = False) -> Worker:
-    worker = Worker(
-        functions=WorkerSettings.functions, redis_settings=arq_redis_settings(), burst=True, poll_delay=0.05,
-        on_startup=WorkerSettings.on_startup, handle_signals=False, ctx=ctx,
-        cron_jobs=[cron(sweep_outbox, second=set(range(0, 60, 10)), run_at_startup=True)] if with_sweeper else None,
-    )  # fmt: skip
-    await worker.main()
-    await worker.close()
-    return worker
+async def _run_worker_burst(ctx: dict, *, with_sweeper: bool = False):
+    sweeper = [cron(sweep_outbox, second=set(range(0, 60, 10)), run_at_startup=True)] if with_sweeper else None
+    return await run_worker_burst(ctx=ctx, cron_jobs=sweeper)
 
 
 async def _person(make_user, email: str):

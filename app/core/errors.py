@@ -24,6 +24,10 @@ class DomainError(Exception):
         self.detail = detail
         self.errors = errors or []
 
+    def body_extra(self, translate) -> dict:
+        """More keys for the API error body (e.g. a lead's `duplicates` with a 409)."""
+        return {}
+
 
 class ValidationFailed(DomainError):
     status_code = 422

@@ -132,7 +132,10 @@ def handle_exception(request: Request, exc: Exception) -> Response:
         status, detail, errors = HTTP_500_INTERNAL_SERVER_ERROR, MESSAGES[500], []
 
     if is_api(request):
-        return Response(error_body(detail, errors), status_code=status, media_type=MediaType.JSON)
+        body = error_body(detail, errors)
+        if isinstance(exc, DomainError):
+            body.update(exc.body_extra(_))
+        return Response(body, status_code=status, media_type=MediaType.JSON)
     if status == 401:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         target = f"/login?{urlencode({'next': path}, safe='/')}"

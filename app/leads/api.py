@@ -8,6 +8,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from app.core import audit
 from app.core.auth import client_ip
 from app.core.errors import FieldError, ValidationFailed
+from app.core.i18n import gettext as _
 from app.core.pagination import PageRequest
 from app.leads import services
 from app.leads.schemas import OwnerScope
@@ -24,8 +25,12 @@ def _api_field_names(exc: ValidationFailed) -> ValidationFailed:
 
 
 def _serialise(lead: dict) -> dict:
-    out = {k: v for k, v in lead.items() if k not in ("owner", "campus", "deleted_at")}
+    out = {k: v for k, v in lead.items() if k not in ("owner", "campus", "deleted_at", "duplicates", "merged_into")}
     out["owner_id"], out["campus_id"] = lead.get("owner"), lead.get("campus")
+    if "merged_into" in lead:
+        out["merged_into_id"] = lead["merged_into"]
+    if "duplicates" in lead:
+        out["duplicates"] = [m.as_dict(_) for m in lead["duplicates"]]
     return out
 
 
@@ -33,6 +38,13 @@ def _body(data) -> dict:
     if not isinstance(data, dict):
         raise ValidationFailed([FieldError("body", "Send a JSON object.")])
     return {_RENAMES.get(k, k): v for k, v in data.items()}
+
+
+def _allow_duplicate(values: dict) -> bool:
+    allow = values.pop("allow_duplicate", False)
+    if not isinstance(allow, bool):
+        raise ValidationFailed([FieldError("allow_duplicate", "Must be true or false.")])
+    return allow
 
 
 class LeadApi(Controller):
@@ -53,8 +65,14 @@ class LeadApi(Controller):
 
     @post("/")
     async def create_lead(self, request: Request, data: JSONBody[dict]) -> dict:
+        """Create a lead. The same phone, e-mail or WeChat id as a stored lead answers 409 with
+        `duplicates`; resend with `"allow_duplicate": true` to create it anyway. The created lead
+        lists its likely duplicates (fuzzy ones warn only)."""
+        values = _body(data)
+        allow = _allow_duplicate(values)
         try:
-            lead = await services.create_lead(request.scope["user"], _body(data), ip=client_ip(request))
+            lead = await services.create_lead(request.scope["user"], values, ip=client_ip(request),
+                                              allow_duplicate=allow)  # fmt: skip
         except ValidationFailed as exc:
             raise _api_field_names(exc) from None
         return _serialise(lead)
@@ -67,12 +85,13 @@ class LeadApi(Controller):
     async def update_lead(self, request: Request, lead_id: FromPath[int], data: JSONBody[dict]) -> dict:
         """Partial update. Send the `version` you read to refuse overwriting someone else's change (409)."""
         values = _body(data)
+        allow = _allow_duplicate(values)
         version = values.pop("version", None)
         if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
             raise ValidationFailed([FieldError("version", "Must be an integer.")])
         try:
             lead = await services.update_lead(request.scope["user"], lead_id, values, version=version,
-                                              ip=client_ip(request))  # fmt: skip
+                                              ip=client_ip(request), allow_duplicate=allow)  # fmt: skip
         except ValidationFailed as exc:
             raise _api_field_names(exc) from None
         return _serialise(lead)
@@ -80,6 +99,12 @@ class LeadApi(Controller):
     @delete("/{lead_id:int}")
     async def delete_lead(self, request: Request, lead_id: FromPath[int]) -> None:
         await services.delete_lead(request.scope["user"], lead_id, ip=client_ip(request))
+
+    @get("/{lead_id:int}/duplicates")
+    async def duplicates(self, request: Request, lead_id: FromPath[int]) -> dict:
+        """Likely duplicates of this lead among the live leads: `{"duplicates": [{"id", "score", "reasons", "blocking"}]}`."""
+        matches = await services.duplicates_of(request.scope["user"], lead_id)
+        return {"duplicates": [m.as_dict(_) for m in matches]}
 
     @get("/{lead_id:int}/history")
     async def history(self, request: Request, lead_id: FromPath[int]) -> dict:

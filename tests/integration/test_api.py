@@ -151,7 +151,7 @@ async def test_list_leads_paginates(client, make_user):
     admin = await make_user("admin")
     headers = await token_for(admin)
     for n in range(5):
-        await _new_lead(client, headers, student_name=f"学员{n}")
+        await _new_lead(client, headers, student_name=f"学员{n}", phone=f"1380013800{n}")
     page = (await client.get("/api/v1/leads", params={"limit": 2, "offset": 2}, headers=headers)).json()
     assert (page["total"], page["limit"], page["offset"]) == (5, 2, 2)
     assert [i["student_name"] for i in page["items"]] == ["学员2", "学员1"]
@@ -165,7 +165,7 @@ async def test_list_leads_paginates(client, make_user):
 async def test_list_leads_scope_narrows_to_mine_or_the_pool(client, make_user):
     advisor, admin = await make_user(), await make_user("admin")
     mine = await _new_lead(client, await token_for(advisor), student_name="我的")
-    pooled = await _new_lead(client, await token_for(admin), student_name="公海")
+    pooled = await _new_lead(client, await token_for(admin), student_name="公海", phone="13900139000")
     headers = await token_for(advisor)
 
     async def names(**params):

@@ -1,0 +1,163 @@
+"""Score a pair of leads 0–100 and say why: "same phone", "name 92%", "same district".
+
+Rules (the labelled set in `labelled.py` checks them; docs/LEADS.md explains them):
+- The same phone, e-mail or WeChat id is an exact match: it blocks creation until confirmed.
+  Its score is 75 plus a quarter of the name similarity (siblings share a parent's phone).
+- Otherwise the score is 0.75 × name similarity, + 15 for the same district, + 15 for a similar
+  guardian name, + 20 for a phone one digit away. 80 or more is reported as a likely duplicate.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+from app.core.i18n import N_
+from app.leads.dedup.normalise import (
+    is_han,
+    name_key,
+    name_syllables,
+    normalise_email,
+    normalise_name,
+    normalise_phone,
+    normalise_wechat,
+)
+
+DUPLICATE_THRESHOLD = 80
+EXACT_KINDS = ("phone", "email", "wechat")
+
+REASON_TEXT = {
+    "phone": N_("same phone"),
+    "email": N_("same email"),
+    "wechat": N_("same WeChat ID"),
+    "name": N_("name %(pct)s%%"),
+    "district": N_("same district"),
+    "guardian": N_("similar guardian name"),
+    "phone_typo": N_("phone differs by one digit"),
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    pct: int = 0
+
+    def text(self, translate) -> str:
+        return translate(REASON_TEXT[self.code]) % {"pct": self.pct}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A lead's fields in the forms that are compared; built once per lead per check."""
+
+    name: str
+    syllables: tuple[str, ...]
+    guardian: str
+    guardian_syllables: tuple[str, ...]
+    phones: frozenset[str]
+    email: str
+    wechat: str
+    district: str
+    lead_id: int | None = None
+
+    @property
+    def han(self) -> bool:
+        return is_han(self.name)
+
+
+@dataclass
+class Match:
+    """A likely duplicate: a stored lead (`lead_id`) or, in `check_many`, another row of the batch (`index`)."""
+
+    score: int
+    reasons: tuple[Reason, ...]
+    blocking: bool
+    lead_id: int | None = None
+    index: int | None = None
+    lead: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def as_dict(self, translate) -> dict:
+        return {"id": self.lead_id, "score": self.score, "reasons": [r.text(translate) for r in self.reasons],
+                "blocking": self.blocking}  # fmt: skip
+
+
+def _phones(values: dict) -> frozenset[str]:
+    raw = [values.get("phone") or ""] + list(values.get("phones") or [])
+    return frozenset(p for p in (normalise_phone(str(x)) for x in raw) if p)
+
+
+def profile(values: dict, lead_id: int | None = None) -> Profile:
+    student = values.get("student_name") or ""
+    guardian = values.get("guardian_name") or ""
+    return Profile(
+        name=normalise_name(student), syllables=name_syllables(student),
+        guardian=normalise_name(guardian), guardian_syllables=name_syllables(guardian),
+        phones=_phones(values), email=normalise_email(values.get("email") or ""),
+        wechat=normalise_wechat(values.get("wechat") or ""), district=normalise_name(values.get("district") or ""),
+        lead_id=lead_id if lead_id is not None else values.get("id"),
+    )  # fmt: skip
+
+
+def match_keys(p: Profile) -> set[str]:
+    """The blocking keys of a lead: every phone, the e-mail, the WeChat id and the pinyin of the name."""
+    keys = {f"phone:{x}" for x in p.phones}
+    if p.email:
+        keys.add(f"email:{p.email}")
+    if p.wechat:
+        keys.add(f"wechat:{p.wechat}")
+    if p.syllables:
+        keys.add(f"name:{name_key(p.syllables)}"[:140])
+    return keys
+
+
+def _sound_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
+    """Spelling similarity of the sorted syllables, averaged with the share of whole syllables in common:
+    a shared surname alone (zhang wei / zhang min) must not look like a near match."""
+    spelling = fuzz.token_sort_ratio(" ".join(a), " ".join(b))
+    common = sum((Counter(a) & Counter(b)).values())
+    return (spelling + 200 * common / (len(a) + len(b))) / 2
+
+
+def name_similarity(a_name: str, a_syl: tuple[str, ...], b_name: str, b_syl: tuple[str, ...]) -> int:
+    """0–100. Same characters count fully; the same sound in other characters (张伟/章伟) a little less."""
+    if not a_name or not b_name:
+        return 0
+    sound = _sound_similarity(a_syl, b_syl) if a_syl and b_syl else 0.0
+    if is_han(a_name) and is_han(b_name):
+        return round(max(fuzz.ratio(a_name, b_name), 0.9 * sound))
+    return round(max(sound, fuzz.token_sort_ratio(a_name, b_name) if not (is_han(a_name) or is_han(b_name)) else 0))
+
+
+def _one_digit_apart(a: frozenset[str], b: frozenset[str]) -> bool:
+    return any(len(x) == len(y) >= 7 and Levenshtein.distance(x, y, score_cutoff=1) == 1 for x in a for y in b)
+
+
+def score(a: Profile, b: Profile) -> tuple[int, tuple[Reason, ...], bool]:
+    """(score 0–100, reasons, blocking) for two leads."""
+    reasons: list[Reason] = []
+    if a.phones & b.phones:
+        reasons.append(Reason("phone"))
+    if a.email and a.email == b.email:
+        reasons.append(Reason("email"))
+    if a.wechat and a.wechat == b.wechat:
+        reasons.append(Reason("wechat"))
+    exact = len(reasons)
+    name = name_similarity(a.name, a.syllables, b.name, b.syllables)
+    if name >= 60:
+        reasons.append(Reason("name", name))
+    same_district = bool(a.district) and a.district == b.district
+    if same_district:
+        reasons.append(Reason("district"))
+    guardian = name_similarity(a.guardian, a.guardian_syllables, b.guardian, b.guardian_syllables) >= 85
+    if guardian:
+        reasons.append(Reason("guardian"))
+    if exact:
+        return min(100, 75 + name // 4 + 5 * (exact - 1)), tuple(reasons), True
+    typo = bool(a.phones and b.phones) and _one_digit_apart(a.phones, b.phones)
+    if typo:
+        reasons.append(Reason("phone_typo"))
+    total = 0.75 * name + 15 * same_district + 15 * guardian + 20 * typo
+    return min(100, round(total)), tuple(reasons), False

@@ -38,6 +38,7 @@ APP_REGISTRY = AppRegistry(
         "tables.notifications.piccolo_app",
         "tables.leads.piccolo_app",
         "tables.students.piccolo_app",
+        "tables.follow_ups.piccolo_app",
         "tables.teaching.piccolo_app",
         "tables.tickets.piccolo_app",
         "tables.approvals.piccolo_app",

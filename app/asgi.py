@@ -34,6 +34,7 @@ from app.dashboard.controllers import dashboard
 from app.health.routes import healthz
 from app.leads.api import LeadApi
 from app.leads.controllers import LeadController
+from app.leads.pool_routes import ROUTE_HANDLERS as LEAD_POOL_ROUTES
 from app.notifications import realtime as _notification_pushes  # noqa: F401 - registers renderers
 from app.notifications.api import NotificationApi
 from app.notifications.controllers import AnnouncementController, NotificationController
@@ -99,7 +100,7 @@ def create_app() -> Litestar:
     ]  # fmt: skip
     api = Router(path="/", route_handlers=[AuthApi, LeadApi, NotificationApi])
     application = Litestar(
-        route_handlers=[dashboard, healthz, realtime_socket, static, api, *pages, *TICKET_ROUTES, *ASSIGNMENT_ROUTES, *APPROVAL_ROUTES],
+        route_handlers=[dashboard, healthz, realtime_socket, static, api, *pages, *TICKET_ROUTES, *ASSIGNMENT_ROUTES, *APPROVAL_ROUTES, *LEAD_POOL_ROUTES],
         middleware=[
             DefineMiddleware(AuthMiddleware, exclude=[p.rstrip("/") for p in PUBLIC_PREFIXES]),
         ],

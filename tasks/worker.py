@@ -12,6 +12,7 @@ from app.core.redis import close_redis
 from app.settings import get_settings
 from tasks.approvals import remind_overdue_approvals
 from tasks.assignment import assign_ticket, sweep_unassigned
+from tasks.leads import distribute_new_pool_leads, distribute_pool_leads, reclaim_leads, remind_due_follow_ups
 from tasks.notifications import deliver_announcement, sweep_announcements
 from tasks.outbox import deliver_outbox, sweep_outbox
 from tasks.sla import sla_scan
@@ -43,11 +44,15 @@ class WorkerSettings:
     functions += [assign_ticket]
     functions += [sla_scan]  # also enqueueable on demand
     functions += [remind_overdue_approvals]
+    functions += [reclaim_leads, distribute_pool_leads, remind_due_follow_ups, distribute_new_pool_leads]  # also crons
     cron_jobs = [cron(sweep_unassigned, second=set(range(0, 60, 10)), run_at_startup=True),
                  cron(sweep_announcements, second={0}, run_at_startup=True),
                  cron(sweep_outbox, second=set(range(0, 60, 10)), run_at_startup=True)]
     cron_jobs += [cron(sla_scan, second={0, 15, 30, 45}, run_at_startup=True)]
     cron_jobs += [cron(remind_overdue_approvals, second={30}, run_at_startup=True)]
+    cron_jobs += [cron(remind_due_follow_ups, second={20}, run_at_startup=True),
+                  cron(distribute_new_pool_leads, second={40}, run_at_startup=True),
+                  cron(reclaim_leads, hour={1}, minute={5}, second={0})]  # daily, in the worker's time zone
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = arq_redis_settings()

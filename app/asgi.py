@@ -33,7 +33,7 @@ from app.core.web import exception_handlers
 from app.dashboard.controllers import dashboard
 from app.health.routes import healthz
 from app.leads.api import LeadApi
-from app.leads.controllers import LeadController
+from app.leads.controllers import LeadController, LeadDuplicatesController
 from app.leads.pool_routes import ROUTE_HANDLERS as LEAD_POOL_ROUTES
 from app.notifications import realtime as _notification_pushes  # noqa: F401 - registers renderers
 from app.notifications.api import NotificationApi
@@ -93,7 +93,7 @@ def create_app() -> Litestar:
         send_as_attachment=False,
     )  # fmt: skip
     pages = [
-        AuthController, AccountController, LeadController, NotificationController, AnnouncementController,
+        AuthController, AccountController, LeadController, LeadDuplicatesController, NotificationController, AnnouncementController,
         StaffAdminController, TeamAdminController, CampusAdminController,
         OutboxAdminController, NotificationPreferencesController, CalendarAdminController,
         SlaAdminController, TicketSlaController,

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from app.demo import data
 from app.demo.context import Ctx, insert_rows
+from app.leads.dedup.check import rebuild_all_keys
 from tables.leads.tables import Lead
 
 _FOLLOWED = ("contacted", "visited", "trial")
@@ -92,3 +93,4 @@ async def seed_leads(ctx: Ctx) -> None:
         row["id"] = id_
     ctx.leads = rows
     ctx.count(Lead, len(rows))
+    await rebuild_all_keys()  # the duplicate check's blocking keys for rows inserted in bulk

@@ -9,11 +9,13 @@ from litestar.response import Redirect, Response
 
 from app.core import audit
 from app.core.auth import client_ip
-from app.core.errors import ValidationFailed
+from app.core.errors import Forbidden, ValidationFailed
 from app.core.forms import form_data
+from app.core.i18n import gettext as _
 from app.core.pagination import PageRequest
 from app.core.web import page
-from app.leads import services
+from app.leads import merge, policy, services
+from app.leads.dedup.clusters import duplicate_clusters
 from app.leads.schemas import OwnerScope
 from tables.accounts.tables import Campus
 
@@ -29,6 +31,22 @@ async def _form_context(user) -> dict:
         "statuses": services.STATUSES,
         "sources": services.SOURCES,
     }
+
+
+async def duplicate_rows(user, matches) -> list[dict]:
+    """Matches as the pages show them: leads the user cannot see give only their owner, no name."""
+    rows = []
+    for m in matches:
+        visible = await policy.can_view(user, m.lead)
+        rows.append({"id": m.lead_id, "score": m.score, "blocking": m.blocking,
+                     "reasons": [r.text(_) for r in m.reasons], "visible": visible,
+                     "student_name": m.lead.get("student_name") if visible else "",
+                     "owner_name": m.lead.get("owner_name") or "", "status": m.lead.get("status", "")})  # fmt: skip
+    return rows
+
+
+def _wants_duplicate(data: dict) -> bool:
+    return data.get("allow_duplicate") == "1"
 
 
 class LeadController(Controller):
@@ -59,10 +77,13 @@ class LeadController(Controller):
         user = request.scope["user"]
         data = await form_data(request)
         try:
-            lead = await services.create_lead(user, data, ip=client_ip(request))
+            lead = await services.create_lead(user, data, ip=client_ip(request), allow_duplicate=_wants_duplicate(data))
         except ValidationFailed as exc:
             return await page(request, "leads/form.html", status_code=422, lead=None, values=data,
                               errors=exc.by_field(), **await _form_context(user))  # fmt: skip
+        except services.DuplicatesFound as exc:
+            return await page(request, "leads/form.html", status_code=409, lead=None, values=data, errors={},
+                              duplicates=await duplicate_rows(user, exc.matches), **await _form_context(user))  # fmt: skip
         return _redirect(request, f"/leads/{lead['id']}")
 
     @get("/{lead_id:int}")
@@ -70,8 +91,10 @@ class LeadController(Controller):
         user = request.scope["user"]
         lead = await services.get_lead(user, lead_id)
         entries = await audit.history("lead", lead_id)
+        duplicates = await duplicate_rows(user, await services.duplicates_of(user, lead_id))
         return await page(request, "leads/detail.html", lead=lead, entries=entries, statuses=services.STATUSES,
-                          sources=services.SOURCES, field_labels=services.FIELD_LABELS)  # fmt: skip
+                          sources=services.SOURCES, field_labels=services.FIELD_LABELS, duplicates=duplicates,
+                          merges=await merge.merges_of(lead_id))  # fmt: skip
 
     @get("/{lead_id:int}/edit")
     async def edit(self, request: Request, lead_id: FromPath[int]) -> Response:
@@ -86,11 +109,16 @@ class LeadController(Controller):
         data = await form_data(request)
         version = int(data["version"]) if data.get("version", "").isdigit() else None
         try:
-            await services.update_lead(user, lead_id, data, version=version, ip=client_ip(request))
+            await services.update_lead(user, lead_id, data, version=version, ip=client_ip(request),
+                                       allow_duplicate=_wants_duplicate(data))  # fmt: skip
         except ValidationFailed as exc:
             lead = await services.get_lead(user, lead_id)
             return await page(request, "leads/form.html", status_code=422, lead=lead, values=data,
                               errors=exc.by_field(), **await _form_context(user))  # fmt: skip
+        except services.DuplicatesFound as exc:
+            lead = await services.get_lead(user, lead_id)
+            return await page(request, "leads/form.html", status_code=409, lead=lead, values=data, errors={},
+                              duplicates=await duplicate_rows(user, exc.matches), **await _form_context(user))  # fmt: skip
         return _redirect(request, f"/leads/{lead_id}")
 
     @post("/{lead_id:int}/delete")
@@ -107,3 +135,48 @@ class LeadController(Controller):
         user = request.scope["user"]
         await services.restore_lead(user, lead_id, ip=client_ip(request))
         return _redirect(request, f"/leads/{lead_id}")
+
+
+class LeadDuplicatesController(Controller):
+    """The duplicates page (clusters) and the merge wizard."""
+
+    path = "/leads"
+    include_in_schema = False
+
+    @get("/duplicates")
+    async def clusters(self, request: Request, limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:
+        user = request.scope["user"]
+        if not policy.can_use_leads(user):
+            raise Forbidden()
+        result = await duplicate_clusters(user, PageRequest.parse(limit, offset))
+        return await page(request, "leads/duplicates.html", page_data=result, statuses=services.STATUSES)
+
+    @get("/merge")
+    async def wizard(self, request: Request, a: FromQuery[int], b: FromQuery[int]) -> Response:
+        user = request.scope["user"]
+        first, second = await merge.load_pair(user, a, b)
+        return await page(request, "leads/merge.html", a=first, b=second, fields=merge.MERGE_FIELDS, errors={},
+                          labels=services.FIELD_LABELS, statuses=services.STATUSES, sources=services.SOURCES)  # fmt: skip
+
+    @post("/merge")
+    async def do_merge(self, request: Request) -> Response:
+        user = request.scope["user"]
+        data = await form_data(request)
+        ids = [int(data[k]) if str(data.get(k, "")).isdigit() else 0 for k in ("a", "b")]
+        survivor = int(data["survivor"]) if str(data.get("survivor", "")).isdigit() else ids[0]
+        merged = ids[1] if survivor == ids[0] else ids[0]
+        picks = {f: int(data[f"pick_{f}"]) for f in merge.MERGE_FIELDS if str(data.get(f"pick_{f}", "")).isdigit()}
+        try:
+            await merge.merge_leads(user, survivor, merged, picks, ip=client_ip(request))
+        except ValidationFailed as exc:
+            first, second = await merge.load_pair(user, ids[0], ids[1])
+            return await page(request, "leads/merge.html", status_code=422, a=first, b=second, errors=exc.by_field(),
+                              fields=merge.MERGE_FIELDS, labels=services.FIELD_LABELS, statuses=services.STATUSES,
+                              sources=services.SOURCES)  # fmt: skip
+        return _redirect(request, f"/leads/{survivor}")
+
+    @post("/merges/{merge_id:int}/undo")
+    async def undo(self, request: Request, merge_id: FromPath[int]) -> Response:
+        user = request.scope["user"]
+        survivor = await merge.undo_merge(user, merge_id, ip=client_ip(request))
+        return _redirect(request, f"/leads/{survivor}")

@@ -146,7 +146,8 @@ async def merge_leads(
     return rows[0]["id"]
 
 
-async def undo_merge(user: CurrentUser, merge_id: int, *, ip: str = "", clock: Clock = system_clock) -> None:
+async def undo_merge(user: CurrentUser, merge_id: int, *, ip: str = "", clock: Clock = system_clock) -> int:
+    """Undo a merge; returns the survivor's id."""
     record = await LeadMerge.select().where(LeadMerge.id == merge_id).first().output(load_json=True)
     if record is None:
         raise NotFound()
@@ -190,6 +191,7 @@ async def undo_merge(user: CurrentUser, merge_id: int, *, ip: str = "", clock: C
         await audit.record(actor_id=user.id, action="unmerge", entity_type="lead", entity_id=merged["id"],
                            changes={"merged_into": [survivor["id"], None]}, ip=ip)  # fmt: skip
         uow.emit(Event("lead.unmerged", {"id": survivor["id"], "merged": merged["id"], "merge": merge_id}))
+    return survivor["id"]
 
 
 async def undo_merge_of(user: CurrentUser, merged_id: int, *, ip: str = "") -> None:

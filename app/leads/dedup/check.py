@@ -13,8 +13,10 @@ from collections.abc import Iterable, Sequence
 from app.leads.dedup.scoring import DUPLICATE_THRESHOLD, Match, Profile, match_keys, profile, score
 from tables.leads.tables import Lead, LeadMatchKey
 
-# A name shared by thousands (张伟) must not turn one check into thousands of comparisons.
+# A name shared by thousands (张伟) must not turn one check into thousands of comparisons:
+# a phone, e-mail or WeChat key yields at most MAX_CANDIDATES leads, a name key MAX_NAME_CANDIDATES.
 MAX_CANDIDATES = 300
+MAX_NAME_CANDIDATES = 100
 _CHUNK = 500
 CANDIDATE_COLUMNS = (
     Lead.id, Lead.student_name, Lead.guardian_name, Lead.phone, Lead.phones, Lead.email, Lead.wechat,
@@ -101,7 +103,7 @@ async def find_duplicates(values: dict, *, exclude: Iterable[int] = (), limit: i
     by_key = await _lead_ids_by_key(exact, MAX_CANDIDATES) if exact else {}
     names = [k for k in keys if k.startswith("name:")]
     if names:
-        by_key.update(await _lead_ids_by_key(names, MAX_CANDIDATES))
+        by_key.update(await _lead_ids_by_key(names, MAX_NAME_CANDIDATES))
     skip = set(exclude)
     ids = {i for found in by_key.values() for i in found} - skip
     matches = []

@@ -48,7 +48,7 @@ async def test_reasons_follow_the_language(client, make_user):
     await _post(client, headers, ZHANG)
     response = await client.post("/api/v1/leads", json={**ZHANG, "student_name": "張偉"}, headers=headers)
     assert response.status_code == 409
-    assert response.json()["duplicates"][0]["reasons"] == ["手机号相同", "姓名相似度 100%"]
+    assert response.json()["duplicates"][0]["reasons"] == ["手机号相同", "姓名相似度 100%", "同一区县"]
 
 
 async def test_an_edit_that_adds_someones_wechat_is_blocked_but_an_accepted_duplicate_is_not(client, make_user):

@@ -26,8 +26,8 @@ from tables.follow_ups.tables import FollowUp
 from tables.leads.tables import Lead
 from tables.students.tables import Student
 
-KINDS = {"phone": N_("Phone call"), "visit": N_("Visit"), "sms": N_("SMS"), "email": N_("Email"),
-         "wechat": N_("WeChat"), "trial": N_("Trial lesson")}  # fmt: skip
+KINDS = {"phone": N_("Phone"), "visit": N_("Visit"), "sms": N_("SMS"), "email": N_("Email"),
+         "wechat": N_("WeChat"), "trial": N_("Trial class")}  # fmt: skip
 OUTCOMES = {
     "reached": N_("Talked"), "no_answer": N_("No answer"), "interested": N_("Interested"),
     "not_interested": N_("Not interested"), "visit_booked": N_("Visit booked"), "trial_booked": N_("Trial booked"),

@@ -77,3 +77,17 @@ async def test_only_admins_supervisors_or_the_owner_of_both_may_merge(make_user)
         await merge.merge_leads(admin, a["id"], c["id"], {"grade": 424242})
     assert bad.value.errors[0].field == "grade"
     assert await Lead.count().where(Lead.deleted_at.is_null()) == 3
+
+
+async def test_follow_ups_move_to_the_survivor_and_back(make_user):
+    from tables.follow_ups.tables import FollowUp
+
+    admin = await make_user("admin")
+    a, b = await _pair(admin)
+    rows = await FollowUp.insert(FollowUp(lead=b["id"], author=admin.id, kind="phone", note="约试听")).returning(
+        FollowUp.id
+    )
+    merge_id = await merge.merge_leads(admin, a["id"], b["id"], {})
+    assert (await FollowUp.select(FollowUp.lead).where(FollowUp.id == rows[0]["id"]).first())["lead"] == a["id"]
+    await merge.undo_merge(admin, merge_id)
+    assert (await FollowUp.select(FollowUp.lead).where(FollowUp.id == rows[0]["id"]).first())["lead"] == b["id"]

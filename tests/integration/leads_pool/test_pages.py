@@ -133,3 +133,46 @@ async def test_admin_saves_limits_and_rules_and_bad_input_names_the_field(client
     assert [r["match"] for r in await pool_settings.rules()] == ["region"]
     listing = await client.get("/admin/lead-pool")
     assert "北京 海淀" in listing.text and "区域顾问" in listing.text
+
+
+def _count_queries(monkeypatch):
+    from contextlib import contextmanager
+
+    from piccolo_conf import DB
+
+    statements: list[str] = []
+
+    @contextmanager
+    def block():
+        with monkeypatch.context() as patch:
+            patch.setattr(DB, "log_queries", True)
+            patch.setattr(type(DB), "print_query", lambda _engine, query_id, query: statements.append(query))
+            yield statements
+
+    return block
+
+
+async def test_pool_list_and_timeline_queries_do_not_grow_with_rows(client, make_user, login, monkeypatch):
+    from app.leads import follow_ups
+
+    advisor = await make_user("advisor")
+    await login(client, advisor)
+    lead = await make_lead(advisor.id)
+    await pool_settings.load()  # the settings row exists (its first load creates it)
+    pool_counts, timeline_counts = [], []
+    for total in (3, 30):
+        await Lead.delete().where(Lead.owner.is_null())
+        for _ in range(total):
+            await make_lead(None)
+        for n in range(total):
+            await follow_ups.add_follow_up(advisor, {"kind": "phone", "note": f"第{n}次"}, lead_id=lead)
+        with _count_queries(monkeypatch)() as statements:
+            answer = await client.get("/leads/pool", params={"limit": 50})
+        assert answer.status_code == 200 and answer.text.count('class="pool-action"') == total
+        pool_counts.append(len(statements))
+        with _count_queries(monkeypatch)() as statements:
+            panel = await client.get(f"/leads/{lead}/timeline", headers=HTMX)
+        assert panel.text.count("fu-item") >= total
+        timeline_counts.append(len(statements))
+    assert pool_counts[0] == pool_counts[1] and pool_counts[0] <= 10, pool_counts
+    assert timeline_counts[0] == timeline_counts[1] and timeline_counts[0] <= 12, timeline_counts

@@ -56,9 +56,30 @@ def process(args: list[str], log: Path):
             proc.wait(timeout=10)
 
 
-def web_server(port: int, log: Path):
+def web_server(port: int, log: Path, workers: int = 1):
+    """uvicorn on `port`; with workers > 1 its supervisor forks that many processes sharing the socket."""
+    extra = ["--workers", str(workers)] if workers > 1 else []
     return process([sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-                    "--log-level", "warning"], log)  # fmt: skip
+                    "--log-level", "warning", *extra], log)  # fmt: skip
+
+
+def arq_worker(log: Path):
+    """The arq worker as production runs it (scripts/run.sh)."""
+    return process([sys.executable, "-m", "arq", "tasks.worker.WorkerSettings"], log)
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (Linux /proc), e.g. uvicorn's supervisor and its workers."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        todo.extend(int(c) for c in children)
+    return found
 
 
 def wait_http(url: str, timeout: float = 20) -> None:

@@ -1,18 +1,26 @@
-"""Ticket creation over HTTP: POST /api/v1/tickets against a real uvicorn process.
+"""Ticket creation over HTTP: POST /api/v1/tickets against real uvicorn processes.
 
-One uvicorn process on a throwaway database and Redis; `--concurrency` clients (httpx.AsyncClient,
-one event loop) post tickets with a bearer token for `--seconds`. Reports tickets/s and the
+uvicorn with `--workers` processes (default 2, one per core) and the arq worker (as in production:
+every unassigned new ticket enqueues an assignment job) on a throwaway database and Redis;
+`--concurrency` clients (httpx.AsyncClient, one event loop) post tickets with a bearer token for `--seconds`. Reports tickets/s and the
 latency of each request (p50/p95/max), then checks that every 201 left exactly one ticket with
 its own number. Target (issue #3): >= 200 tickets/s on a 2-core machine.
 python bench/ticket_create.py [--backend sqlite|postgres] [--seconds 15] [--concurrency 20] [--profile FILE]
 With --profile, py-spy (pip install py-spy) samples the server while it is measured and writes
 collapsed stacks to FILE (one "frame;frame;... count" line per stack, for flamegraph tools).
+
+python bench/ticket_create.py --in-process 500 [--cprofile FILE] [--top 30]
+The same POSTs through the ASGI app in this process (httpx.ASGITransport, one at a time): CPU
+milliseconds of this process per ticket, which other work on a shared machine barely moves (the
+HTTP rate does). With --cprofile, cProfile runs over the measured requests; the top functions are
+printed as ms of CPU per ticket (cumulative and own) and the raw stats saved to FILE.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -23,7 +31,7 @@ import time
 from pathlib import Path
 
 import httpx
-from common import environment, machine, percentiles, services, wait_http, web_server
+from common import arq_worker, environment, machine, percentiles, process_tree, services, wait_http, web_server
 
 USER, PASSWORD = "benchdesk", "bench-pass-1"
 
@@ -57,9 +65,16 @@ async def _client_loop(client: httpx.AsyncClient, deadline: float, counter: list
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (Linux /proc), to see whether the server is CPU-bound."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU of a process and its children so far (Linux /proc): the server is uvicorn's
+    supervisor and its worker processes."""
+    total = 0.0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _own_cpu_seconds() -> float:
@@ -75,7 +90,8 @@ def _profiler(pid: int, seconds: float, out: str | None) -> subprocess.Popen | N
                              "--format", "raw", "--output", out, "--nonblocking"])  # fmt: skip
 
 
-async def measure(base: str, seconds: float, concurrency: int, server_pid: int, profile: str | None) -> dict:
+async def measure(base: str, seconds: float, concurrency: int, server_pid: int, profile: str | None,
+                  worker_pid: int | None = None) -> dict:
     headers = await _prepare(base)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
@@ -84,6 +100,7 @@ async def measure(base: str, seconds: float, concurrency: int, server_pid: int, 
         counter, latencies, failures = [0], [], []
         profiler = _profiler(server_pid, seconds, profile)
         server_cpu, client_cpu = _cpu_seconds(server_pid), _own_cpu_seconds()
+        worker_cpu = _cpu_seconds(worker_pid) if worker_pid else 0.0
         started = time.perf_counter()
         deadline = started + seconds
         await asyncio.gather(
@@ -91,12 +108,15 @@ async def measure(base: str, seconds: float, concurrency: int, server_pid: int, 
         )
         wall = time.perf_counter() - started
         server_cpu, client_cpu = _cpu_seconds(server_pid) - server_cpu, _own_cpu_seconds() - client_cpu
+        worker_cpu = (_cpu_seconds(worker_pid) - worker_cpu) if worker_pid else 0.0
     if profiler:
         profiler.wait(timeout=60)
     return {"created": len(latencies), "failed": len(failures), "first_failures": failures[:3],
             "seconds": round(wall, 2), "tickets_per_s": round(len(latencies) / wall, 1),
-            # Share of one core used during the run; the server is one process with one event loop.
+            # Share of one core used during the run (web processes together; the arq worker; this client).
             "server_cpu_share": round(server_cpu / wall, 2), "client_cpu_share": round(client_cpu / wall, 2),
+            "worker_cpu_share": round(worker_cpu / wall, 2),
+            "server_cpu_ms_per_ticket": round(server_cpu * 1000 / max(len(latencies), 1), 2),
             "latency_ms": percentiles(latencies) if len(latencies) > 1 else {}}  # fmt: skip
 
 
@@ -107,6 +127,57 @@ async def check_integrity(expected: int) -> dict:
     rows = await Ticket.select(Ticket.number)
     numbers = sorted(int(r["number"].rsplit("-", 1)[1]) for r in rows)
     return {"stored": len(rows), "expected": expected + 20, "unique_gap_free": numbers == list(range(1, len(rows) + 1))}
+
+
+async def measure_in_process(count: int, cprofile: str | None, top: int) -> dict:
+    """POST `count` tickets through the app in this process; CPU ms per ticket (all threads)."""
+    import cProfile
+    import logging
+    import pstats
+
+    from app.asgi import create_app
+
+    app = create_app()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the client's own request log is not the server's cost
+    async with app.lifespan():
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench.local") as client:
+            headers = await _prepare_in_process(client)
+            for n in range(20):  # warm-up: imports, compiled queries, caches
+                await client.post("/api/v1/tickets", json=_body(-n), headers=headers)
+            profiler = cProfile.Profile() if cprofile else None
+            cpu, wall = time.process_time(), time.perf_counter()
+            if profiler:
+                profiler.enable()
+            for n in range(count):
+                response = await client.post("/api/v1/tickets", json=_body(n), headers=headers)
+                assert response.status_code == 201, response.text
+            if profiler:
+                profiler.disable()
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    result = {"tickets": count, "cpu_ms_per_ticket": round(cpu * 1000 / count, 2),
+              "wall_ms_per_ticket": round(wall * 1000 / count, 2), "profiled": bool(profiler)}  # fmt: skip
+    if profiler:
+        profiler.dump_stats(cprofile)
+        stats = pstats.Stats(profiler)
+        rows = []
+        for (path, line, name), (_cc, calls, own, cumulative, _callers) in stats.stats.items():
+            rows.append((cumulative, own, calls, f"{Path(path).name}:{line}({name})"))
+        for key, index in (("top_cumulative", 0), ("top_own", 1)):
+            ordered = sorted(rows, key=lambda r: r[index], reverse=True)[:top]
+            result[key] = [f"{r[0] * 1000 / count:7.2f} cum {r[1] * 1000 / count:6.2f} own "
+                           f"{r[2] / count:6.1f}x {r[3]}" for r in ordered]  # fmt: skip
+    return result
+
+
+async def _prepare_in_process(client: httpx.AsyncClient) -> dict:
+    from app.accounts.services import create_user
+    from app.tickets.defaults import ensure_default_types
+
+    await ensure_default_types()
+    await create_user(username=USER, password=PASSWORD, role="customer_service")
+    response = await client.post("/api/v1/auth/token", json={"username": USER, "password": PASSWORD})
+    return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
 def _use_wal(path: str) -> None:
@@ -121,7 +192,13 @@ def main() -> None:
     parser.add_argument("--backend", default="sqlite", choices=["sqlite", "postgres"])
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (one per core)")
+    parser.add_argument("--no-arq", action="store_true", help="without the arq worker (assignment jobs then wait)")
     parser.add_argument("--profile", default=None, help="write py-spy collapsed stacks of the server here")
+    parser.add_argument("--in-process", type=int, default=0, metavar="N",
+                        help="POST N tickets through the ASGI app in this process; report CPU ms per ticket")
+    parser.add_argument("--cprofile", default=None, help="with --in-process: cProfile the requests, stats to FILE")
+    parser.add_argument("--top", type=int, default=30, help="with --cprofile: how many functions to list")
     parser.add_argument(
         "--sqlite-wal",
         action="store_true",
@@ -129,18 +206,30 @@ def main() -> None:
     )
     args = parser.parse_args()
     load_before = os.getloadavg()[0]  # other work on the machine skews the figures
+    if args.in_process:
+        with environment(args.backend):
+            result = asyncio.run(measure_in_process(args.in_process, args.cprofile, args.top))
+            result["integrity"] = asyncio.run(check_integrity(result["tickets"]))
+        print(json.dumps({"benchmark": "ticket_create_in_process", "backend": args.backend, "machine": machine(),
+                          "load_average_before": round(load_before, 2), **result}, ensure_ascii=False, indent=2))
+        return
     with environment(args.backend) as env:
         if args.sqlite_wal and args.backend == "sqlite":
             _use_wal(env["DATABASE_URL"].removeprefix("sqlite:///"))
         port = services.free_port()
-        with web_server(port, Path(env["SHUYUAN_VAR_DIR"]) / "web.log") as server:
+        var = Path(env["SHUYUAN_VAR_DIR"])
+        with contextlib.ExitStack() as stack:
+            worker = None if args.no_arq else stack.enter_context(arq_worker(var / "worker.log"))
+            server = stack.enter_context(web_server(port, var / "web.log", workers=args.workers))
             base = f"http://127.0.0.1:{port}"
             wait_http(base + "/login")
-            result = asyncio.run(measure(base, args.seconds, args.concurrency, server.pid, args.profile))
+            result = asyncio.run(measure(base, args.seconds, args.concurrency, server.pid, args.profile,
+                                         worker.pid if worker else None))  # fmt: skip
         result["integrity"] = asyncio.run(check_integrity(result["created"]))
     print(json.dumps({"benchmark": "ticket_create", "backend": args.backend, "machine": machine(),
                       "sqlite_journal": ("wal" if args.sqlite_wal else "delete") if args.backend == "sqlite" else None,
                       "load_average_before": round(load_before, 2), "concurrency": args.concurrency,
+                      "web_processes": args.workers, "arq_worker": not args.no_arq,
                       "target_tickets_per_s": 200, **result},
                      ensure_ascii=False, indent=2))  # fmt: skip
 

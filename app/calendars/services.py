@@ -20,6 +20,7 @@ from app.core.db import UnitOfWork
 from app.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser
+from app.core.prepared import Prepared
 from tables.accounts.tables import Campus
 from tables.calendars.tables import BusinessCalendar, CalendarDay
 
@@ -43,10 +44,15 @@ def invalidate_cache() -> None:
     _cache_stamp = None
 
 
+# Run on every ticket write (the SLA reaction): compiled once (app/core/prepared.py).
+_STAMP = Prepared(lambda: BusinessCalendar.select(BusinessCalendar.id, BusinessCalendar.version,
+                                                  BusinessCalendar.created_at), 0)  # fmt: skip
+
+
 async def _stamp() -> tuple:
     """Changes whenever any calendar is created, edited (versions only go up) or deleted; created_at
     is the database's own time, so a calendar re-created after a wipe does not look unchanged."""
-    rows = await BusinessCalendar.select(BusinessCalendar.id, BusinessCalendar.version, BusinessCalendar.created_at)
+    rows = await _STAMP.run()
     return tuple(sorted((r["id"], r["version"], r["created_at"].isoformat()) for r in rows))
 
 

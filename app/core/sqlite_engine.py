@@ -4,7 +4,9 @@ Piccolo opens a fresh aiosqlite connection (a new thread, a new file handle, a P
 query outside a transaction, and repeats the PRAGMA before every query inside one; on a busy page
 or API call that was most of the time spent. Here queries outside a transaction share a few
 long-lived connections in autocommit mode (each statement still commits on its own, as before),
-and the PRAGMA runs once per connection.
+and the PRAGMA runs once per connection. Each statement is one hop to aiosqlite's connection
+thread (`execute_fetchall`): a hop costs ~70 µs of CPU here, more than a small indexed query, and
+`execute` + `fetchall` + closing the cursor took three.
 """
 
 from __future__ import annotations
@@ -142,12 +144,11 @@ class PooledSQLiteEngine(SQLiteEngine):
         self, query: str, args: list[Any] | None = None, query_type: str = "generic", table=None
     ):
         connection = await self._shared()
-        async with connection.execute(query, args or []) as cursor:
-            return await cursor.fetchall()
+        # One hop to the connection's thread (execute + fetch) instead of three (execute, fetch, close).
+        return await connection.execute_fetchall(query, args or [])
 
     async def _run_in_existing_connection(
         self, connection, query: str, args: list[Any] | None = None, query_type: str = "generic", table=None
     ):
         # A transaction's connection comes from get_connection(), which has run the PRAGMA already.
-        async with connection.execute(query, args or []) as cursor:
-            return await cursor.fetchall()
+        return await connection.execute_fetchall(query, args or [])

@@ -131,7 +131,9 @@ async def recompute(ticket_id: int, *, created: bool = False) -> None:
     if sla is None:
         sla = await new_snapshot(ticket)
     hours = await hours_for(ticket["campus"])
-    steps = await history(ticket_id)
+    # A ticket being created has only its "created" row, which says what the ticket row says (status,
+    # priority at created_at): compute() takes those from the ticket when the history is empty.
+    steps = [] if created else await history(ticket_id)
     state = state_of(ticket, sla, hours, steps)
     as_of = max([ticket["created_at"], *(s.at for s in steps)])
     open_dues = {name: (t.due if t.due is not None and t.met_at is None and t.running else None)

@@ -199,7 +199,7 @@ async def create_ticket(
             await notify(uow, [values["assignee"]], kind="ticket_assigned", title=f"{number} {values['title']}",
                          link=f"/tickets/{ticket_id}")  # fmt: skip
         uow.emit(Event("ticket.created", _event_payload(ticket_id, row.status, None, values, type_row["code"], 1)))
-    return await _load(ticket_id)
+    return await _load(ticket_id, tags=tags)  # the tags just written, in the order they were inserted
 
 
 def _event_payload(ticket_id, status, old_status, values, type_code, version) -> dict:
@@ -212,11 +212,11 @@ _DETAIL = Prepared(lambda ticket_id: Ticket.select(*DETAIL_COLUMNS).where(Ticket
 _TAGS = Prepared(lambda ticket_id: TicketTag.select(TicketTag.tag).where(TicketTag.ticket == ticket_id), 1)
 
 
-async def _load(ticket_id: int) -> dict:
+async def _load(ticket_id: int, tags: list[str] | None = None) -> dict:
     row = await _DETAIL.run(ticket_id)
     if row is None:
         raise NotFound("This ticket does not exist or you cannot see it.")
-    row["tags"] = [r["tag"] for r in await _TAGS.run(ticket_id)]
+    row["tags"] = list(tags) if tags is not None else [r["tag"] for r in await _TAGS.run(ticket_id)]
     return row
 
 

@@ -44,5 +44,6 @@ APP_REGISTRY = AppRegistry(
         "tables.approvals.piccolo_app",
         "tables.assignment.piccolo_app",
         "tables.sla.piccolo_app",
+        "tables.automation.piccolo_app",
     ]
 )

@@ -11,7 +11,8 @@ from app.core.jobs import arq_redis_settings
 from app.core.redis import close_redis
 from app.settings import get_settings
 from tasks.approvals import remind_overdue_approvals
-from tasks.assignment import assign_ticket, sweep_unassigned
+from tasks.assignment import assign_ticket, reassign_ticket, sweep_unassigned
+from tasks.automation import run_automation, sweep_automation
 from tasks.leads import distribute_new_pool_leads, distribute_pool_leads, reclaim_leads, remind_due_follow_ups
 from tasks.notifications import deliver_announcement, sweep_announcements
 from tasks.outbox import deliver_outbox, sweep_outbox
@@ -41,7 +42,8 @@ async def shutdown(ctx: dict) -> None:
 
 class WorkerSettings:
     functions = [deliver_announcement, deliver_outbox]
-    functions += [assign_ticket]
+    functions += [assign_ticket, reassign_ticket]
+    functions += [run_automation]
     functions += [sla_scan]  # also enqueueable on demand
     functions += [remind_overdue_approvals]
     functions += [reclaim_leads, distribute_pool_leads, remind_due_follow_ups, distribute_new_pool_leads]  # also crons
@@ -53,6 +55,7 @@ class WorkerSettings:
     cron_jobs += [cron(remind_due_follow_ups, second={20}, run_at_startup=True),
                   cron(distribute_new_pool_leads, second={40}, run_at_startup=True),
                   cron(reclaim_leads, hour={1}, minute={5}, second={0})]  # daily, in the worker's time zone
+    cron_jobs += [cron(sweep_automation, second=set(range(5, 60, 10)), run_at_startup=True)]
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = arq_redis_settings()

@@ -33,6 +33,9 @@ async def wipe() -> None:
             for name in names:
                 await DB.run_ddl(f"DELETE FROM {name}")
     await get_redis().flushdb()
+    from app.automation.reactions import forget_cached_rules
+
+    forget_cached_rules()  # the rules a previous test cached are gone with its tables
 
 
 async def make_campus(name: str | None = None) -> int:

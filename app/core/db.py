@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 
 # Modules whose import registers reactions (`reacts_to`). They are imported on the first commit
 # that has events, so a test calling a service directly gets the same behaviour as the app.
-REACTION_MODULES: list[str] = ["app.approvals.reactions", "app.assignment.reactions", "app.sla.reactions"]
+REACTION_MODULES: list[str] = [
+    "app.approvals.reactions", "app.assignment.reactions", "app.sla.reactions", "app.automation.reactions",
+]
 
 Reaction = Callable[["UnitOfWork", Event], Awaitable[None]]
 _reactions: list[tuple[str, Reaction]] = []

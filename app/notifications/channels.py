@@ -8,12 +8,17 @@ to failed, where an admin sees it and can retry once the cause is fixed.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
+import os
 import smtplib
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Protocol
+
+import httpx
 
 from app.settings import SmtpSettings, get_settings
 
@@ -107,6 +112,46 @@ class LogSmsProvider:
 SMS_PROVIDERS: dict[str, type] = {"log": LogSmsProvider}
 
 
+def webhook_secret() -> str:
+    """WEBHOOK_SECRET, or one derived from the app's secret key (stable across restarts)."""
+    from app.settings import get_settings as settings
+
+    configured = os.environ.get("WEBHOOK_SECRET", "")
+    if configured:
+        return configured
+    return hmac.new(settings().auth.secret_key.encode(), b"webhook-signing", hashlib.sha256).hexdigest()
+
+
+def webhook_signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class WebhookSender:
+    """POSTs the row's JSON body to its address, signed with HMAC-SHA256 (X-Shuyuan-Signature) and
+    carrying the row's idempotency key (X-Shuyuan-Delivery) so a receiver can drop a redelivery.
+    A 2xx answer is delivered; 4xx other than 408/429 is permanent; anything else is retried."""
+
+    timeout: float = 10.0
+
+    async def send(self, envelope: Envelope) -> None:
+        body = envelope.body.encode()
+        headers = {
+            "Content-Type": "application/json; charset=utf-8", "User-Agent": "Shuyuan-Webhook/1",
+            "X-Shuyuan-Delivery": envelope.idempotency_key, "X-Shuyuan-Event": envelope.subject,
+            "X-Shuyuan-Signature": webhook_signature(webhook_secret(), body),
+        }  # fmt: skip
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
+                response = await client.post(envelope.address, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        if 200 <= response.status_code < 300:
+            return
+        permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 429)
+        raise DeliveryError(f"HTTP {response.status_code}", permanent=permanent)
+
+
 def sms_provider_named(name: str) -> SmsProvider:
     try:
         return SMS_PROVIDERS[name]()
@@ -128,6 +173,7 @@ class Channels:
 
     email: EmailSender
     sms: SmsProvider
+    webhook: WebhookSender = field(default_factory=WebhookSender)
 
     @classmethod
     def from_settings(cls) -> "Channels":
@@ -139,6 +185,8 @@ class Channels:
             await self.email.send(envelope)
         elif channel == "sms":
             await self.sms.send(envelope.address, envelope.body)
+        elif channel == "webhook":
+            await self.webhook.send(envelope)
         else:
             raise DeliveryError(f"unknown channel {channel!r}", permanent=True)
 

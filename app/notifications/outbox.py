@@ -17,6 +17,7 @@ stays visible on the admin page and can be retried there once SMTP is configured
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import secrets
@@ -37,7 +38,7 @@ from tables.notifications.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("email", "sms")
+CHANNELS = ("email", "sms", "webhook")
 STATUSES = ("pending", "sending", "sent", "failed")
 BACKOFF_SECONDS = (30, 120, 600, 3600, 6 * 3600)  # the wait after the 1st, 2nd, … failed attempt
 MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
@@ -105,6 +106,20 @@ async def queue_for_notifications(
     ids = [row["id"] for row in inserted]
     uow.enqueue(DELIVER_JOB, ids, job_id=f"outbox:{ids[0]}")
     return ids
+
+
+async def queue_webhook(uow: UnitOfWork, url: str, event: str, payload: dict, key: str) -> int | None:
+    """One webhook call as an outbox row in the caller's transaction: retried with the same backoff as
+    email, visible on /admin/outbox. `key` makes it idempotent (None when that key was queued before)."""
+    body = json.dumps(payload, ensure_ascii=False, default=str, sort_keys=True)
+    rows = await OutboxMessage.insert(OutboxMessage(
+        channel="webhook", address=url[:255], subject=event[:255], body=body, kind="webhook",
+        idempotency_key=key[:160],
+    )).on_conflict(action="DO NOTHING").returning(OutboxMessage.id)  # fmt: skip
+    if not rows:
+        return None
+    uow.enqueue(DELIVER_JOB, [rows[0]["id"]], job_id=f"outbox:{rows[0]['id']}")
+    return rows[0]["id"]
 
 
 # --- delivery ---------------------------------------------------------------------------------

@@ -24,9 +24,11 @@ KIND_LABELS: dict[str, str] = {
     "mention": N_("Someone mentions me"),
     "ticket_message": N_("New messages on tickets I follow"),
     "ticket_escalated": N_("Escalations"),
+    "sla_reminder": N_("Reminders before an SLA target is due"),
     "sla_breach": N_("SLA breaches"),
     "ticket_low_csat": N_("Low satisfaction ratings"),
     "announcement": N_("Announcements"),
+    "automation": N_("Messages from automation rules"),
     ALL_KINDS: N_("Everything else"),
 }
 

@@ -39,7 +39,7 @@ class Step:
 
     @property
     def staff_reply(self) -> bool:
-        return self.kind == "reply" and self.is_public and self.changes.get("by") != "requester"
+        return self.kind == "reply" and self.is_public and self.changes.get("by") not in ("requester", "automation")
 
     @property
     def requester_reply(self) -> bool:

@@ -18,8 +18,8 @@ async def follow_tickets(uow: UnitOfWork, event: Event) -> None:
     ticket_id = event.payload.get("id")
     if event.name not in TICKET_EVENTS or not isinstance(ticket_id, int):
         return
-    if event.payload.get("fields") == ["sla"]:
-        return  # the SLA scan's own event (a breach or escalation on the timeline): the dues are unchanged
+    if event.payload.get("fields") in (["sla"], ["automation"]):
+        return  # the scan's or an automation log's own event (only the timeline changed): the dues are unchanged
     # One write may emit several events for one ticket (a requester reply that resumes it): once is enough.
     done: set[int] = uow.__dict__.setdefault("_sla_recomputed", set())
     if ticket_id in done:

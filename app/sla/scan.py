@@ -112,6 +112,7 @@ class _Actions:
         self.breach_stamps: dict[int, dict] = {}
         self.entries: list[TicketActivity] = []
         self.changed: dict[int, dict] = {}
+        self.kinds: dict[int, set[str]] = {}
         self._teams: dict[int, dict] | None = None
         self._active: set[int] | None = None
         self._supervisors: dict[int | None, list[int]] = {}
@@ -122,22 +123,29 @@ class _Actions:
             if kind == "remind":
                 if point.due is not None and point.due > self.now and row["assignee"] is not None:
                     await self._remind(row, point)
+                    self._happened(row, "remind")
                     self.counts["remind"] += 1
             elif kind == "escalate":
                 await self._escalate_unclaimed(row)
+                self._happened(row, "escalate")
+                self._reassign(row, point, "unclaimed")
                 self.counts["escalate"] += 1
             else:
                 await self._breach(row, point)
+                self._happened(row, "breach")
+                self._reassign(row, point, "breach")
                 self.counts["breach"] += 1
         if self.entries:
             await TicketActivity.insert(*self.entries)
         for row in self.changed.values():
             # The timeline changed: boards and open ticket pages refresh. fields ["sla"] tells the SLA
-            # reaction that this write is the scan's own (its dues did not change).
+            # reaction that this write is the scan's own (its dues did not change); "sla" names what
+            # happened, for automation rules on "near breach" and "breached".
             self.uow.emit(Event("ticket.updated", {
                 "id": row["ticket"], "status": row["status"], "old_status": None, "assignee": row["assignee"],
                 "campus": row["campus"], "priority": row["priority"], "type": row["type_code"],
                 "version": row["version"], "old_assignee": row["assignee"], "fields": ["sla"],
+                "sla": sorted(self.kinds.get(row["ticket"], ())),
             }))  # fmt: skip
         return self
 
@@ -168,6 +176,16 @@ class _Actions:
                        time=_local(point.due, row["tz"]))  # fmt: skip
         await notify(self.uow, recipients, kind="sla_breach", title=f"{row['number']} {row['title']}", body=body,
                      link=f"/tickets/{row['ticket']}")  # fmt: skip
+
+    def _happened(self, row: dict, kind: str) -> None:
+        self.kinds.setdefault(row["ticket"], set()).add(kind)
+        self.changed[row["ticket"]] = row
+
+    def _reassign(self, row: dict, point: Point, reason: str) -> None:
+        """Escalated tickets go back to auto-assignment, to someone else who fits (after commit, once:
+        the job id is the action's own)."""
+        self.uow.enqueue("reassign_ticket", row["ticket"], reason,
+                         job_id=f"reassign:{row['ticket']}:{point.rule}:{point.due_key}")  # fmt: skip
 
     def _entry(self, row: dict, changes: dict) -> None:
         self.entries.append(TicketActivity(ticket=row["ticket"], kind="sla", changes=changes, created_at=self.now))

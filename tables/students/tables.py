@@ -21,3 +21,11 @@ class Student(Table):
     status = Varchar(length=20, default="active")
     created_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)
+
+
+class StudentTag(Table):
+    """A label on a student ("VIP", "重点关注"): automation rules and warnings can test for it."""
+
+    student = ForeignKey(references=Student, index=True, on_delete=OnDelete.cascade)
+    tag = Varchar(length=40)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,213 @@
+"""What a rule can do to a ticket. Each action goes through the tickets' own service functions (or,
+where those have no path for it, its own unit of work with a timeline entry and an event), acting as
+the "automation" system user, so every rule the tickets enforce still holds.
+
+Each returns a short detail for the run log, or raises to mark the action failed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.core.clock import Clock
+from app.core.db import UnitOfWork
+from app.core.errors import ValidationFailed
+from app.core.events import Event
+from app.core.permissions import CurrentUser
+from app.notifications.outbox import queue_webhook
+from app.notifications.services import notify
+from app.tickets import relations
+from app.tickets import services as tickets
+from app.tickets.fields import FIELD_TYPES
+from tables.accounts.tables import Team, User
+from tables.automation.tables import ReplyTemplate
+from tables.tickets.tables import Ticket, TicketActivity
+
+# Admin rights over tickets, no person behind it: timeline rows it writes have no actor.
+SYSTEM = CurrentUser(id=None, username="automation", display_name="Automation", role="admin",  # type: ignore[arg-type]
+                     team_id=None, campus_id=None)  # fmt: skip
+
+
+class ActionFailed(Exception):
+    pass
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fill(text: str, ticket: dict) -> str:
+    """Placeholders of reply templates and follow-up titles; unknown ones stay as written."""
+    from app.core.i18n import gettext
+    from app.tickets.workflow import PRIORITIES, STATUSES
+
+    values = _Blank(
+        number=ticket["number"], title=ticket["title"], requester=ticket.get("requester_name") or "",
+        status=gettext(STATUSES.get(ticket["status"], ticket["status"])),
+        priority=gettext(PRIORITIES.get(ticket["priority"], ticket["priority"])),
+        student=ticket.get("student_name") or "",
+    )  # fmt: skip
+    try:
+        return text.format_map(values)
+    except (ValueError, IndexError):  # a stray "{" in the template: send it as written
+        return text
+
+
+def _event(ticket: dict, fields: list[str], **extra) -> Event:
+    return Event("ticket.updated", {
+        "id": ticket["id"], "status": ticket["status"], "old_status": None, "assignee": ticket["assignee"],
+        "campus": ticket["campus"], "priority": ticket["priority"], "type": ticket["type_code"],
+        "version": ticket["version"] + 1, "old_assignee": ticket["assignee"], "fields": fields, **extra,
+    })  # fmt: skip
+
+
+async def _update(ticket: dict, changes: dict, clock: Clock) -> dict:
+    try:
+        return await tickets.update_ticket(SYSTEM, ticket["id"], changes, version=None, clock=clock)
+    except ValidationFailed as exc:
+        raise ActionFailed("; ".join(f"{e.field}: {e.message}" for e in exc.errors)) from None
+
+
+async def assign_person(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
+    user = await User.select(User.id, User.display_name).where(
+        (User.id == params["user"]) & User.is_active.eq(True)
+    ).first()  # fmt: skip
+    if user is None:
+        raise ActionFailed("that person's account is no longer active")
+    if ticket["assignee"] == user["id"]:
+        return f"already with {user['display_name']}"
+    await _update(ticket, {"assignee": user["id"]}, clock)
+    return user["display_name"]
+
+
+async def assign_team(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
+    """Into the team's queue: the team is set and the ticket waits unassigned for its members."""
+    team = await Team.select(Team.id, Team.name).where(Team.id == params["team"]).first()
+    if team is None:
+        raise ActionFailed("that team no longer exists")
+    current = await Ticket.select(Ticket.team, Ticket.assignee, Ticket.status, Ticket.version).where(
+        Ticket.id == ticket["id"]
+    ).first()  # fmt: skip
+    if current["team"] == team["id"] and current["assignee"] is None:
+        return f"already in {team['name']}"
+    now = clock.now()
+    status = "new" if current["status"] == "assigned" else current["status"]
+    async with UnitOfWork() as uow:
+        done = await Ticket.update({
+            Ticket.team: team["id"], Ticket.assignee: None, Ticket.status: status,
+            Ticket.version: Ticket.version + 1, Ticket.updated_at: now,
+        }).where((Ticket.id == ticket["id"]) & (Ticket.version == current["version"])).returning(Ticket.id)  # fmt: skip
+        if not done:
+            raise ActionFailed("the ticket changed meanwhile")
+        # Names, not ids: the timeline shows the team as it was called then.
+        old_team = await Team.select(Team.name).where(Team.id == current["team"]).first() if current["team"] else None
+        changes: dict = {"team": [old_team["name"] if old_team else None, team["name"]]}
+        if current["assignee"] is not None:
+            changes["assignee"] = [current["assignee"], None]
+        if status != current["status"]:
+            changes["status"] = [current["status"], status]
+        await TicketActivity.insert(TicketActivity(ticket=ticket["id"], kind="assign", changes=changes, created_at=now))
+        fresh = {**ticket, "status": status, "assignee": None, "version": current["version"]}
+        uow.emit(Event("ticket.updated", {
+            **_event(fresh, sorted(changes)).payload,
+            "old_status": current["status"] if status != current["status"] else None,
+            "old_assignee": current["assignee"],
+        }))  # fmt: skip
+    return team["name"]
+
+
+async def set_priority(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
+    if ticket["priority"] == params["priority"]:
+        return "unchanged"
+    await _update(ticket, {"priority": params["priority"]}, clock)
+    return params["priority"]
+
+
+async def add_tag(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
+    if params["tag"] in ticket["tags"]:
+        return "already tagged"
+    await _update(ticket, {"tags": [*ticket["tags"], params["tag"]]}, clock)
+    return params["tag"]
+
+
+async def notify_role(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
+    """Everyone active in the role, limited to the ticket's campus (and staff of no campus) when it has one."""
+    where = (User.role == params["role"]) & User.is_active.eq(True)
+    if ticket["campus"] is not None:
+        where &= (User.campus == ticket["campus"]) | User.campus.is_null()
+    ids = [r["id"] for r in await User.select(User.id).where(where)]
+    if not ids:
+        return "nobody in that role"
+    async with UnitOfWork() as uow:
+        await notify(uow, ids, kind="automation", title=f"{ticket['number']} {ticket['title']}", body=rule["name"],
+                     link=f"/tickets/{ticket['id']}", dedupe_prefix=f"automation:{run_id}")  # fmt: skip
+    return f"{len(ids)}"
+
+
+async def reply_template(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
+    """A public reply. It does not count as the first response: the SLA waits for a person."""
+    template = await ReplyTemplate.select().where(ReplyTemplate.id == params["template"]).first()
+    if template is None or not template["is_active"]:
+        raise ActionFailed("that reply template was removed or switched off")
+    body = fill(template["body"], ticket).strip()[:10000]
+    if not body:
+        raise ActionFailed("the template is empty")
+    now = clock.now()
+    async with UnitOfWork() as uow:
+        rows = await TicketActivity.insert(TicketActivity(
+            ticket=ticket["id"], kind="reply", body=body, is_public=True, created_at=now,
+            changes={"by": "automation", "rule": rule["id"], "template": template["id"]},
+        )).returning(TicketActivity.id)  # fmt: skip
+        await Ticket.update({Ticket.updated_at: now, Ticket.version: Ticket.version + 1}).where(Ticket.id == ticket["id"])
+        uow.emit(Event("ticket.message", {"id": ticket["id"], "activity": rows[0]["id"], "public": True,
+                                          "version": ticket["version"] + 1, "by": "automation"}))  # fmt: skip
+    return template["name"]
+
+
+async def follow_up(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
+    """A new ticket of the chosen type for the same student and campus, linked to this one. Its form's
+    required fields stay empty for staff to fill, as for the public intake."""
+    from app.core.i18n import gettext
+
+    title = fill(params.get("title") or gettext("Follow-up: %(title)s", title=ticket["title"]), ticket)[:200]
+    draft = tickets.Draft(
+        type=params["type"], title=title, description=gettext("Follow-up of %(number)s.", number=ticket["number"]),
+        priority=ticket["priority"], channel="internal", student_id=ticket.get("student"),
+        class_group_id=ticket.get("class_group"), campus_id=ticket.get("campus"), requester_kind="staff",
+        requester_name=ticket.get("requester_name") or "",
+    )  # fmt: skip
+    try:
+        created = await tickets.create_ticket(None, draft, clock, optional_types=tuple(FIELD_TYPES))
+    except ValidationFailed as exc:
+        raise ActionFailed("; ".join(f"{e.field}: {e.message}" for e in exc.errors)) from None
+    await relations.link_tickets(SYSTEM, created["id"], ticket["id"], "related", clock=clock)
+    return created["number"]
+
+
+async def webhook(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock, *, trigger: str = "",
+                  index: int = 0) -> str:  # fmt: skip
+    """Queued in the outbox: retried with backoff, visible on /admin/outbox, at most once per run."""
+    payload = {
+        "event": f"automation.{trigger}", "rule": {"id": rule["id"], "name": rule["name"]}, "run": run_id,
+        "ticket": {
+            "id": ticket["id"], "number": ticket["number"], "title": ticket["title"], "status": ticket["status"],
+            "priority": ticket["priority"], "type": ticket["type_code"], "channel": ticket["channel"],
+            "assignee_id": ticket["assignee"], "campus_id": ticket["campus"], "student_id": ticket.get("student"),
+            "tags": ticket["tags"], "fields": ticket.get("fields") or {},
+        },
+        "sent_at": _iso(clock.now()),
+    }  # fmt: skip
+    async with UnitOfWork() as uow:
+        row = await queue_webhook(uow, params["url"], f"automation.{trigger}", payload, f"automation:{run_id}:{index}")
+    return f"outbox #{row}" if row else "queued before"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+HANDLERS = {
+    "assign_person": assign_person, "assign_team": assign_team, "set_priority": set_priority, "add_tag": add_tag,
+    "notify_role": notify_role, "reply_template": reply_template, "follow_up": follow_up, "webhook": webhook,
+}  # fmt: skip

@@ -1,0 +1,102 @@
+"""Rule validation, condition operators and the event → trigger mapping, without a database."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.automation.rules import Choices, clean_rule, condition_holds, rule_matches, triggers_of
+
+CHOICES = Choices(types={"complaint": "投诉建议", "refund": "退费申请"}, users={7: "王老师"}, teams={3: "前台"},
+                  templates={5: "已收到"})  # fmt: skip
+TICKET = {
+    "type_code": "complaint", "priority": "high", "channel": "wechat", "status": "new", "title": "老师迟到",
+    "description": "孩子说数学课老师迟到了 20 分钟", "fields": {"amount": "1200.50", "subjects": ["数学", "英语"], "urgent": True},
+    "student_tags": ["VIP"], "csat_score": 2, "event": {"body": "请尽快退费"},
+}  # fmt: skip
+
+
+def _rule(**overrides) -> dict:
+    return {"name": "投诉升级", "trigger": "created", "conditions": [], "actions": [{"kind": "add_tag", "value": "投诉"}],
+            **overrides}  # fmt: skip
+
+
+def test_a_valid_rule_is_cleaned_into_its_stored_shape():
+    clean, errors = clean_rule(_rule(conditions=[{"subject": "priority", "op": "is", "value": "high"}],
+                                     actions=[{"kind": "assign_person", "value": "7"}, {"kind": "add_tag", "value": "VIP"}]),
+                               CHOICES)  # fmt: skip
+    assert errors == []
+    assert clean["conditions"] == [{"subject": "priority", "op": "is", "value": "high"}]
+    assert clean["actions"] == [{"kind": "assign_person", "user": 7}, {"kind": "add_tag", "tag": "VIP"}]
+
+
+@pytest.mark.parametrize(("rule", "field"), [
+    (_rule(name=""), "name"),
+    (_rule(trigger="whenever"), "trigger"),
+    (_rule(actions=[]), "actions"),
+    (_rule(conditions=[{"subject": "priority", "op": "contains", "value": "high"}]), "conditions.0.op"),
+    (_rule(conditions=[{"subject": "priority", "op": "is", "value": "huge"}]), "conditions.0.value"),
+    (_rule(conditions=[{"subject": "type", "op": "is", "value": "nope"}]), "conditions.0.value"),
+    (_rule(conditions=[{"subject": "field", "op": "gt", "key": "amount", "value": "lots"}]), "conditions.0.value"),
+    (_rule(conditions=[{"subject": "field", "op": "equals", "key": "Bad Key", "value": "x"}]), "conditions.0.key"),
+    (_rule(conditions=[{"subject": "text", "op": "contains", "value": ""}]), "conditions.0.value"),
+    (_rule(actions=[{"kind": "assign_person", "value": "99"}]), "actions.0.value"),
+    (_rule(actions=[{"kind": "assign_team", "value": "x"}]), "actions.0.value"),
+    (_rule(actions=[{"kind": "add_tag", "value": "has space"}]), "actions.0.value"),
+    (_rule(actions=[{"kind": "notify_role", "value": "king"}]), "actions.0.value"),
+    (_rule(actions=[{"kind": "webhook", "value": "ftp://example.com/x"}]), "actions.0.value"),
+    (_rule(actions=[{"kind": "follow_up", "value": "nope"}]), "actions.0.value"),
+    (_rule(actions=[{"kind": "explode"}]), "actions.0.kind"),
+])  # fmt: skip
+def test_each_bad_part_is_named(rule, field):
+    _, errors = clean_rule(rule, CHOICES)
+    assert field in [e.field for e in errors]
+
+
+@pytest.mark.parametrize(("condition", "expected"), [
+    ({"subject": "type", "op": "is", "value": "complaint"}, True),
+    ({"subject": "type", "op": "is_not", "value": "complaint"}, False),
+    ({"subject": "priority", "op": "is", "value": "urgent"}, False),
+    ({"subject": "channel", "op": "is_not", "value": "web"}, True),
+    ({"subject": "text", "op": "contains", "value": "迟到"}, True),
+    ({"subject": "text", "op": "contains", "value": "退费"}, True),  # the triggering message's body
+    ({"subject": "text", "op": "not_contains", "value": "迟到"}, False),
+    ({"subject": "field", "key": "amount", "op": "gt", "value": "1000"}, True),
+    ({"subject": "field", "key": "amount", "op": "lt", "value": "1000"}, False),
+    ({"subject": "field", "key": "amount", "op": "equals", "value": "1200.5"}, True),
+    ({"subject": "field", "key": "subjects", "op": "contains", "value": "英语"}, True),
+    ({"subject": "field", "key": "subjects", "op": "contains", "value": "语"}, False),  # whole options only
+    ({"subject": "field", "key": "urgent", "op": "equals", "value": "是"}, True),
+    ({"subject": "field", "key": "missing", "op": "is_empty", "value": ""}, True),
+    ({"subject": "field", "key": "amount", "op": "is_set", "value": ""}, True),
+    ({"subject": "field", "key": "missing", "op": "gt", "value": "1"}, False),
+    ({"subject": "student_tag", "op": "has", "value": "vip"}, True),
+    ({"subject": "student_tag", "op": "has_not", "value": "VIP"}, False),
+    ({"subject": "csat_score", "op": "lt", "value": "3"}, True),
+    ({"subject": "csat_score", "op": "equals", "value": "5"}, False),
+])  # fmt: skip
+def test_conditions(condition, expected):
+    assert condition_holds(condition, TICKET) is expected
+
+
+def test_all_and_any():
+    yes = {"subject": "priority", "op": "is", "value": "high"}
+    no = {"subject": "channel", "op": "is", "value": "web"}
+    assert rule_matches({"match": "all", "conditions": [yes, no]}, TICKET) is False
+    assert rule_matches({"match": "any", "conditions": [yes, no]}, TICKET) is True
+    assert rule_matches({"match": "all", "conditions": []}, TICKET) is True
+
+
+@pytest.mark.parametrize(("name", "payload", "expected"), [
+    ("ticket.created", {}, ["created"]),
+    ("ticket.message", {"public": True}, ["updated"]),
+    ("ticket.updated", {"fields": ["priority"], "old_status": None}, ["updated"]),
+    ("ticket.updated", {"fields": ["status"], "old_status": "new"}, ["updated", "status_changed"]),
+    ("ticket.updated", {"fields": ["csat"], "old_status": None}, ["updated", "csat_received"]),
+    ("ticket.updated", {"fields": ["sla"], "sla": ["remind"]}, ["sla_warning"]),
+    ("ticket.updated", {"fields": ["sla"], "sla": ["breach", "escalate"]}, ["sla_breached"]),
+    ("ticket.updated", {"fields": ["sla"], "sla": ["escalate"]}, []),
+    ("ticket.updated", {"fields": ["automation"]}, []),
+    ("ticket.presence", {}, []),
+])  # fmt: skip
+def test_triggers_of_events(name, payload, expected):
+    assert triggers_of(name, payload) == expected

@@ -45,5 +45,6 @@ APP_REGISTRY = AppRegistry(
         "tables.assignment.piccolo_app",
         "tables.sla.piccolo_app",
         "tables.automation.piccolo_app",
+        "tables.jobs.piccolo_app",
     ]
 )

@@ -208,6 +208,11 @@ async def _clean_references(user, values, fields, out, errors) -> None:
 
 
 async def list_leads(user: CurrentUser, filters: LeadFilter, page: PageRequest) -> Page[dict]:
+    return await fetch_page(Lead, LIST_COLUMNS, await filtered_where(user, filters), page)
+
+
+async def filtered_where(user: CurrentUser, filters: LeadFilter):
+    """The WHERE clause of the lead list (visibility and filters); the export applies the same one."""
     if not policy.can_use_leads(user):
         raise Forbidden()
     where = Lead.deleted_at.is_null()
@@ -223,7 +228,7 @@ async def list_leads(user: CurrentUser, filters: LeadFilter, page: PageRequest) 
         where &= Lead.owner == user.id
     elif filters.scope == "pool":
         where &= Lead.owner.is_null()
-    return await fetch_page(Lead, LIST_COLUMNS, where, page)
+    return where
 
 
 async def get_lead(user: CurrentUser, lead_id: int, include_deleted: bool = False) -> dict:
@@ -279,6 +284,14 @@ async def create_lead(user: CurrentUser, values: dict, ip: str = "", *, allow_du
     lead = await get_lead(user, lead_id)
     lead["duplicates"] = matches
     return lead
+
+
+async def validate_new_lead(user: CurrentUser, values: dict) -> tuple[dict, list[FieldError]]:
+    """create_lead's checks without writing: the cleaned values and the errors (the importer checks
+    each row this way). Give `owner` and `campus` to have them checked too."""
+    data, errors = await _clean(user, values, partial=False)
+    _check_invalid_reason(data, errors)
+    return data, errors
 
 
 async def update_lead(

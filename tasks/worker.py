@@ -5,7 +5,7 @@ Its liveness is arq's own health-check key, written every few seconds; /healthz 
 
 from __future__ import annotations
 
-from arq import cron
+from arq import cron, func
 
 from app.core.jobs import arq_redis_settings
 from app.core.redis import close_redis
@@ -13,9 +13,11 @@ from app.settings import get_settings
 from tasks.approvals import remind_overdue_approvals
 from tasks.assignment import assign_ticket, reassign_ticket, sweep_unassigned
 from tasks.automation import run_automation, sweep_automation
+from tasks.lead_import import import_leads
 from tasks.leads import distribute_new_pool_leads, distribute_pool_leads, reclaim_leads, remind_due_follow_ups
 from tasks.notifications import deliver_announcement, sweep_announcements
 from tasks.outbox import deliver_outbox, sweep_outbox
+from tasks.recycle import purge_recycle_bin
 from tasks.sla import sla_scan
 
 
@@ -47,6 +49,7 @@ class WorkerSettings:
     functions += [sla_scan]  # also enqueueable on demand
     functions += [remind_overdue_approvals]
     functions += [reclaim_leads, distribute_pool_leads, remind_due_follow_ups, distribute_new_pool_leads]  # also crons
+    functions += [func(import_leads, timeout=3600)]  # 100,000 rows take about a minute
     cron_jobs = [cron(sweep_unassigned, second=set(range(0, 60, 10)), run_at_startup=True),
                  cron(sweep_announcements, second={0}, run_at_startup=True),
                  cron(sweep_outbox, second=set(range(0, 60, 10)), run_at_startup=True)]
@@ -56,6 +59,8 @@ class WorkerSettings:
                   cron(distribute_new_pool_leads, second={40}, run_at_startup=True),
                   cron(reclaim_leads, hour={1}, minute={5}, second={0})]  # daily, in the worker's time zone
     cron_jobs += [cron(sweep_automation, second=set(range(5, 60, 10)), run_at_startup=True)]
+    functions += [purge_recycle_bin]  # also a daily cron
+    cron_jobs += [cron(purge_recycle_bin, hour={2}, minute={15}, second={0})]
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = arq_redis_settings()

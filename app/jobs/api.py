@@ -1,0 +1,19 @@
+"""REST: GET /api/v1/jobs/{id} — progress and results of a background job."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get
+from litestar.params import FromPath
+
+from app.jobs import services
+
+
+class JobApi(Controller):
+    path = "/api/v1/jobs"
+    tags = ["jobs"]
+
+    @get("/{job_id:int}")
+    async def get_job(self, request: Request, job_id: FromPath[int]) -> dict:
+        """`{id, kind, status (queued|running|done|failed), total, processed, succeeded, failed, result, error}`.
+        Only the job's creator or an admin may read it (404 otherwise)."""
+        return services.public(await services.get_job(request.scope["user"], job_id))

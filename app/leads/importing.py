@@ -1,0 +1,439 @@
+"""Bulk import of leads: column mapping, a dry run, then the import itself as an arq job.
+
+`start_import` stores the file and queues a `Job`; `run_import` (the job, `tasks/lead_import.py`)
+reads it in chunks of `CHUNK` rows. Every row goes through create_lead's validation
+(`services.validate_new_lead`) and the import's duplicate check (`dedup/bulk.py`: against stored
+leads and earlier rows of the file). A dry run writes no lead; an import writes each chunk in its own
+transaction together with the job's progress, so a failed row never stops the others and a re-run
+after a crash resumes after the last committed chunk. What a chunk found (rows with errors or
+duplicates) goes to a JSON-lines file beside the upload: the report pages and the failed-rows
+download read those.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import shutil
+import unicodedata
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from app.accounts.services import load_user
+from app.core import audit
+from app.core.db import UnitOfWork
+from app.core.errors import FieldError, Forbidden, ValidationFailed
+from app.core.events import Event
+from app.core.i18n import N_, gettext, set_locale
+from app.core.i18n import _current as _current_locale
+from app.core.jobs import enqueue
+from app.core.permissions import CurrentUser
+from app.jobs import services as jobs
+from app.leads import import_files, policy, services
+from app.leads.dedup.bulk import FileDuplicates
+from app.leads.dedup.scoring import Match, Reason
+from app.settings import get_settings
+from tables.accounts.tables import Campus, User
+from tables.audit.tables import AuditEntry
+from tables.leads.tables import Lead, LeadMatchKey
+
+log = logging.getLogger(__name__)
+
+KIND = "lead_import"
+CHUNK = 1000
+_INSERT_BATCH = 500
+ON_DUPLICATE = ("skip", "import")
+IMPORT_FIELDS = (
+    "student_name", "guardian_name", "phone", "phones", "email", "wechat", "city", "district", "grade",
+    "course_interests", "source", "source_campaign", "status", "invalid_reason", "note", "next_follow_up_on",
+)  # fmt: skip
+# Headers people write, normalised (see _header_form); the fields' own labels in every language are added.
+HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "student_name": ("姓名", "学员姓名", "学生姓名", "学员", "学生", "孩子姓名", "孩子", "name", "student", "studentname"),
+    "guardian_name": ("家长", "家长姓名", "监护人", "联系人", "guardian", "parent", "parentname", "guardianname"),
+    "phone": ("手机", "手机号", "手机号码", "电话", "电话号码", "联系电话", "家长电话", "家长手机", "phone", "mobile",
+              "tel", "telephone", "phonenumber", "mobilephone", "cellphone"),
+    "phones": ("其他电话", "备用电话", "其他号码", "otherphones"),
+    "email": ("邮箱", "电子邮箱", "电子邮件", "email", "e-mail", "mail"),
+    "wechat": ("微信", "微信号", "wechat", "wechatid", "weixin"),
+    "city": ("城市", "所在城市", "city"),
+    "district": ("区", "区县", "地区", "所在区", "区域", "district", "area"),
+    "grade": ("年级", "grade"),
+    "course_interests": ("意向课程", "课程", "意向", "感兴趣课程", "course", "courses", "courseinterests", "interests"),
+    "source": ("来源", "渠道", "线索来源", "来源渠道", "source", "channel"),
+    "source_campaign": ("活动", "推广活动", "来源活动", "campaign"),
+    "status": ("状态", "线索状态", "status"),
+    "invalid_reason": ("无效原因", "invalidreason"),
+    "note": ("备注", "说明", "note", "notes", "remark", "remarks", "comment", "comments"),
+    "next_follow_up_on": ("下次跟进", "下次跟进日期", "下次跟进时间", "nextfollowup"),
+}  # fmt: skip
+_HEADER_NOISE = re.compile(r"[\s*＊:：()（）\[\]【】_\-/]+")
+_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    owner: int | str | None = "default"  # "default": as for a lead created by hand (see default_owner)
+    campus: int | str | None = "default"  # "default": the importer's campus
+    on_duplicate: str = "skip"  # "skip": rows matching a lead or an earlier row exactly are not imported
+    dry_run: bool = False
+
+
+def _header_form(header: str) -> str:
+    return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", header or "")).lower()
+
+
+def _in_locale(locale: str, msgid: str) -> str:
+    token = set_locale(locale)
+    try:
+        return gettext(msgid)
+    finally:
+        _current_locale.reset(token)
+
+
+@lru_cache(maxsize=1)
+def _synonyms() -> list[tuple[str, str]]:
+    """(normalised header, field), longest first, so that 家长姓名 is the guardian before 姓名 is the student."""
+    pairs = {(_header_form(s), f) for f, names in HEADER_SYNONYMS.items() for s in names}
+    for field in IMPORT_FIELDS:
+        for locale in get_settings().locales:
+            pairs.add((_header_form(_in_locale(locale, services.FIELD_LABELS[field])), field))
+    return sorted(pairs, key=lambda p: (-len(p[0]), p[1]))
+
+
+def suggest_mapping(headers: list[str]) -> list[str]:
+    """The field each column most likely holds ("" to skip it): exact header names first, then a known
+    name inside the header ("学员姓名（必填）"); a field goes to one column only."""
+    forms = [_header_form(h) for h in headers]
+    mapping = [""] * len(headers)
+    for exact in (True, False):
+        for i, form in enumerate(forms):
+            if mapping[i] or not form:
+                continue
+            for synonym, field in _synonyms():
+                hit = form == synonym if exact else (len(synonym) >= 2 and synonym in form)
+                if hit and field not in mapping:
+                    mapping[i] = field
+                    break
+    return mapping
+
+
+def parse_mapping(raw, headers: list[str]) -> list[str]:
+    """A mapping from the API or a form: a JSON object {header: field}, a JSON list of fields by column,
+    or None for the suggestion. Raises naming `mapping` when it is unusable."""
+    if raw in (None, ""):
+        mapping = suggest_mapping(headers)
+    else:
+        try:
+            value = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            raise ValidationFailed([FieldError("mapping", N_("Send the mapping as JSON."))]) from None
+        if isinstance(value, dict):
+            mapping = [str(value.get(h) or "") for h in headers]
+        elif isinstance(value, list):
+            mapping = [str(v or "") for v in value][: len(headers)] + [""] * max(0, len(headers) - len(value))
+        else:
+            raise ValidationFailed([FieldError("mapping", N_("Send the mapping as JSON."))])
+    return check_mapping(mapping)
+
+
+def check_mapping(mapping: list[str]) -> list[str]:
+    errors = []
+    chosen = [f for f in mapping if f]
+    if any(f not in IMPORT_FIELDS for f in chosen):
+        errors.append(FieldError("mapping", N_("Map columns only to the listed fields.")))
+    if len(chosen) != len(set(chosen)):
+        errors.append(FieldError("mapping", N_("Map each field to one column only.")))
+    if "student_name" not in chosen:
+        errors.append(FieldError("mapping", N_("Choose the column with the student's name.")))
+    if not {"phone", "wechat", "email"} & set(chosen):
+        errors.append(FieldError("mapping", N_("Choose a column with a phone, WeChat ID or email.")))
+    if errors:
+        raise ValidationFailed(errors)
+    return mapping
+
+
+@lru_cache(maxsize=4)
+def _choice_lookup(name: str) -> dict[str, str]:
+    """Cell text → key for status and source: the key, its English label or its label in any language."""
+    choices = services.STATUSES if name == "status" else services.SOURCES
+    out: dict[str, str] = {}
+    for key, label in choices.items():
+        out[key] = key
+        out[label.lower()] = key
+        for locale in get_settings().locales:
+            out[_in_locale(locale, label).lower()] = key
+    return out
+
+
+def _iso_date(text: str) -> str:
+    found = _DATE.match(text)
+    return f"{found[1]}-{int(found[2]):02d}-{int(found[3]):02d}" if found else text
+
+
+def row_values(cells: list[str], mapping: list[str]) -> dict:
+    values = {field: cells[i] if i < len(cells) else "" for i, field in enumerate(mapping) if field}
+    for name in ("status", "source"):
+        if values.get(name):
+            values[name] = _choice_lookup(name).get(values[name].strip().lower(), values[name])
+    if values.get("next_follow_up_on"):
+        values["next_follow_up_on"] = _iso_date(values["next_follow_up_on"].strip())
+    return values
+
+
+async def _check_options(user: CurrentUser, options: ImportOptions) -> None:
+    errors = []
+    if options.on_duplicate not in ON_DUPLICATE:
+        errors.append(FieldError("on_duplicate", N_("Choose one of the listed options.")))
+    if options.owner is not None and (
+        not await User.exists().where((User.id == options.owner) & User.is_active.eq(True))
+        or not await policy.can_assign_to(user, options.owner)
+    ):
+        errors.append(FieldError("owner", N_("You cannot assign leads to this person.")))
+    if options.campus is not None and not await Campus.exists().where(Campus.id == options.campus):
+        errors.append(FieldError("campus", N_("Unknown campus.")))
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def default_owner(user: CurrentUser) -> int | None:
+    """As for a lead created by hand: an advisor's imports are theirs, others' go to the public pool."""
+    return user.id if user.role == "advisor" else None
+
+
+async def store_upload(user: CurrentUser, filename: str, data: bytes) -> dict:
+    """Check and keep an uploaded file for the mapping step: {token, filename, headers, sample, suggestion}."""
+    if not policy.can_use_leads(user):
+        raise Forbidden()
+    ext = import_files.check_upload(filename, data)
+    headers, sample = await asyncio.to_thread(import_files.read_table, data, ext, max_rows=5)
+    if not headers:
+        raise import_files.ImportFileRefused([FieldError("file", N_("The file is empty."))])
+    token = await asyncio.to_thread(import_files.store, data, ext)
+    owner_file = import_files.path_of(token + ".json")
+    owner_file.write_text(json.dumps({"user": user.id, "filename": filename, "headers": headers}, ensure_ascii=False))
+    return {"token": token, "filename": filename, "headers": headers, "sample": sample,
+            "suggestion": suggest_mapping(headers)}  # fmt: skip
+
+
+def uploaded(user: CurrentUser, token: str) -> dict:
+    """The upload behind a mapping form; only its uploader may use it."""
+    try:
+        meta = json.loads(import_files.path_of(token + ".json").read_text())
+    except (OSError, ValueError):
+        meta = None
+    if not meta or meta.get("user") != user.id or not import_files.path_of(token).exists():
+        raise ValidationFailed([FieldError("file", N_("Upload the file again."))])
+    return {"token": token, **meta}
+
+
+async def start_import(user: CurrentUser, token: str, mapping: list[str], options: ImportOptions) -> int:
+    """Queue a dry run or an import of an uploaded file; returns the job id."""
+    if not policy.can_use_leads(user):
+        raise Forbidden()
+    meta = uploaded(user, token)
+    check_mapping(mapping)
+    if options.owner == "default":
+        options = replace(options, owner=default_owner(user))
+    if options.campus == "default":
+        options = replace(options, campus=user.campus_id)
+    await _check_options(user, options)
+    params = {"file": token, "filename": meta["filename"], "headers": meta["headers"], "mapping": mapping,
+              "owner": options.owner, "campus": options.campus, "on_duplicate": options.on_duplicate,
+              "dry_run": options.dry_run}  # fmt: skip
+    job_id = await jobs.create_job(user, KIND, params)
+    await enqueue("import_leads", job_id, job_id=f"lead-import-{job_id}")
+    return job_id
+
+
+async def import_from_dry_run(user: CurrentUser, dry_run_id: int) -> int:
+    """The import of a checked file with the dry run's mapping and options."""
+    job = await jobs.get_job(user, dry_run_id, KIND)
+    params = job["params"]
+    options = ImportOptions(owner=params["owner"], campus=params["campus"], on_duplicate=params["on_duplicate"])
+    return await start_import(user, params["file"], params["mapping"], options)
+
+
+# --- the job --------------------------------------------------------------------------------------
+
+
+@dataclass
+class RowOutcome:
+    row: int
+    cells: list[str]
+    values: dict | None  # validated values, None when the row has errors
+    errors: list[FieldError]
+    matches: list[Match]
+    written: bool = False
+
+    def issue(self, on_duplicate: str) -> dict | None:
+        if not self.errors and not self.matches:
+            return None
+        return {
+            "row": self.row, "cells": self.cells, "errors": [[e.field, e.message] for e in self.errors],
+            "duplicates": [{"lead_id": m.lead_id, "row": m.index, "score": m.score, "blocking": m.blocking,
+                            "reasons": [[r.code, r.pct] for r in m.reasons]} for m in self.matches],
+            "failed": self.fails(on_duplicate),
+        }  # fmt: skip
+
+    def fails(self, on_duplicate: str) -> bool:
+        return bool(self.errors) or (on_duplicate == "skip" and any(m.blocking for m in self.matches))
+
+
+async def _check_rows(user, params, checker: FileDuplicates, rows: list[list[str]], first: int) -> list[RowOutcome]:
+    outcomes = []
+    for n, cells in enumerate(rows, start=first):
+        values = row_values(cells, params["mapping"])
+        data, errors = await services.validate_new_lead(user, {**values, "owner": None, "campus": None})
+        outcomes.append(RowOutcome(n, cells, None if errors else data, errors, []))
+    valid = [(o.row, o.values) for o in outcomes if o.values is not None]
+    found = await checker.check(valid)
+    for outcome in outcomes:
+        outcome.matches = found.get(outcome.row, [])
+    return outcomes
+
+
+async def _write_chunk(user, job_id: int, params: dict, outcomes: list[RowOutcome], checker: FileDuplicates) -> None:
+    """One transaction: the chunk's leads, their match keys and audit entries, and the job's progress."""
+    keep = [o for o in outcomes if not o.fails(params["on_duplicate"])]
+    async with UnitOfWork() as uow:
+        ids: list[int] = []
+        for start in range(0, len(keep), _INSERT_BATCH):
+            batch = keep[start : start + _INSERT_BATCH]
+            rows = await Lead.insert(*[
+                Lead(**{**o.values, "owner": params["owner"], "campus": params["campus"]}) for o in batch
+            ]).returning(Lead.id)  # fmt: skip
+            ids.extend(r["id"] for r in rows)
+        keys, entries = [], []
+        for lead_id, outcome in zip(ids, keep):
+            outcome.written = True
+            keys.extend(LeadMatchKey(lead=lead_id, key=k) for k in sorted(checker.keys_of(outcome.row)))
+            entries.append(AuditEntry(actor=user.id, action="create", entity_type="lead", entity_id=lead_id,
+                                      changes=audit.snapshot({**outcome.values, "owner": params["owner"],
+                                                              "campus": params["campus"]}, services.EDITABLE)))  # fmt: skip
+        for start in range(0, len(keys), _INSERT_BATCH):
+            await LeadMatchKey.insert(*keys[start : start + _INSERT_BATCH])
+        for start in range(0, len(entries), _INSERT_BATCH):
+            await AuditEntry.insert(*entries[start : start + _INSERT_BATCH])
+        checker.written.update(ids)
+        await jobs.add_progress(job_id, len(outcomes), len(ids), len(outcomes) - len(ids))
+        if ids:
+            uow.emit(Event("lead.imported", {"job_id": job_id, "ids": ids, "owner": params["owner"]}))
+
+
+def _write_report(directory, chunk_no: int, outcomes: list[RowOutcome], on_duplicate: str) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(i, ensure_ascii=False) for o in outcomes if (i := o.issue(on_duplicate))]
+    (directory / f"{chunk_no:05d}.jsonl").write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+
+
+async def run_import(job_id: int) -> dict:
+    """The job: check (dry run) or import every row of the file. Safe to run again: a finished job is
+    left alone, an interrupted import resumes after its last committed chunk, a dry run starts over."""
+    job = await jobs.load_job(job_id)
+    if job is None or job["status"] in ("done", "failed"):
+        return (job or {}).get("result") or {}
+    params = job["params"]
+    user = await load_user(job["created_by"]) if job["created_by"] else None
+    if user is None or not policy.can_use_leads(user):
+        await jobs.fail(job_id, "The person who started this import may no longer import leads.")
+        return {}
+    try:
+        data = import_files.path_of(params["file"]).read_bytes()
+        _headers, rows = await asyncio.to_thread(
+            import_files.read_table, data, import_files.extension_of(params["file"])
+        )
+    except (OSError, ValidationFailed) as exc:
+        await jobs.fail(job_id, f"Could not read the file: {exc}")
+        return {}
+    directory = import_files.report_dir(params["file"])
+    resume_at = 0 if params["dry_run"] else job["processed"]
+    if resume_at == 0:
+        await jobs.reset_progress(job_id)
+        shutil.rmtree(directory, ignore_errors=True)
+    await jobs.start(job_id, len(rows))
+    checker = FileDuplicates()
+    try:
+        for chunk_no, start in enumerate(range(0, len(rows), CHUNK)):
+            if start < resume_at:
+                continue  # committed by an earlier run of this job
+            outcomes = await _check_rows(user, params, checker, rows[start : start + CHUNK], first=start + 2)
+            _write_report(directory, chunk_no, outcomes, params["on_duplicate"])
+            if params["dry_run"]:
+                failed = sum(o.fails(params["on_duplicate"]) for o in outcomes)
+                await jobs.add_progress(job_id, len(outcomes), len(outcomes) - failed, failed)
+            else:
+                await _write_chunk(user, job_id, params, outcomes, checker)
+    except Exception as exc:
+        log.exception("lead import %s failed", job_id)
+        await jobs.fail(job_id, f"{type(exc).__name__}: {exc}")
+        raise
+    result = summarise(directory, dry_run=params["dry_run"])
+    await jobs.finish(job_id, result)
+    return result
+
+
+# --- reading what a job found ---------------------------------------------------------------------
+
+
+def issues_of(job: dict):
+    """Every row the job reported, in file order."""
+    directory = import_files.report_dir(job["params"]["file"])
+    if not directory.exists():
+        return
+    for path in sorted(directory.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield json.loads(line)
+
+
+def summarise(directory, *, dry_run: bool) -> dict:
+    counts = {"dry_run": dry_run, "rows_with_errors": 0, "duplicates": 0, "possible_duplicates": 0,
+              "failed_rows": 0}  # fmt: skip
+    for path in sorted(directory.glob("*.jsonl")) if directory.exists() else []:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            item = json.loads(line)
+            counts["rows_with_errors"] += bool(item["errors"])
+            blocking = any(d["blocking"] for d in item["duplicates"])
+            counts["duplicates"] += blocking
+            counts["possible_duplicates"] += bool(item["duplicates"]) and not blocking
+            counts["failed_rows"] += item["failed"]
+    return counts
+
+
+def describe(item: dict, translate=gettext) -> list[str]:
+    """The problems of a reported row in the reader's language."""
+    texts = [f"{translate(services.FIELD_LABELS.get(f, f))}: {translate(m)}" for f, m in item["errors"]]
+    for d in item["duplicates"]:
+        reasons = ", ".join(Reason(code, pct).text(translate) for code, pct in d["reasons"])
+        if d["row"] is not None:
+            text = (
+                translate("Duplicate of row %(row)s (%(reasons)s)", row=d["row"], reasons=reasons)
+                if d["blocking"]
+                else translate("Possible duplicate of row %(row)s (%(reasons)s)", row=d["row"], reasons=reasons)
+            )
+        else:
+            text = (
+                translate("Duplicate of lead #%(id)s (%(reasons)s)", id=d["lead_id"], reasons=reasons)
+                if d["blocking"]
+                else translate("Possible duplicate of lead #%(id)s (%(reasons)s)", id=d["lead_id"], reasons=reasons)
+            )
+        texts.append(text)
+    return texts
+
+
+def failed_rows(job: dict, translate=gettext):
+    """(headers, rows) of the rows that were not imported, each with an "error" column at the end."""
+    headers = list(job["params"]["headers"])
+    width = len(headers)
+
+    def rows():
+        for item in issues_of(job):
+            if item["failed"]:
+                cells = (item["cells"] + [""] * width)[:width]
+                yield [*cells, "; ".join(describe(item, translate))]
+
+    return [*headers, "error"], rows()

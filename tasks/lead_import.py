@@ -1,0 +1,10 @@
+"""Lead import job: a thin wrapper over app.leads.importing.run_import (safe to run twice: a finished
+job is left alone, an interrupted import resumes after its last committed chunk)."""
+
+from __future__ import annotations
+
+from app.leads import importing
+
+
+async def import_leads(ctx: dict, job_id: int) -> dict:
+    return await importing.run_import(job_id)

@@ -246,6 +246,13 @@ async def list_templates() -> list[dict]:
     return await ReplyTemplate.select().order_by(ReplyTemplate.is_active, ascending=False).order_by(ReplyTemplate.name)
 
 
+async def get_template(template_id: int) -> dict:
+    template = await ReplyTemplate.select().where(ReplyTemplate.id == template_id).first()
+    if template is None:
+        raise NotFound("This template does not exist.")
+    return template
+
+
 async def save_template(actor: CurrentUser, template_id: int | None, data: dict, clock: Clock = system_clock) -> dict:
     require_admin(actor)
     name, body = str(data.get("name") or "").strip(), str(data.get("body") or "").strip()

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from app.core.db import transaction
 from app.demo import data
+from app.demo.automation import seed_automation
 from app.demo.context import Ctx, insert_rows
 from app.demo.leads import seed_leads
 from app.demo.staff import seed_campuses, seed_staff
@@ -18,6 +19,7 @@ from app.demo.teaching import seed_class_groups, seed_courses, seed_students
 from app.demo.tickets import seed_tickets
 from tables.accounts.tables import ApiToken, Campus, Team, User
 from tables.audit.tables import AuditEntry
+from tables.automation.tables import AutomationRule, AutomationRun, AutomationTrigger, ReplyTemplate
 from tables.leads.tables import Lead
 from tables.notifications.tables import Announcement, Notification
 from tables.students.tables import Student
@@ -27,8 +29,8 @@ from tables.tickets.tables import Ticket, TicketType
 log = logging.getLogger(__name__)
 
 # Children before parents, so that deleting never trips a foreign key.
-_WIPE_ORDER = [Notification, Announcement, AuditEntry, ApiToken, Ticket, TicketType, Enrollment,
-               ClassGroup, Course, Student, Lead]
+_WIPE_ORDER = [AutomationRun, AutomationTrigger, AutomationRule, ReplyTemplate, Notification, Announcement,
+               AuditEntry, ApiToken, Ticket, TicketType, Enrollment, ClassGroup, Course, Student, Lead]
 
 
 async def seed_demo(*, seed: int = 20261123, force: bool = False) -> dict[str, int]:
@@ -52,6 +54,7 @@ async def seed_demo(*, seed: int = 20261123, force: bool = False) -> dict[str, i
         await seed_leads(ctx)
         await seed_students(ctx)
         await seed_tickets(ctx)
+        await seed_automation(ctx)
         await _seed_notifications(ctx)
     log.info("Demo school loaded: %s", ctx.counts)
     return ctx.counts

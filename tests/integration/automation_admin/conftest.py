@@ -1,0 +1,9 @@
+import pytest
+
+from app.tickets.defaults import ensure_default_types
+
+
+@pytest.fixture(autouse=True)
+async def default_types():
+    """The six seeded ticket types (each test starts from empty tables)."""
+    await ensure_default_types()

@@ -41,6 +41,7 @@ from app.notifications.controllers import AnnouncementController, NotificationCo
 from app.notifications.outbox_controllers import NotificationPreferencesController, OutboxAdminController
 from app.realtime.hub import hub
 from app.realtime.routes import realtime_socket
+from app.recycle.controllers import RecycleBinController
 from app.settings import ROOT, get_settings
 from app.sla.controllers import SlaAdminController, TicketSlaController
 from app.tickets.routes import ROUTE_HANDLERS as TICKET_ROUTES
@@ -97,6 +98,7 @@ def create_app() -> Litestar:
         StaffAdminController, TeamAdminController, CampusAdminController,
         OutboxAdminController, NotificationPreferencesController, CalendarAdminController,
         SlaAdminController, TicketSlaController,
+        RecycleBinController,
     ]  # fmt: skip
     api = Router(path="/", route_handlers=[AuthApi, LeadApi, NotificationApi])
     application = Litestar(

@@ -23,6 +23,21 @@ ROLES: dict[str, str] = {
 }
 
 
+# Rights that do not follow from record visibility alone. A record's own people (a lead's owner,
+# a student's advisor and class teacher) get the matching right for that record in its policy.
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    # Full phone numbers of leads and students without a click (others see 138****8000 and may
+    # reveal one, audited: app/leads/phones.py).
+    "leads.view_phone": ("admin", "supervisor"),
+    # Delete for good from the recycle bin before the 30 days are up.
+    "recycle.purge": ("admin",),
+}
+
+
+def has_permission(user: "CurrentUser", name: str) -> bool:
+    return user.role in PERMISSIONS.get(name, ())
+
+
 @dataclass
 class CurrentUser:
     id: int

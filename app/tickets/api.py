@@ -7,13 +7,13 @@ app.tickets.services (the single mutation path); a PATCH honours `If-Match: W/"<
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.core.errors import Conflict, ValidationFailed
 from app.core.pagination import PageRequest
 from app.tickets import api_schemas as schema
-from app.tickets import queries, services
+from app.tickets import deletion, queries, services
 from tables.tickets.tables import TicketActivity, TicketType
 
 
@@ -79,6 +79,11 @@ class TicketApi(Controller):
         except Conflict:
             raise schema.stale() from None
         return Response(schema.serialise(ticket), headers=schema.etag(ticket))
+
+    @delete("/{ticket_id:int}")
+    async def delete_ticket(self, request: Request, ticket_id: FromPath[int]) -> None:
+        """Move the ticket to the recycle bin (the service desk only; restorable for 30 days at /recycle)."""
+        await deletion.delete_ticket(request.scope["user"], ticket_id)
 
     @post("/{ticket_id:int}/messages")
     async def add_message(self, request: Request, ticket_id: FromPath[int], data: JSONBody[dict]) -> Response:

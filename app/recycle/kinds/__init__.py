@@ -1,0 +1,1 @@
+"""One module per kind of record in the recycle bin; each registers itself (app/recycle/registry.py)."""

@@ -1,0 +1,50 @@
+"""Leads in the recycle bin: deleted ones, and ones merged into another lead (restoring undoes the merge)."""
+
+from __future__ import annotations
+
+from app.core.errors import Conflict
+from app.core.i18n import N_, gettext
+from app.core.permissions import CurrentUser
+from app.leads import phones, policy, services
+from app.recycle.registry import RecycleKind, register
+from tables.leads.tables import Lead
+
+
+async def _visible(user: CurrentUser):
+    if not policy.can_use_leads(user):
+        return False
+    return await policy.visibility_filter(user)
+
+
+def _search(term: str):
+    like = f"%{term}%"
+    return Lead.student_name.ilike(like) | Lead.guardian_name.ilike(like) | Lead.phone.like(like)
+
+
+async def _describe(user: CurrentUser, rows: list[dict]) -> None:
+    for row in rows:
+        shown = phones.present_lead(user, row)
+        row["title"] = row["student_name"]
+        row["subtitle"] = " · ".join(x for x in (row["guardian_name"], shown["phone"]) if x)
+        if row["merged_into"] is not None:
+            row["note"] = gettext(N_("Merged into “%(name)s” (#%(id)s)"), name=row["survivor_name"] or "",
+                                  id=row["merged_into"])  # fmt: skip
+            row["restore_label"] = N_("Undo merge")
+
+
+async def _restore(user: CurrentUser, lead_id: int, ip: str) -> None:
+    lead = await Lead.select(Lead.merged_into, Lead.merged_into.deleted_at.as_alias("survivor_deleted"),
+                             Lead.merged_into.student_name.as_alias("survivor_name")).where(Lead.id == lead_id).first()  # fmt: skip
+    if lead and lead["merged_into"] is not None and lead["survivor_deleted"] is not None:
+        raise Conflict(gettext(N_("It was merged into “%(name)s”, which is in the recycle bin too. Restore that lead "
+                                  "first, then undo the merge."), name=lead["survivor_name"]))  # fmt: skip
+    await services.restore_lead(user, lead_id, ip=ip)
+
+
+register(RecycleKind(
+    name="lead", label=N_("Lead"), table=Lead,
+    columns=(Lead.student_name, Lead.guardian_name, Lead.phone, Lead.owner, Lead.merged_into,
+             Lead.merged_into.student_name.as_alias("survivor_name")),
+    search=_search, visible=_visible, describe=_describe, restore=_restore, url=lambda i: f"/leads/{i}",
+    delete_actions=("delete", "merge"),
+))  # fmt: skip

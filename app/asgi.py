@@ -34,6 +34,7 @@ from app.dashboard.controllers import dashboard
 from app.health.routes import healthz
 from app.leads.api import LeadApi
 from app.leads.controllers import LeadController, LeadDuplicatesController
+from app.leads.phone_controllers import LeadPhoneApi, LeadPhoneController, PhoneRevealLogController
 from app.leads.pool_routes import ROUTE_HANDLERS as LEAD_POOL_ROUTES
 from app.notifications import realtime as _notification_pushes  # noqa: F401 - registers renderers
 from app.notifications.api import NotificationApi
@@ -98,9 +99,9 @@ def create_app() -> Litestar:
         StaffAdminController, TeamAdminController, CampusAdminController,
         OutboxAdminController, NotificationPreferencesController, CalendarAdminController,
         SlaAdminController, TicketSlaController,
-        RecycleBinController,
+        RecycleBinController, LeadPhoneController, PhoneRevealLogController,
     ]  # fmt: skip
-    api = Router(path="/", route_handlers=[AuthApi, LeadApi, NotificationApi])
+    api = Router(path="/", route_handlers=[AuthApi, LeadApi, LeadPhoneApi, NotificationApi])
     application = Litestar(
         route_handlers=[dashboard, healthz, realtime_socket, static, api, *pages, *TICKET_ROUTES, *ASSIGNMENT_ROUTES, *APPROVAL_ROUTES, *LEAD_POOL_ROUTES],
         middleware=[

@@ -10,7 +10,7 @@ from app.core.auth import client_ip
 from app.core.errors import FieldError, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.pagination import PageRequest
-from app.leads import services
+from app.leads import phones, services
 from app.leads.schemas import OwnerScope
 
 # API names for the foreign keys; the tables call them owner/campus.
@@ -60,7 +60,8 @@ class LeadApi(Controller):
         result = await services.list_leads(
             request.scope["user"], services.LeadFilter(q, status, owner_scope), PageRequest.parse(limit, offset)
         )
-        return {"items": [_serialise(i) for i in result.items], "total": result.total,
+        user = request.scope["user"]
+        return {"items": [_serialise(phones.present_lead(user, i)) for i in result.items], "total": result.total,
                 "limit": result.limit, "offset": result.offset}  # fmt: skip
 
     @post("/")
@@ -75,11 +76,12 @@ class LeadApi(Controller):
                                               allow_duplicate=allow)  # fmt: skip
         except ValidationFailed as exc:
             raise _api_field_names(exc) from None
-        return _serialise(lead)
+        return _serialise(phones.present_lead(request.scope["user"], lead))
 
     @get("/{lead_id:int}")
     async def get_lead(self, request: Request, lead_id: FromPath[int]) -> dict:
-        return _serialise(await services.get_lead(request.scope["user"], lead_id))
+        user = request.scope["user"]
+        return _serialise(phones.present_lead(user, await services.get_lead(user, lead_id)))
 
     @patch("/{lead_id:int}")
     async def update_lead(self, request: Request, lead_id: FromPath[int], data: JSONBody[dict]) -> dict:
@@ -94,7 +96,7 @@ class LeadApi(Controller):
                                               ip=client_ip(request), allow_duplicate=allow)  # fmt: skip
         except ValidationFailed as exc:
             raise _api_field_names(exc) from None
-        return _serialise(lead)
+        return _serialise(phones.present_lead(request.scope["user"], lead))
 
     @delete("/{lead_id:int}")
     async def delete_lead(self, request: Request, lead_id: FromPath[int]) -> None:
@@ -108,5 +110,6 @@ class LeadApi(Controller):
 
     @get("/{lead_id:int}/history")
     async def history(self, request: Request, lead_id: FromPath[int]) -> dict:
-        await services.get_lead(request.scope["user"], lead_id)
-        return {"items": await audit.history("lead", lead_id)}
+        user = request.scope["user"]
+        lead = await services.get_lead(user, lead_id)
+        return {"items": phones.present_changes(user, lead["owner"], await audit.history("lead", lead_id))}

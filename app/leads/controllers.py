@@ -7,6 +7,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Response
 
+import app.leads.phones as phones
 from app.core import audit
 from app.core.auth import client_ip
 from app.core.errors import Forbidden, ValidationFailed
@@ -61,6 +62,7 @@ class LeadController(Controller):
         user = request.scope["user"]
         filters = services.LeadFilter(q=q, status=status, scope=owner_scope)
         result = await services.list_leads(user, filters, PageRequest.parse(limit, offset))
+        result.items = phones.present_leads(user, result.items)
         template = "leads/rows.html" if request.htmx and request.htmx.target == "lead-results" else "leads/index.html"
         return await page(request, template, page_data=result, filters=filters, statuses=services.STATUSES,
                           sources=services.SOURCES)  # fmt: skip
@@ -92,14 +94,15 @@ class LeadController(Controller):
         lead = await services.get_lead(user, lead_id)
         entries = await audit.history("lead", lead_id)
         duplicates = await duplicate_rows(user, await services.duplicates_of(user, lead_id))
-        return await page(request, "leads/detail.html", lead=lead, entries=entries, statuses=services.STATUSES,
+        return await page(request, "leads/detail.html", lead=phones.present_lead(user, lead),
+                          entries=phones.present_changes(user, lead["owner"], entries), statuses=services.STATUSES,
                           sources=services.SOURCES, field_labels=services.FIELD_LABELS, duplicates=duplicates,
                           merges=await merge.merges_of(lead_id))  # fmt: skip
 
     @get("/{lead_id:int}/edit")
     async def edit(self, request: Request, lead_id: FromPath[int]) -> Response:
         user = request.scope["user"]
-        lead = await services.get_lead(user, lead_id)
+        lead = phones.present_lead(user, await services.get_lead(user, lead_id))
         return await page(request, "leads/form.html", lead=lead, values=lead, errors={},
                           **await _form_context(user))  # fmt: skip
 
@@ -112,11 +115,11 @@ class LeadController(Controller):
             await services.update_lead(user, lead_id, data, version=version, ip=client_ip(request),
                                        allow_duplicate=_wants_duplicate(data))  # fmt: skip
         except ValidationFailed as exc:
-            lead = await services.get_lead(user, lead_id)
+            lead = phones.present_lead(user, await services.get_lead(user, lead_id))
             return await page(request, "leads/form.html", status_code=422, lead=lead, values=data,
                               errors=exc.by_field(), **await _form_context(user))  # fmt: skip
         except services.DuplicatesFound as exc:
-            lead = await services.get_lead(user, lead_id)
+            lead = phones.present_lead(user, await services.get_lead(user, lead_id))
             return await page(request, "leads/form.html", status_code=409, lead=lead, values=data, errors={},
                               duplicates=await duplicate_rows(user, exc.matches), **await _form_context(user))  # fmt: skip
         return _redirect(request, f"/leads/{lead_id}")
@@ -149,12 +152,15 @@ class LeadDuplicatesController(Controller):
         if not policy.can_use_leads(user):
             raise Forbidden()
         result = await duplicate_clusters(user, PageRequest.parse(limit, offset))
+        for cluster in result.items:
+            cluster.leads = phones.present_leads(user, cluster.leads)
         return await page(request, "leads/duplicates.html", page_data=result, statuses=services.STATUSES)
 
     @get("/merge")
     async def wizard(self, request: Request, a: FromQuery[int], b: FromQuery[int]) -> Response:
         user = request.scope["user"]
         first, second = await merge.load_pair(user, a, b)
+        first, second = phones.present_lead(user, first), phones.present_lead(user, second)
         return await page(request, "leads/merge.html", a=first, b=second, fields=merge.MERGE_FIELDS, errors={},
                           labels=services.FIELD_LABELS, statuses=services.STATUSES, sources=services.SOURCES)  # fmt: skip
 

@@ -17,7 +17,7 @@ from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.events import Event
 from app.core.i18n import N_, gettext
 from app.core.pagination import Page, PageRequest, fetch_page
-from app.core.permissions import CurrentUser, visible_owner_ids
+from app.core.permissions import CurrentUser, has_permission, visible_owner_ids
 from app.leads import policy, pool_settings
 from tables.accounts.tables import User
 from tables.leads.tables import Lead
@@ -58,8 +58,13 @@ async def list_pool(user: CurrentUser, filters: PoolFilter, page: PageRequest) -
     if not policy.can_use_leads(user):
         raise Forbidden()
     result = await fetch_page(Lead, POOL_COLUMNS, _pool_where(filters), page, order_by=Lead.updated_at)
+    # Numbers are for whoever claims the lead; admins and supervisors (leads.view_phone) see them, others
+    # may reveal one, audited (app/leads/phones.py).
+    full = has_permission(user, "leads.view_phone")
     for item in result.items:
-        item["phone"] = mask_phone(item["phone"])
+        item["phone_masked"] = not full
+        if not full:
+            item["phone"] = mask_phone(item["phone"])
     return result
 
 

@@ -14,7 +14,7 @@ from app.core.forms import form_data
 from app.core.i18n import N_
 from app.core.pagination import PageRequest
 from app.core.web import page
-from app.leads import follow_ups, pool, services
+from app.leads import follow_ups, phones, pool, services
 
 PANEL = "leads/follow_ups_panel.html"
 
@@ -29,7 +29,8 @@ async def panel_context(user, lead_id: int, *, values: dict | None = None, error
                         notice: str = "", problem: str = "") -> dict:  # fmt: skip
     lead = await services.get_lead(user, lead_id)
     return {
-        "lead": lead, "items": await follow_ups.timeline(user, lead_id), "kinds": follow_ups.KINDS,
+        "lead": lead, "kinds": follow_ups.KINDS,
+        "items": phones.present_changes(user, lead["owner"], await follow_ups.timeline(user, lead_id)),
         "outcomes": follow_ups.OUTCOMES, "values": values or {"kind": "phone"}, "errors": errors or {},
         "can_claim": lead["owner"] is None and (await pool.quota(user))["limit"] != 0,
         "can_release": await pool.can_release(user, lead["owner"]), "notice": notice, "problem": problem,

@@ -33,6 +33,10 @@ class Lead(Table):
     # Set when this lead was merged away into another one (it is then soft-deleted too).
     merged_into = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
     converted_at = Timestamptz(null=True, default=None)
+    # The student this lead became, or was linked to (app/leads/conversion.py). A plain id, not a
+    # foreign key: Student.lead already references Lead, and a key back would make the leads and
+    # students apps depend on each other (a fresh PostgreSQL database could not be migrated).
+    student = Integer(null=True, default=None, index=True)
 
 
 class LeadMatchKey(Table):

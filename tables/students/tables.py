@@ -1,4 +1,4 @@
-from piccolo.columns import Date, ForeignKey, Timestamptz, Varchar
+from piccolo.columns import JSON, Date, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -13,13 +13,22 @@ class Student(Table):
     birth_date = Date(null=True, default=None)
     grade = Varchar(length=20, default="")
     guardian_name = Varchar(length=100, default="")
-    guardian_phone = Varchar(length=32, default="")
+    # Normalised like a lead's phone (app/leads/dedup/normalise.py); `phones` holds the family's others.
+    guardian_phone = Varchar(length=32, default="", index=True)
+    phones = JSON(default=[])
+    email = Varchar(length=255, default="")
+    wechat = Varchar(length=64, default="")
+    city = Varchar(length=50, default="")
+    district = Varchar(length=50, default="")
     campus = ForeignKey(references=Campus, null=True, on_delete=OnDelete.set_null)
     class_teacher = ForeignKey(references=User, null=True, index=True, on_delete=OnDelete.set_null)
     advisor = ForeignKey(references=User, null=True, index=True, on_delete=OnDelete.set_null)
-    lead = ForeignKey(references=Lead, null=True, on_delete=OnDelete.set_null)
+    # The lead this student was converted from (Lead.student points back, from every linked lead).
+    lead = ForeignKey(references=Lead, null=True, index=True, on_delete=OnDelete.set_null)
     status = Varchar(length=20, default="active")
+    version = Integer(default=1)
     created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)
 
 

@@ -45,6 +45,7 @@ from app.realtime.routes import realtime_socket
 from app.recycle.controllers import RecycleBinController
 from app.settings import ROOT, get_settings
 from app.sla.controllers import SlaAdminController, TicketSlaController
+from app.students.routes import ROUTE_HANDLERS as STUDENT_ROUTES
 from app.tickets.routes import ROUTE_HANDLERS as TICKET_ROUTES
 
 
@@ -103,7 +104,7 @@ def create_app() -> Litestar:
     ]  # fmt: skip
     api = Router(path="/", route_handlers=[AuthApi, LeadApi, LeadPhoneApi, NotificationApi])
     application = Litestar(
-        route_handlers=[dashboard, healthz, realtime_socket, static, api, *pages, *TICKET_ROUTES, *ASSIGNMENT_ROUTES, *APPROVAL_ROUTES, *LEAD_POOL_ROUTES],
+        route_handlers=[dashboard, healthz, realtime_socket, static, api, *pages, *TICKET_ROUTES, *ASSIGNMENT_ROUTES, *APPROVAL_ROUTES, *LEAD_POOL_ROUTES, *STUDENT_ROUTES],
         middleware=[
             DefineMiddleware(AuthMiddleware, exclude=[p.rstrip("/") for p in PUBLIC_PREFIXES]),
         ],

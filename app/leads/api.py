@@ -25,8 +25,10 @@ def _api_field_names(exc: ValidationFailed) -> ValidationFailed:
 
 
 def _serialise(lead: dict) -> dict:
-    out = {k: v for k, v in lead.items() if k not in ("owner", "campus", "deleted_at", "duplicates", "merged_into")}
+    out = {k: v for k, v in lead.items() if k not in ("owner", "campus", "deleted_at", "duplicates", "merged_into", "student")}
     out["owner_id"], out["campus_id"] = lead.get("owner"), lead.get("campus")
+    if "student" in lead:
+        out["student_id"] = lead["student"]
     if "merged_into" in lead:
         out["merged_into_id"] = lead["merged_into"]
     if "duplicates" in lead:

@@ -15,7 +15,7 @@ from app.core.forms import form_data
 from app.core.i18n import gettext as _
 from app.core.pagination import PageRequest
 from app.core.web import page
-from app.leads import merge, policy, services
+from app.leads import conversion, merge, policy, services
 from app.leads.dedup.clusters import duplicate_clusters
 from app.leads.schemas import OwnerScope
 from tables.accounts.tables import Campus
@@ -97,7 +97,7 @@ class LeadController(Controller):
         return await page(request, "leads/detail.html", lead=phones.present_lead(user, lead),
                           entries=phones.present_changes(user, lead["owner"], entries), statuses=services.STATUSES,
                           sources=services.SOURCES, field_labels=services.FIELD_LABELS, duplicates=duplicates,
-                          merges=await merge.merges_of(lead_id))  # fmt: skip
+                          merges=await merge.merges_of(lead_id), conversion=await conversion.lead_page_state(user, lead))  # fmt: skip
 
     @get("/{lead_id:int}/edit")
     async def edit(self, request: Request, lead_id: FromPath[int]) -> Response:

@@ -52,6 +52,7 @@ FIELD_LABELS = {
     "status": N_("Status"), "owner": N_("Owner"), "campus": N_("Campus"), "note": N_("Note"), "next_follow_up_on": N_("Next follow-up"),
     "phones": N_("Other phones"), "course_interests": N_("Course interests"), "source_campaign": N_("Campaign"),
     "invalid_reason": N_("Reason invalid"), "merged_into": N_("Merged into"),
+    "student": N_("Student"), "converted_at": N_("Converted"), "tickets": N_("Tickets"),
 }  # fmt: skip
 LIMITS = {"student_name": 100, "guardian_name": 100, "email": 255, "wechat": 64, "city": 50,
           "district": 50, "grade": 20, "note": 5000, "source_campaign": 100, "invalid_reason": 200}  # fmt: skip
@@ -66,7 +67,7 @@ LIST_COLUMNS = (
 DETAIL_COLUMNS = (
     *LIST_COLUMNS, Lead.email, Lead.wechat, Lead.campus, Lead.note, Lead.updated_at, Lead.deleted_at,
     Lead.campus.name.as_alias("campus_name"), Lead.phones, Lead.course_interests, Lead.source_campaign,
-    Lead.invalid_reason, Lead.merged_into, Lead.converted_at,
+    Lead.invalid_reason, Lead.merged_into, Lead.converted_at, Lead.student,
 )  # fmt: skip
 
 

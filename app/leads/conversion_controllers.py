@@ -1,0 +1,95 @@
+"""Converting a lead to a student: the confirm page and its form, and POST /api/v1/leads/{id}/convert."""
+
+from __future__ import annotations
+
+import re
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody
+
+from app.core.auth import client_ip
+from app.core.errors import Conflict, FieldError, ValidationFailed
+from app.core.forms import form_data
+from app.core.web import page
+from app.leads import conversion, services
+from app.leads.controllers import _redirect
+
+_ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
+
+
+async def _confirm_page(request: Request, lead_id: int, status_code: int = 200, problem: str = "") -> Response:
+    plan = await conversion.plan_conversion(request.scope["user"], lead_id)
+    return await page(request, "leads/convert.html", status_code=status_code, plan=plan, lead=plan.lead,
+                      problem=problem, statuses=services.STATUSES)  # fmt: skip
+
+
+class LeadConversionController(Controller):
+    path = "/leads"
+    include_in_schema = False
+
+    @get("/{lead_id:int}/convert")
+    async def confirm(self, request: Request, lead_id: FromPath[int]) -> Response:
+        """The confirm step: the student that will be created, or same-phone students to link to."""
+        return await _confirm_page(request, lead_id)
+
+    @post("/{lead_id:int}/convert")
+    async def convert(self, request: Request, lead_id: FromPath[int]) -> Response:
+        data = await form_data(request)
+        version = int(data["version"]) if data.get("version", "").isdigit() else None
+        values = {"allow_duplicate": data.get("allow_duplicate") == "1"}
+        if data.get("student_id", "").isdigit():
+            values["student_id"] = int(data["student_id"])
+        try:
+            await conversion.convert_lead(request.scope["user"], lead_id, values, version, ip=client_ip(request))
+        except Conflict as exc:  # a same-phone student, or a stale page: show the step again, with why
+            return await _confirm_page(request, lead_id, 409, exc.detail)
+        return _redirect(request, f"/leads/{lead_id}")
+
+
+def _int(value, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed([FieldError(name, "Must be an integer.")])
+    return value
+
+
+def _version(request: Request, body: dict) -> int | None:
+    """The lead's version the client saw: the `version` field, or the ETag in If-Match."""
+    version = _int(body.get("version"), "version")
+    header = request.headers.get("if-match", "").strip()
+    if header and header != "*":
+        match = _ETAG.match(header)
+        if not match:
+            raise ValidationFailed.one("If-Match", 'Send the ETag you received, like W/"3".')
+        if version is not None and version != int(match.group(1)):
+            raise ValidationFailed.one("If-Match", "If-Match and version disagree.")
+        version = int(match.group(1))
+    return version
+
+
+class LeadConversionApi(Controller):
+    path = "/api/v1/leads"
+    tags = ["leads"]
+
+    @post("/{lead_id:int}/convert", status_code=201)
+    async def convert(self, request: Request, lead_id: FromPath[int], data: JSONBody[dict | None] = None) -> Response:
+        """Convert the lead to a student: 201 `{"student_id", "lead_id", "linked", "ticket_ids"}`.
+
+        Optional body: `version` (or `If-Match: W/"<version>"`; stale: 409), `student_id` to link to an
+        existing student instead of creating one, `allow_duplicate: true` to create one even though a
+        student has the same phone (otherwise 409 with `students`). 403 for people other than the
+        lead's owner, supervisors and admins; 409 naming why for converted, merged, deleted or invalid leads.
+        """
+        body = data if isinstance(data, dict) else {}
+        if data is not None and not isinstance(data, dict):
+            raise ValidationFailed([FieldError("body", "Send a JSON object.")])
+        allow = body.get("allow_duplicate", False)
+        if not isinstance(allow, bool):
+            raise ValidationFailed([FieldError("allow_duplicate", "Must be true or false.")])
+        values = {"allow_duplicate": allow, "student_id": _int(body.get("student_id"), "student_id")}
+        result = await conversion.convert_lead(request.scope["user"], lead_id, values, _version(request, body),
+                                               ip=client_ip(request))  # fmt: skip
+        return Response({"student_id": result.student_id, "lead_id": result.lead_id, "linked": result.linked,
+                         "ticket_ids": result.ticket_ids}, status_code=201)  # fmt: skip
+

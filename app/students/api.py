@@ -1,0 +1,53 @@
+"""REST: /api/v1/students (list with search) and /api/v1/students/{id} (profile, leads, tags, tickets)."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get
+from litestar.params import FromPath, FromQuery
+
+from app.core.pagination import PageRequest
+from app.students import services
+
+_PROFILE = ("id", "name", "gender", "birth_date", "grade", "guardian_name", "guardian_phone", "phones", "email",
+            "wechat", "city", "district", "status", "version", "created_at", "updated_at")  # fmt: skip
+_IDS = {"advisor": "advisor_id", "class_teacher": "class_teacher_id", "campus": "campus_id", "lead": "lead_id"}
+
+
+def _iso(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _summary(row: dict) -> dict:
+    out = {k: _iso(row[k]) for k in ("id", "name", "grade", "guardian_name", "guardian_phone", "status", "created_at")}
+    out.update({api: row[k] for k, api in _IDS.items()})
+    out["advisor_name"], out["campus_name"] = row["advisor_name"], row["campus_name"]
+    return out
+
+
+class StudentApi(Controller):
+    path = "/api/v1/students"
+    tags = ["students"]
+
+    @get("/")
+    async def list_students(self, request: Request, q: FromQuery[str] = "", limit: FromQuery[str | None] = None,
+                            offset: FromQuery[str | None] = None) -> dict:  # fmt: skip
+        """Students the caller may see, newest first; `q` searches name, guardian and phone."""
+        result = await services.list_students(request.scope["user"], q, PageRequest.parse(limit, offset))
+        return {"items": [_summary(r) for r in result.items], "total": result.total, "limit": result.limit,
+                "offset": result.offset}  # fmt: skip
+
+    @get("/{student_id:int}")
+    async def get_student(self, request: Request, student_id: FromPath[int]) -> Response:
+        """The profile with `lead_id` (the source lead), `leads` (every lead converted to or linked with
+        this student), `tags` and the `tickets` the caller may open (`hidden_tickets`: the others)."""
+        view = await services.student_overview(request.scope["user"], student_id)
+        s = view.student
+        body = {k: _iso(s[k]) for k in _PROFILE}
+        body.update({api: s[k] for k, api in _IDS.items()})
+        body.update(advisor_name=s["advisor_name"], class_teacher_name=s["class_teacher_name"], campus_name=s["campus_name"],
+                    tags=view.tags, hidden_tickets=view.hidden_tickets,
+                    leads=[{"id": lead["id"], "student_name": lead["student_name"], "status": lead["status"],
+                            "converted_at": _iso(lead["converted_at"])} for lead in view.leads],
+                    tickets=[{"id": t["id"], "number": t["number"], "title": t["title"], "status": t["status"],
+                              "priority": t["priority"], "created_at": _iso(t["created_at"])} for t in view.tickets])  # fmt: skip
+        return Response(body, headers={"ETag": f'W/"{s["version"]}"'})

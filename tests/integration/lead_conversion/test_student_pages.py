@@ -1,0 +1,72 @@
+"""/students and /students/{id}: search, pagination, visibility, and a query count that does not grow."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from app.leads import conversion, follow_ups
+from tables.students.tables import StudentTag
+from tests.integration.lead_conversion.conversion_helpers import family_ticket, make_lead, make_student
+
+
+def _count_queries(monkeypatch):
+    from piccolo_conf import DB
+
+    statements: list[str] = []
+
+    @contextmanager
+    def block():
+        with monkeypatch.context() as patch:
+            patch.setattr(DB, "log_queries", True)
+            patch.setattr(type(DB), "print_query", lambda _engine, query_id, query: statements.append(query))
+            yield statements
+
+    return block
+
+
+async def test_student_list_searches_paginates_and_hides_other_advisors_students(client, make_user, login):
+    advisor, other = await make_user("advisor"), await make_user("advisor")
+    for n in range(25):
+        await make_student(f"学员{n:02d}", phone=f"1370000{n:04d}", advisor=advisor.id)
+    await make_student("别人的学员", advisor=other.id)
+    await login(client, advisor)
+    first = await client.get("/students")
+    assert first.status_code == 200 and first.text.count('href="/students/') == 20 and "别人的学员" not in first.text
+    assert "offset=20" in first.text  # the pager
+    second = await client.get("/students", params={"offset": 20})
+    assert second.text.count('href="/students/') == 5
+    found = await client.get("/students", params={"q": "13700000007"}, headers={"HX-Request": "true",
+                                                                             "HX-Target": "student-results"})  # fmt: skip
+    assert "学员07" in found.text and "学员08" not in found.text and "<html" not in found.text
+    api = await client.get("/api/v1/students", params={"q": "学员1"}, headers=await _token(advisor))
+    assert api.json()["total"] == 10
+
+
+async def _token(user):
+    from tests.support import token_for
+
+    return await token_for(user)
+
+
+async def test_student_page_shows_the_lead_timeline_and_tickets_in_a_fixed_number_of_queries(
+    client, make_user, login, monkeypatch
+):  # fmt: skip
+    admin = await make_user("admin", display_name="校长")
+    advisor = await make_user("advisor", display_name="顾问小周")
+    await login(client, admin)
+    counts = []
+    for total in (2, 12):
+        lead = await make_lead(advisor)
+        for n in range(total):
+            await follow_ups.add_follow_up(advisor, {"kind": "phone", "note": f"第{n}次电话"}, lead_id=lead["id"])
+            await family_ticket(admin, lead["phone"], title=f"家长来电{n}")
+        result = await conversion.convert_lead(advisor, lead["id"], {}, None)
+        await follow_ups.add_follow_up(admin, {"kind": "visit", "note": "入学后家访"}, student_id=result.student_id)
+        await StudentTag.insert(*[StudentTag(student=result.student_id, tag=f"标签{n}") for n in range(total)])
+        with _count_queries(monkeypatch)() as statements:
+            page = await client.get(f"/students/{result.student_id}")
+        assert page.status_code == 200
+        assert page.text.count("fu-item") == total + 1 and "入学后家访" in page.text and "第0次电话" in page.text
+        assert all(f"家长来电{n}" in page.text and f"标签{n}" in page.text for n in range(total))
+        counts.append(len(statements))
+    assert counts[0] == counts[1] and counts[0] <= 12, counts

@@ -7,11 +7,13 @@ Each returns a short detail for the run log, or raises to mark the action failed
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import datetime
 
 from app.core.clock import Clock
 from app.core.db import UnitOfWork
-from app.core.errors import ValidationFailed
+from app.core.errors import Conflict, ValidationFailed
 from app.core.events import Event
 from app.core.permissions import CurrentUser
 from app.notifications.outbox import queue_webhook
@@ -28,30 +30,30 @@ SYSTEM = CurrentUser(id=None, username="automation", display_name="Automation", 
                      team_id=None, campus_id=None)  # fmt: skip
 
 
+# Tries of a change that meets a concurrent write (each failed try means another writer succeeded).
+ATTEMPTS = 5
+
+
 class ActionFailed(Exception):
     pass
 
 
-class _Blank(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
 
 
 def fill(text: str, ticket: dict) -> str:
-    """Placeholders of reply templates and follow-up titles; unknown ones stay as written."""
+    """Placeholders of reply templates and follow-up titles; unknown ones, stray braces and anything
+    like "{student.name}" stay as written (str.format would read attributes and fail on them)."""
     from app.core.i18n import gettext
     from app.tickets.workflow import PRIORITIES, STATUSES
 
-    values = _Blank(
-        number=ticket["number"], title=ticket["title"], requester=ticket.get("requester_name") or "",
-        status=gettext(STATUSES.get(ticket["status"], ticket["status"])),
-        priority=gettext(PRIORITIES.get(ticket["priority"], ticket["priority"])),
-        student=ticket.get("student_name") or "",
-    )  # fmt: skip
-    try:
-        return text.format_map(values)
-    except (ValueError, IndexError):  # a stray "{" in the template: send it as written
-        return text
+    values = {
+        "number": ticket["number"], "title": ticket["title"], "requester": ticket.get("requester_name") or "",
+        "status": gettext(STATUSES.get(ticket["status"], ticket["status"])),
+        "priority": gettext(PRIORITIES.get(ticket["priority"], ticket["priority"])),
+        "student": ticket.get("student_name") or "",
+    }  # fmt: skip
+    return PLACEHOLDER_RE.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
 
 
 def _event(ticket: dict, fields: list[str], **extra) -> Event:
@@ -62,11 +64,25 @@ def _event(ticket: dict, fields: list[str], **extra) -> Event:
     })  # fmt: skip
 
 
-async def _update(ticket: dict, changes: dict, clock: Clock) -> dict:
-    try:
-        return await tickets.update_ticket(SYSTEM, ticket["id"], changes, version=None, clock=clock)
-    except ValidationFailed as exc:
-        raise ActionFailed("; ".join(f"{e.field}: {e.message}" for e in exc.errors)) from None
+async def _update(ticket_id: int, change_for: Callable[[dict], dict | None], clock: Clock) -> bool:
+    """Apply `change_for(ticket as it is now)` on exactly the version it was computed from; False when
+    there was nothing to change. Someone else writing in between (a person, the rules of another
+    trigger in another worker) is a version conflict: read again and recompute, so their change is
+    kept (a tag list built from a stale read would drop their tag) and ours is not lost either."""
+    for attempt in range(ATTEMPTS):
+        fresh = await tickets.get_ticket(SYSTEM, ticket_id)
+        changes = change_for(fresh)
+        if changes is None:
+            return False
+        try:
+            await tickets.update_ticket(SYSTEM, ticket_id, changes, version=fresh["version"], clock=clock)
+            return True
+        except Conflict:
+            if attempt == ATTEMPTS - 1:
+                raise ActionFailed("the ticket kept changing meanwhile") from None
+        except ValidationFailed as exc:
+            raise ActionFailed("; ".join(f"{e.field}: {e.message}" for e in exc.errors)) from None
+    return False
 
 
 async def assign_person(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
@@ -75,10 +91,9 @@ async def assign_person(ticket: dict, params: dict, rule: dict, run_id: int, clo
     ).first()  # fmt: skip
     if user is None:
         raise ActionFailed("that person's account is no longer active")
-    if ticket["assignee"] == user["id"]:
-        return f"already with {user['display_name']}"
-    await _update(ticket, {"assignee": user["id"]}, clock)
-    return user["display_name"]
+    wanted = user["id"]
+    changed = await _update(ticket["id"], lambda t: None if t["assignee"] == wanted else {"assignee": wanted}, clock)
+    return user["display_name"] if changed else f"already with {user['display_name']}"
 
 
 async def assign_team(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
@@ -86,11 +101,19 @@ async def assign_team(ticket: dict, params: dict, rule: dict, run_id: int, clock
     team = await Team.select(Team.id, Team.name).where(Team.id == params["team"]).first()
     if team is None:
         raise ActionFailed("that team no longer exists")
-    current = await Ticket.select(Ticket.team, Ticket.assignee, Ticket.status, Ticket.version).where(
-        Ticket.id == ticket["id"]
-    ).first()  # fmt: skip
-    if current["team"] == team["id"] and current["assignee"] is None:
-        return f"already in {team['name']}"
+    for _ in range(ATTEMPTS):
+        current = await Ticket.select(Ticket.team, Ticket.assignee, Ticket.status, Ticket.version).where(
+            Ticket.id == ticket["id"]
+        ).first()  # fmt: skip
+        if current["team"] == team["id"] and current["assignee"] is None:
+            return f"already in {team['name']}"
+        if await _into_queue(ticket, team, current, clock):
+            return team["name"]
+    raise ActionFailed("the ticket kept changing meanwhile")
+
+
+async def _into_queue(ticket: dict, team: dict, current: dict, clock: Clock) -> bool:
+    """One attempt on the version read in `current`; False when someone else wrote first."""
     now = clock.now()
     status = "new" if current["status"] == "assigned" else current["status"]
     async with UnitOfWork() as uow:
@@ -99,7 +122,7 @@ async def assign_team(ticket: dict, params: dict, rule: dict, run_id: int, clock
             Ticket.version: Ticket.version + 1, Ticket.updated_at: now,
         }).where((Ticket.id == ticket["id"]) & (Ticket.version == current["version"])).returning(Ticket.id)  # fmt: skip
         if not done:
-            raise ActionFailed("the ticket changed meanwhile")
+            return False
         # Names, not ids: the timeline shows the team as it was called then.
         old_team = await Team.select(Team.name).where(Team.id == current["team"]).first() if current["team"] else None
         changes: dict = {"team": [old_team["name"] if old_team else None, team["name"]]}
@@ -114,21 +137,19 @@ async def assign_team(ticket: dict, params: dict, rule: dict, run_id: int, clock
             "old_status": current["status"] if status != current["status"] else None,
             "old_assignee": current["assignee"],
         }))  # fmt: skip
-    return team["name"]
+    return True
 
 
 async def set_priority(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
-    if ticket["priority"] == params["priority"]:
-        return "unchanged"
-    await _update(ticket, {"priority": params["priority"]}, clock)
-    return params["priority"]
+    wanted = params["priority"]
+    changed = await _update(ticket["id"], lambda t: None if t["priority"] == wanted else {"priority": wanted}, clock)
+    return wanted if changed else "unchanged"
 
 
 async def add_tag(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
-    if params["tag"] in ticket["tags"]:
-        return "already tagged"
-    await _update(ticket, {"tags": [*ticket["tags"], params["tag"]]}, clock)
-    return params["tag"]
+    tag = params["tag"]
+    changed = await _update(ticket["id"], lambda t: None if tag in t["tags"] else {"tags": [*t["tags"], tag]}, clock)
+    return tag if changed else "already tagged"
 
 
 async def notify_role(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
@@ -170,7 +191,9 @@ async def follow_up(ticket: dict, params: dict, rule: dict, run_id: int, clock: 
     required fields stay empty for staff to fill, as for the public intake."""
     from app.core.i18n import gettext
 
-    title = fill(params.get("title") or gettext("Follow-up: %(title)s", title=ticket["title"]), ticket)[:200]
+    # Only the rule's own title has placeholders: the ticket's title is the public's text, taken as written.
+    title = fill(params["title"], ticket) if params.get("title") else gettext("Follow-up: %(title)s", title=ticket["title"])
+    title = title[:200]
     draft = tickets.Draft(
         type=params["type"], title=title, description=gettext("Follow-up of %(number)s.", number=ticket["number"]),
         priority=ticket["priority"], channel="internal", student_id=ticket.get("student"),
@@ -181,7 +204,13 @@ async def follow_up(ticket: dict, params: dict, rule: dict, run_id: int, clock: 
         created = await tickets.create_ticket(None, draft, clock, optional_types=tuple(FIELD_TYPES))
     except ValidationFailed as exc:
         raise ActionFailed("; ".join(f"{e.field}: {e.message}" for e in exc.errors)) from None
-    await relations.link_tickets(SYSTEM, created["id"], ticket["id"], "related", clock=clock)
+    for attempt in range(ATTEMPTS):  # linking bumps both tickets' versions: a concurrent write is a conflict
+        try:
+            await relations.link_tickets(SYSTEM, created["id"], ticket["id"], "related", clock=clock)
+            break
+        except Conflict:
+            if attempt == ATTEMPTS - 1:
+                raise ActionFailed(f"{created['number']} created, but not linked: the ticket kept changing") from None
     return created["number"]
 
 

@@ -133,3 +133,19 @@ async def test_a_stale_version_is_refused_and_nothing_is_written(make_user):
         await conversion.convert_lead(advisor, lead["id"], {}, lead["version"])
     assert await Student.count() == 0
     assert (await Lead.select(Lead.converted_at).where(Lead.id == lead["id"]).first())["converted_at"] is None
+
+
+async def test_two_people_converting_at_once_make_one_student(make_user):
+    import asyncio
+
+    advisor = await make_user("advisor")
+    admin = await make_user("admin")
+    lead = await make_lead(advisor)
+    results = await asyncio.gather(
+        conversion.convert_lead(advisor, lead["id"], {}, lead["version"]),
+        conversion.convert_lead(admin, lead["id"], {}, lead["version"]),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Conflict", "Conversion"], results
+    assert await Student.count() == 1
+    assert await AuditEntry.count().where(AuditEntry.action == "convert") == 1

@@ -51,4 +51,4 @@ class PhoneRevealLogController(Controller):
             actor=int(actor) if actor.isdigit() else None, record=int(record) if record.isdigit() else None,
         )  # fmt: skip
         return await page(request, "leads/phone_reveals.html", page_data=result, types=phones.REVEAL_TYPES,
-                          params={"actor": actor, "record": record})  # fmt: skip
+                          params={"actor": actor, "record": record}, people=await phones.reveal_people())  # fmt: skip

@@ -106,3 +106,11 @@ async def reveal_log(user: CurrentUser, page: PageRequest, *, actor: int | None 
         AuditEntry.actor.display_name.as_alias("actor_name"),
     ).where(where).order_by(AuditEntry.id, ascending=False).limit(page.limit).offset(page.offset)  # fmt: skip
     return Page(rows, total, page.limit, page.offset)
+
+
+async def reveal_people() -> list[dict]:
+    """Everyone who has revealed a number (the log's filter)."""
+    rows = await AuditEntry.select(AuditEntry.actor, AuditEntry.actor.display_name.as_alias("name")).where(
+        AuditEntry.entity_type.is_in(list(REVEAL_TYPES)) & (AuditEntry.action == "reveal") & AuditEntry.actor.is_not_null()
+    ).distinct()  # fmt: skip
+    return sorted(({"id": r["actor"], "name": r["name"]} for r in rows), key=lambda p: p["name"])

@@ -6,7 +6,8 @@ Rules:
   (a ticket whose parent is in the bin, a lead whose merge survivor is in the bin);
 - purging now is for holders of `recycle.purge` (admins); the daily cron purges what has been in
   the bin for RETENTION_DAYS days;
-- every restore and purge is an audit row and an event ("<kind>.restored", "<kind>.purged").
+- every restore and purge is an audit row and an event ("<kind>.restored", "<kind>.purged"); a purge
+  also deletes the record's own audit history (see `_purge_one`).
 
 Listing merges the kinds' pages: each kind returns its newest `offset + limit` rows, so a page
 costs two queries per kind plus one for "deleted by" and what `describe` needs (tested).
@@ -32,6 +33,8 @@ from tables.audit.tables import AuditEntry
 
 log = logging.getLogger(__name__)
 PURGE_BATCH = 200
+# Purges are audited under this entity type (with the kind in `changes`), not under the purged record's.
+PURGE_ENTITY = "recycle_bin"
 
 
 @dataclass(frozen=True)
@@ -191,9 +194,12 @@ async def _purge_one(kind: RecycleKind, item_id: int, *, actor_id: int | None, r
         gone = await table.delete().where((table.id == item_id) & table.deleted_at.is_not_null()).returning(table.id)
         if not gone:
             return False
-        # No name or number in the row: purging is how personal data leaves the system.
-        await audit.record(actor_id=actor_id, action="purge", entity_type=kind.name, entity_id=item_id,
-                           changes={"reason": [None, reason]}, ip=ip)  # fmt: skip
+        # The record's own history goes with it: its snapshots hold the personal data being purged, and
+        # SQLite may give a later record the same id (the highest id is reused), which must not inherit it.
+        await AuditEntry.delete().where((AuditEntry.entity_type == kind.name) & (AuditEntry.entity_id == item_id))
+        # What stays is who purged which kind and id, and why; no name or number.
+        await audit.record(actor_id=actor_id, action="purge", entity_type=PURGE_ENTITY, entity_id=item_id,
+                           changes={"kind": [None, kind.name], "reason": [None, reason]}, ip=ip)  # fmt: skip
         uow.emit(Event(f"{kind.name}.purged", {"id": item_id, "reason": reason}))
     return True
 

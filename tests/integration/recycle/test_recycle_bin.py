@@ -41,6 +41,13 @@ async def _audits(entity_type: str, entity_id: int, action: str) -> int:
     )
 
 
+async def _purges(kind: str, entity_id: int) -> list[dict]:
+    rows = await AuditEntry.select(AuditEntry.actor, AuditEntry.changes).where(
+        (AuditEntry.entity_type == "recycle_bin") & (AuditEntry.entity_id == entity_id) & (AuditEntry.action == "purge")
+    ).output(load_json=True)  # fmt: skip
+    return [r for r in rows if r["changes"]["kind"][1] == kind]
+
+
 async def test_a_deleted_lead_is_in_the_bin_and_restore_brings_it_back(client, make_user):
     advisor = await make_user("advisor")
     lead = await services.create_lead(advisor, ZHANG)
@@ -80,7 +87,10 @@ async def test_purge_now_is_for_admins_only_and_takes_dependent_rows(client, mak
     assert purged.status_code == 200 and "已彻底删除" in purged.text
     assert await Lead.count() == 0
     assert await FollowUp.count() == 0 and await LeadMatchKey.count() == 0  # ON DELETE CASCADE
-    assert await _audits("lead", lead["id"], "purge") == 1
+    assert await _purges("lead", lead["id"]) == [{"actor": admin.id, "changes": {"kind": [None, "lead"],
+                                                                                "reason": [None, "manual"]}}]
+    # The purged lead's own history went with it: a later lead that gets the same id starts clean.
+    assert await AuditEntry.count().where((AuditEntry.entity_type == "lead") & (AuditEntry.entity_id == lead["id"])) == 0
     again = await post_form(client, f"/recycle/lead/{lead['id']}/purge", {"confirm": "yes"})
     assert again.status_code == 404
 
@@ -219,10 +229,8 @@ async def test_the_cron_purges_only_what_is_30_days_old(make_user):
     done = await service.purge_expired(FrozenClock(now))
     assert done["lead"] == 1
     assert [r["id"] for r in await Lead.select(Lead.id)] == [young["id"]]
-    entry = await AuditEntry.select(AuditEntry.actor, AuditEntry.changes).where(
-        (AuditEntry.action == "purge") & (AuditEntry.entity_id == old["id"])
-    ).first().output(load_json=True)  # fmt: skip
-    assert entry == {"actor": None, "changes": {"reason": [None, "expired"]}}
+    assert await _purges("lead", old["id"]) == [{"actor": None, "changes": {"kind": [None, "lead"],
+                                                                            "reason": [None, "expired"]}}]
     assert (await service.purge_expired(FrozenClock(now)))["lead"] == 0  # twice: nothing more
     assert (await service.purge_expired(FrozenClock(now + timedelta(days=1, minutes=1))))["lead"] == 1
 

@@ -101,6 +101,33 @@ async def test_with_the_job_lost_the_sweeper_runs_the_trigger_once(make_user):
     await close_pool()
 
 
+async def test_triggers_caused_by_rules_are_run_by_the_worker_alongside(make_user):
+    """The created rule's changes fire "updated" and "status_changed"; the worker runs those jobs
+    concurrently with the rest of the first one, on the same ticket, and no change is lost."""
+    await ensure_default_types()
+    admin = await make_user("admin")
+    agent = await make_user("customer_service")
+    busy = [{"kind": "assign_person", "value": agent.id}, {"kind": "set_priority", "value": "urgent"}]
+    busy += [{"kind": "add_tag", "value": f"t{i}"} for i in range(6)]
+    await services.save_rule(admin, None, {"name": "报修", "trigger": "created", "actions": busy})
+    for trigger, tag in (("updated", "已更新"), ("status_changed", "状态变了")):
+        await services.save_rule(admin, None, {"name": tag, "trigger": trigger,
+                                               "actions": [{"kind": "add_tag", "value": tag}]})  # fmt: skip
+    await close_pool()
+    ticket = await tickets.create_ticket(admin, repair(priority="low"))
+
+    worker = await run_worker_burst()
+    assert worker.jobs_failed == 0
+    runs = await AutomationRun.select(AutomationRun.outcome, AutomationRun.log).output(load_json=True)
+    assert {r["outcome"] for r in runs} <= {"done", "skipped_loop"}, [r["log"] for r in runs]
+    assert {r["status"] for r in await AutomationTrigger.select(AutomationTrigger.status)} == {"done"}
+    effects = await _effects(ticket["id"])
+    assert effects["priority"] == "urgent"
+    assert sorted(effects["tags"]) == sorted([*(f"t{i}" for i in range(6)), "已更新", "状态变了"])
+    assert (await Ticket.select(Ticket.assignee).where(Ticket.id == ticket["id"]).first())["assignee"] == agent.id
+    await close_pool()
+
+
 def test_the_worker_registers_the_job_and_the_sweeper():
     assert "run_automation" in {func(f).name for f in WorkerSettings.functions}
     [sweep] = [c for c in WorkerSettings.cron_jobs if c.coroutine.__name__ == "sweep_automation"]

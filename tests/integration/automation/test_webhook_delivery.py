@@ -144,3 +144,18 @@ async def test_a_404_fails_at_once(admin, make_rule, drain):
     assert (report.failed, len(server.requests)) == (1, 1)
     row = await _row()
     assert (row["status"], row["last_error"]) == ("failed", "HTTP 404")
+
+
+async def test_the_secret_receivers_are_given_is_the_one_that_signs(admin, make_rule, drain, monkeypatch):
+    """Without WEBHOOK_SECRET the key is derived from SECRET_KEY (stable across restarts); with it, it is that."""
+    import os
+
+    derived = hmac.new(os.environ["SECRET_KEY"].encode(), b"webhook-signing", hashlib.sha256).hexdigest()
+    assert webhook_secret() == derived
+    monkeypatch.setenv("WEBHOOK_SECRET", "chosen-by-the-school")
+    async with receiver(200) as server:
+        await _queued_webhook(make_rule, drain, admin, server.url)
+        await outbox.deliver(channels=_channels())
+    [request] = server.requests
+    expected = "sha256=" + hmac.new(b"chosen-by-the-school", request.body, hashlib.sha256).hexdigest()
+    assert request.headers["x-shuyuan-signature"] == expected

@@ -20,6 +20,7 @@ from app.core.events import Event
 from app.core.i18n import N_, gettext
 from app.core.permissions import CurrentUser
 from app.leads import services
+from app.students import phones as student_phones
 from app.students import policy as student_policy
 from app.tickets import policy as ticket_policy
 from tables.leads.tables import Lead
@@ -137,7 +138,7 @@ async def same_phone_students(user: CurrentUser, lead: dict) -> list[dict]:
     ).order_by(Student.id).limit(MAX_CANDIDATES)  # fmt: skip
     for row in rows:
         row["visible"] = await student_policy.can_view(user, row)
-    return rows
+    return [student_phones.present_student(user, row) for row in rows]
 
 
 def _family_tickets(lead: dict, student_id_is_null: bool = True):

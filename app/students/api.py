@@ -6,7 +6,7 @@ from litestar import Controller, Request, Response, get
 from litestar.params import FromPath, FromQuery
 
 from app.core.pagination import PageRequest
-from app.students import services
+from app.students import phones, services
 
 _PROFILE = ("id", "name", "gender", "birth_date", "grade", "guardian_name", "guardian_phone", "phones", "email",
             "wechat", "city", "district", "status", "version", "created_at", "updated_at")  # fmt: skip
@@ -21,6 +21,7 @@ def _summary(row: dict) -> dict:
     out = {k: _iso(row[k]) for k in ("id", "name", "grade", "guardian_name", "guardian_phone", "status", "created_at")}
     out.update({api: row[k] for k, api in _IDS.items()})
     out["advisor_name"], out["campus_name"] = row["advisor_name"], row["campus_name"]
+    out["phone_masked"] = row["phone_masked"]
     return out
 
 
@@ -32,19 +33,21 @@ class StudentApi(Controller):
     async def list_students(self, request: Request, q: FromQuery[str] = "", limit: FromQuery[str | None] = None,
                             offset: FromQuery[str | None] = None) -> dict:  # fmt: skip
         """Students the caller may see, newest first; `q` searches name, guardian and phone."""
-        result = await services.list_students(request.scope["user"], q, PageRequest.parse(limit, offset))
-        return {"items": [_summary(r) for r in result.items], "total": result.total, "limit": result.limit,
+        user = request.scope["user"]
+        result = await services.list_students(user, q, PageRequest.parse(limit, offset))
+        return {"items": [_summary(phones.present_student(user, r)) for r in result.items], "total": result.total, "limit": result.limit,
                 "offset": result.offset}  # fmt: skip
 
     @get("/{student_id:int}")
     async def get_student(self, request: Request, student_id: FromPath[int]) -> Response:
         """The profile with `lead_id` (the source lead), `leads` (every lead converted to or linked with
         this student), `tags` and the `tickets` the caller may open (`hidden_tickets`: the others)."""
-        view = await services.student_overview(request.scope["user"], student_id)
-        s = view.student
+        user = request.scope["user"]
+        view = await services.student_overview(user, student_id)
+        s = phones.present_student(user, view.student)
         body = {k: _iso(s[k]) for k in _PROFILE}
         body.update({api: s[k] for k, api in _IDS.items()})
-        body.update(advisor_name=s["advisor_name"], class_teacher_name=s["class_teacher_name"], campus_name=s["campus_name"],
+        body.update(phone_masked=s["phone_masked"], advisor_name=s["advisor_name"], class_teacher_name=s["class_teacher_name"], campus_name=s["campus_name"],
                     tags=view.tags, hidden_tickets=view.hidden_tickets,
                     leads=[{"id": lead["id"], "student_name": lead["student_name"], "status": lead["status"],
                             "converted_at": _iso(lead["converted_at"])} for lead in view.leads],

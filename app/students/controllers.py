@@ -10,7 +10,7 @@ from app.core.pagination import PageRequest
 from app.core.web import page
 from app.leads import follow_ups
 from app.leads import services as lead_services
-from app.students import services
+from app.students import phones, services
 from app.tickets import workflow
 
 
@@ -21,17 +21,21 @@ class StudentController(Controller):
     @get("/")
     async def index(self, request: Request, q: FromQuery[str] = "", limit: FromQuery[str] = "",
                     offset: FromQuery[str] = "") -> Response:  # fmt: skip
-        result = await services.list_students(request.scope["user"], q, PageRequest.parse(limit, offset))
+        user = request.scope["user"]
+        result = await services.list_students(user, q, PageRequest.parse(limit, offset))
+        result.items = [phones.present_student(user, row) for row in result.items]
         partial = request.htmx and request.htmx.target == "student-results"
         return await page(request, "students/rows.html" if partial else "students/index.html", page_data=result, q=q,
                           statuses=services.STATUSES)  # fmt: skip
 
     @get("/{student_id:int}")
     async def detail(self, request: Request, student_id: FromPath[int]) -> Response:
-        view = await services.student_overview(request.scope["user"], student_id)
+        user = request.scope["user"]
+        view = await services.student_overview(user, student_id)
         return await page(
-            request, "students/detail.html", view=view, student=view.student, student_statuses=services.STATUSES,
+            request, "students/detail.html", view=view, student=phones.present_student(user, view.student),
+            student_statuses=services.STATUSES,
             statuses=lead_services.STATUSES, sources=lead_services.SOURCES, ticket_statuses=workflow.STATUSES,
-            items=view.timeline, kinds=follow_ups.KINDS, outcomes=follow_ups.OUTCOMES,
+            items=phones.present_timeline(user, view.student, view.timeline), kinds=follow_ups.KINDS, outcomes=follow_ups.OUTCOMES,
             field_labels=lead_services.FIELD_LABELS,
         )  # fmt: skip

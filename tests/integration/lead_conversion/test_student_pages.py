@@ -70,3 +70,19 @@ async def test_student_page_shows_the_lead_timeline_and_tickets_in_a_fixed_numbe
         assert all(f"家长来电{n}" in page.text and f"标签{n}" in page.text for n in range(total))
         counts.append(len(statements))
     assert counts[0] == counts[1] and counts[0] <= 12, counts
+
+
+async def test_family_numbers_are_masked_for_the_desk_and_full_for_the_advisor(client, make_user, login):
+    advisor = await make_user("advisor")
+    desk = await make_user("customer_service")
+    lead = await make_lead(advisor, phone="13912345678")
+    result = await conversion.convert_lead(advisor, lead["id"], {}, None)
+    await login(client, desk)
+    page = await client.get(f"/students/{result.student_id}")
+    assert page.status_code == 200 and "139****5678" in page.text and "13912345678" not in page.text
+    listing = await client.get("/students", params={"q": "13912345678"})  # the search still finds the number
+    assert "139****5678" in listing.text and "13912345678" not in listing.text.replace('value="13912345678"', "")
+    api = (await client.get(f"/api/v1/students/{result.student_id}", headers=await _token(desk))).json()
+    assert api["guardian_phone"] == "139****5678" and api["phone_masked"] is True
+    mine = (await client.get(f"/api/v1/students/{result.student_id}", headers=await _token(advisor))).json()
+    assert mine["guardian_phone"] == "13912345678" and mine["phone_masked"] is False

@@ -34,6 +34,7 @@ from app.dashboard.controllers import dashboard
 from app.health.routes import healthz
 from app.leads.api import LeadApi
 from app.leads.controllers import LeadController, LeadDuplicatesController
+from app.leads.import_routes import ROUTE_HANDLERS as LEAD_IMPORT_ROUTES
 from app.leads.phone_controllers import LeadPhoneApi, LeadPhoneController, PhoneRevealLogController
 from app.leads.pool_routes import ROUTE_HANDLERS as LEAD_POOL_ROUTES
 from app.notifications import realtime as _notification_pushes  # noqa: F401 - registers renderers
@@ -104,7 +105,7 @@ def create_app() -> Litestar:
     ]  # fmt: skip
     api = Router(path="/", route_handlers=[AuthApi, LeadApi, LeadPhoneApi, NotificationApi])
     application = Litestar(
-        route_handlers=[dashboard, healthz, realtime_socket, static, api, *pages, *TICKET_ROUTES, *ASSIGNMENT_ROUTES, *APPROVAL_ROUTES, *LEAD_POOL_ROUTES, *STUDENT_ROUTES],
+        route_handlers=[dashboard, healthz, realtime_socket, static, api, *pages, *TICKET_ROUTES, *ASSIGNMENT_ROUTES, *APPROVAL_ROUTES, *LEAD_POOL_ROUTES, *LEAD_IMPORT_ROUTES, *STUDENT_ROUTES],
         middleware=[
             DefineMiddleware(AuthMiddleware, exclude=[p.rstrip("/") for p in PUBLIC_PREFIXES]),
         ],

@@ -23,6 +23,8 @@ from functools import lru_cache
 
 from app.accounts.services import load_user
 from app.core import audit
+from app.core.bulk_insert import bulk_insert
+from app.core.clock import system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import FieldError, Forbidden, ValidationFailed
 from app.core.events import Event
@@ -43,7 +45,6 @@ log = logging.getLogger(__name__)
 
 KIND = "lead_import"
 CHUNK = 1000
-_INSERT_BATCH = 500
 ON_DUPLICATE = ("skip", "import")
 IMPORT_FIELDS = (
     "student_name", "guardian_name", "phone", "phones", "email", "wechat", "city", "district", "grade",
@@ -295,32 +296,29 @@ async def _check_rows(user, params, checker: FileDuplicates, rows: list[list[str
     return outcomes
 
 
+_LEAD_COLUMNS = (*IMPORT_FIELDS, "owner", "campus", "created_at", "updated_at")
+
+
 async def _write_chunk(user, job_id: int, params: dict, outcomes: list[RowOutcome], checker: FileDuplicates) -> None:
     """One transaction: the chunk's leads, their match keys and audit entries, and the job's progress."""
     keep = [o for o in outcomes if not o.fails(params["on_duplicate"])]
+    now = system_clock.now()
+    owner, campus = params["owner"], params["campus"]
     async with UnitOfWork() as uow:
-        ids: list[int] = []
-        for start in range(0, len(keep), _INSERT_BATCH):
-            batch = keep[start : start + _INSERT_BATCH]
-            rows = await Lead.insert(*[
-                Lead(**{**o.values, "owner": params["owner"], "campus": params["campus"]}) for o in batch
-            ]).returning(Lead.id)  # fmt: skip
-            ids.extend(r["id"] for r in rows)
+        leads = [(*(o.values[f] for f in IMPORT_FIELDS), owner, campus, now, now) for o in keep]
+        ids = await bulk_insert(Lead, _LEAD_COLUMNS, leads, returning_ids=True)
         keys, entries = [], []
         for lead_id, outcome in zip(ids, keep):
             outcome.written = True
-            keys.extend(LeadMatchKey(lead=lead_id, key=k) for k in sorted(checker.keys_of(outcome.row)))
-            entries.append(AuditEntry(actor=user.id, action="create", entity_type="lead", entity_id=lead_id,
-                                      changes=audit.snapshot({**outcome.values, "owner": params["owner"],
-                                                              "campus": params["campus"]}, services.EDITABLE)))  # fmt: skip
-        for start in range(0, len(keys), _INSERT_BATCH):
-            await LeadMatchKey.insert(*keys[start : start + _INSERT_BATCH])
-        for start in range(0, len(entries), _INSERT_BATCH):
-            await AuditEntry.insert(*entries[start : start + _INSERT_BATCH])
+            keys.extend((lead_id, k) for k in sorted(checker.keys_of(outcome.row)))
+            changes = audit.snapshot({**outcome.values, "owner": owner, "campus": campus}, services.EDITABLE)
+            entries.append((user.id, "create", "lead", lead_id, changes, "", now))
+        await bulk_insert(LeadMatchKey, ("lead", "key"), keys)
+        await bulk_insert(AuditEntry, ("actor", "action", "entity_type", "entity_id", "changes", "ip", "at"), entries)
         checker.written.update(ids)
         await jobs.add_progress(job_id, len(outcomes), len(ids), len(outcomes) - len(ids))
         if ids:
-            uow.emit(Event("lead.imported", {"job_id": job_id, "ids": ids, "owner": params["owner"]}))
+            uow.emit(Event("lead.imported", {"job_id": job_id, "ids": ids, "owner": owner}))
 
 
 def _write_report(directory, chunk_no: int, outcomes: list[RowOutcome], on_duplicate: str) -> None:

@@ -28,13 +28,17 @@ from tables.leads.tables import LeadMatchKey
 MAX_ROWS_PER_KEY = 100
 
 
-def clean_profile(values: dict, lead_id: int | None = None) -> Profile:
-    """`scoring.profile` for values whose phones are already normalised (validated rows, stored leads)."""
+def clean_profile(values: dict, lead_id: int | None = None, syllables: tuple[str, ...] | None = None) -> Profile:
+    """`scoring.profile` for values whose phones are already normalised (validated rows, stored leads).
+
+    `syllables`: the name's syllables when already known — a lead found through a name key has
+    that key's syllables, and scores only look at syllables as a set, so no pinyin is needed.
+    """
     student = values.get("student_name") or ""
     guardian = values.get("guardian_name") or ""
     phones = frozenset(p for p in [values.get("phone") or "", *(values.get("phones") or [])] if p)
     return Profile(
-        name=normalise_name(student), syllables=name_syllables(student),
+        name=normalise_name(student), syllables=syllables if syllables is not None else name_syllables(student),
         guardian=normalise_name(guardian), guardian_syllables=name_syllables(guardian) if guardian else (),
         phones=phones, email=normalise_email(values.get("email") or ""),
         wechat=normalise_wechat(values.get("wechat") or ""), district=normalise_name(values.get("district") or ""),
@@ -91,7 +95,9 @@ class FileDuplicates:
                 if row is None:
                     continue
                 if lead_id not in stored_profiles:
-                    stored_profiles[lead_id] = clean_profile(row, lead_id)
+                    # Reached by the name key alone: its syllables are this row's (as a set).
+                    known = tuple(sorted(me.syllables)) if lead_id not in exact_ids else None
+                    stored_profiles[lead_id] = clean_profile(row, lead_id, known)
                 points, reasons, blocking = score(me, stored_profiles[lead_id])
                 if _keep(points, blocking):
                     matches.append(Match(points, reasons, blocking, lead_id=lead_id, lead=row))

@@ -49,6 +49,12 @@ def normalise_phone(raw: str) -> str | None:
     digits = _PHONE_NOISE.sub("", _fold(raw))
     if not digits:
         return ""
+    if len(digits) == 11 and digits.isascii() and digits.isdigit() and digits[0] == "1" and digits[1] in "3456789" \
+            and not digits.startswith("179"):  # fmt: skip
+        # A mobile number 13x–19x is its own national form whether libphonenumber knows its range or not
+        # (see the fallback below), so an import of 100,000 rows skips ~100 µs of parsing per number.
+        # 179xx is left to libphonenumber: it strips carrier prefixes such as 17951.
+        return digits
     try:
         number = phonenumbers.parse(digits, "CN")
     except phonenumbers.NumberParseException:

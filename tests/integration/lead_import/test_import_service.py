@@ -6,7 +6,7 @@ from __future__ import annotations
 from app.core.errors import Forbidden, ValidationFailed
 from app.core.i18n import gettext, set_locale
 from app.jobs import services as jobs
-from app.leads import import_files, importing
+from app.leads import import_files, importing, services
 from tables.audit.tables import AuditEntry
 from tables.leads.tables import Lead, LeadMatchKey
 from tests.integration.lead_import.helpers import HEADERS, csv_bytes, sample_rows, store_lead, xlsx_bytes
@@ -137,3 +137,23 @@ async def test_an_unusable_mapping_is_refused(make_user):
             assert exc.errors[0].field == "mapping"
         else:
             raise AssertionError(mapping)
+
+
+async def test_an_imported_lead_reads_back_like_one_created_by_hand(make_user):
+    admin = await make_user("admin")
+    headers = ["学员姓名", "手机", "其他电话", "意向课程", "状态", "下次跟进", "备注"]
+    job = await _run(admin, csv_bytes([["周杰", "13600136000", "13600136001", "钢琴;美术", "已联系", "2027/1/5",
+                                        "想周末上课"]], headers=headers), dry_run=False)  # fmt: skip
+    assert job["succeeded"] == 1
+    imported_id = (await Lead.select(Lead.id).first())["id"]
+    by_hand = await services.create_lead(admin, {"student_name": "周杰", "phone": "13600136000",
+                                                 "phones": "13600136001", "course_interests": "钢琴,美术",
+                                                 "status": "contacted", "next_follow_up_on": "2027-01-05",
+                                                 "note": "想周末上课"})  # fmt: skip
+    imported = await services.get_lead(admin, imported_id)
+    skip = {"id", "created_at", "updated_at", "duplicates"}
+    assert {k: v for k, v in imported.items() if k not in skip} == {
+        k: v for k, v in by_hand.items() if k not in skip
+    }
+    assert type(imported["created_at"]) is type(by_hand["created_at"])
+    assert imported["created_at"].tzinfo is not None

@@ -1,9 +1,9 @@
 """Students in the recycle bin, and the soft delete and restore of a student.
 
-There is no students domain package yet, so deleting and restoring a student live here; when one
-arrives, `delete_student`/`restore_student` move to it and this module keeps only the registration.
-A student is seen (and deleted, restored) by their advisor and class teacher, the people above them
-and admins. A student with enrolments cannot be deleted for good: enrolments are teaching and
+The students pages have no Delete button yet, so deleting and restoring a student live here; they can
+move to app/students/ with the button, and this module keep only the registration.
+A student is seen (and deleted, restored) by whoever may see them alive (app/students/policy.py: the
+desk of their campus, their advisor and class teacher and the people above them, admins). A student with enrolments cannot be deleted for good: enrolments are teaching and
 money records (`Enrollment.student` is ON DELETE RESTRICT); withdraw them first.
 """
 
@@ -15,19 +15,12 @@ from app.core.db import UnitOfWork
 from app.core.errors import Conflict, NotFound
 from app.core.events import Event
 from app.core.i18n import N_
-from app.core.permissions import CurrentUser, visible_owner_ids
+from app.core.permissions import CurrentUser
 from app.leads import phones
 from app.recycle.registry import RecycleKind, register
+from app.students.policy import visibility_filter
 from tables.students.tables import Student
 from tables.teaching.tables import Enrollment
-
-
-async def visibility_filter(user: CurrentUser):
-    owners = await visible_owner_ids(user)
-    if owners is None:
-        return None
-    people = sorted(owners)
-    return Student.advisor.is_in(people) | Student.class_teacher.is_in(people)
 
 
 async def _load(user: CurrentUser, student_id: int) -> dict:
@@ -91,5 +84,5 @@ register(RecycleKind(
     name="student", label=N_("Student"), table=Student,
     columns=(Student.name, Student.guardian_name, Student.guardian_phone, Student.advisor, Student.class_teacher),
     search=_search, visible=_visible, describe=_describe, restore=restore_student,
-    url=lambda i: "/recycle?kind=student", check_purge=_check_purge,
+    url=lambda i: f"/students/{i}", check_purge=_check_purge,
 ))  # fmt: skip

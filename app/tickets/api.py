@@ -10,6 +10,7 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from app.core.auth import client_ip
 from app.core.errors import Conflict, ValidationFailed
 from app.core.pagination import PageRequest
 from app.tickets import api_schemas as schema
@@ -83,7 +84,7 @@ class TicketApi(Controller):
     @delete("/{ticket_id:int}")
     async def delete_ticket(self, request: Request, ticket_id: FromPath[int]) -> None:
         """Move the ticket to the recycle bin (the service desk only; restorable for 30 days at /recycle)."""
-        await deletion.delete_ticket(request.scope["user"], ticket_id)
+        await deletion.delete_ticket(request.scope["user"], ticket_id, ip=client_ip(request))
 
     @post("/{ticket_id:int}/messages")
     async def add_message(self, request: Request, ticket_id: FromPath[int], data: JSONBody[dict]) -> Response:

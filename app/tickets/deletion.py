@@ -34,7 +34,7 @@ def can_delete(user: CurrentUser) -> bool:
     return policy.is_desk(user)
 
 
-async def delete_ticket(user: CurrentUser, ticket_id: int, *, clock: Clock = system_clock) -> dict:
+async def delete_ticket(user: CurrentUser, ticket_id: int, *, ip: str = "", clock: Clock = system_clock) -> dict:
     ticket = await _load(user, ticket_id)
     if ticket["deleted_at"] is not None:
         raise NotFound(N_("This ticket does not exist or you cannot see it."))
@@ -47,7 +47,7 @@ async def delete_ticket(user: CurrentUser, ticket_id: int, *, clock: Clock = sys
         if not done:
             raise Conflict(N_("This ticket was deleted meanwhile."))
         await TicketActivity.insert(TicketActivity(ticket=ticket_id, actor=user.id, kind="deleted"))
-        await _audit(user.id, "delete", ticket_id)
+        await _audit(user.id, "delete", ticket_id, ip=ip)
         uow.emit(Event("ticket.deleted", {"id": ticket_id, "number": ticket["number"]}))
     return ticket
 

@@ -258,3 +258,31 @@ async def test_listing_the_bin_reads_a_fixed_number_of_queries(make_user, monkey
         page = await service.list_bin(admin, service.BinFilter(), PageRequest(limit=limit))
         assert len(page.items) == min(limit, 12)
     assert counts[0] <= counts[1] <= 3 * 2 + 2 * 1  # count + select for 3 kinds; deleted-by for the 2 shown
+
+
+async def test_delete_restore_and_purge_are_audited_and_emit_events(make_user, monkeypatch):
+    import app.core.db as db
+
+    published: list[str] = []
+
+    async def capture(*events):
+        published.extend(e.name for e in events)
+
+    monkeypatch.setattr(db, "publish", capture)
+    admin = await make_user("admin")
+    ticket = await tickets.create_ticket(admin, repair())
+    lead = await services.create_lead(admin, ZHANG)
+    student = (await Student.insert(Student(name="李雷")).returning(Student.id))[0]["id"]
+    published.clear()
+    for kind, item, delete in (("ticket", ticket["id"], deletion.delete_ticket), ("lead", lead["id"], services.delete_lead),
+                               ("student", student, delete_student)):  # fmt: skip
+        await delete(admin, item, ip="10.0.0.7")
+        await service.restore(admin, kind, item, ip="10.0.0.7")
+        await delete(admin, item)
+        await service.purge(admin, kind, item, ip="10.0.0.7")
+        assert published[-4:] == [f"{kind}.deleted", f"{kind}.restored", f"{kind}.deleted", f"{kind}.purged"], kind
+        rows = await AuditEntry.select(AuditEntry.actor, AuditEntry.ip, AuditEntry.changes).where(
+            (AuditEntry.entity_type == "recycle_bin") & (AuditEntry.entity_id == item) & (AuditEntry.action == "purge")
+        ).output(load_json=True)  # fmt: skip
+        [purge] = [r for r in rows if r["changes"]["kind"][1] == kind]
+        assert (purge["actor"], purge["ip"]) == (admin.id, "10.0.0.7")

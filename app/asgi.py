@@ -23,6 +23,7 @@ from app.accounts.api import AuthApi
 from app.accounts.controllers import AccountController, AuthController
 from app.approvals.routes import ROUTE_HANDLERS as APPROVAL_ROUTES
 from app.assignment.routes import ROUTE_HANDLERS as ASSIGNMENT_ROUTES
+from app.automation.controllers import AutomationAdminController
 from app.calendars.controllers import CalendarAdminController
 from app.core.auth import PUBLIC_PREFIXES, AuthMiddleware, require_user
 from app.core.i18n import LocaleMiddleware
@@ -101,7 +102,7 @@ def create_app() -> Litestar:
         StaffAdminController, TeamAdminController, CampusAdminController,
         OutboxAdminController, NotificationPreferencesController, CalendarAdminController,
         SlaAdminController, TicketSlaController,
-        RecycleBinController, LeadPhoneController, PhoneRevealLogController,
+        RecycleBinController, LeadPhoneController, PhoneRevealLogController, AutomationAdminController,
     ]  # fmt: skip
     api = Router(path="/", route_handlers=[AuthApi, LeadApi, LeadPhoneApi, NotificationApi])
     application = Litestar(

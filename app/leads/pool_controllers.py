@@ -87,8 +87,7 @@ class LeadPoolController(Controller):
         if not request.htmx:
             return Redirect(f"/leads/{lead_id}")
         if view == "row":
-            row = await services.get_lead(user, lead_id)
-            row["phone"] = pool.mask_phone(row["phone"]) if row["owner"] is None else row["phone"]
+            row = phones.present_lead(user, await services.get_lead(user, lead_id))
             return _fragment(request, "leads/pool_row.html", status, lead=row, problem=problem,
                              claimed=not problem, sources=services.SOURCES)  # fmt: skip
         context = await panel_context(user, lead_id, notice="" if problem else done, problem=problem)

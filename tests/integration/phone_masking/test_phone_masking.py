@@ -37,6 +37,11 @@ async def test_masked_in_pages_and_api_for_customer_service_full_for_admin_super
     assert f'hx-post="/leads/{pool_lead["id"]}/phone/reveal"' in detail.text
     pool = await client.get("/leads/pool")
     assert MASKED in pool.text and FULL not in pool.text
+    timeline = await client.get(f"/leads/{pool_lead['id']}/timeline", headers={"HX-Request": "true"})
+    assert timeline.status_code == 200 and MASKED in timeline.text and FULL not in timeline.text
+    refused_claim = await post_form(client, f"/leads/{pool_lead['id']}/claim", {"view": "row"},
+                                    headers={"HX-Request": "true"})  # customer service may not claim  # fmt: skip
+    assert refused_claim.status_code == 409 and MASKED in refused_claim.text and FULL not in refused_claim.text
     form = await client.get(f"/leads/{pool_lead['id']}/edit")
     assert MASKED in form.text and 'name="phone"' not in form.text
     headers = await token_for(service_desk)

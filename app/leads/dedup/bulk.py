@@ -16,10 +16,11 @@ forms and are not parsed again. Scores and reasons are those of `scoring.score`.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from app.leads.dedup.check import MAX_CANDIDATES, MAX_NAME_CANDIDATES, _chunks, _keep, _ranked, load_candidates
+from app.leads.dedup.check import MAX_CANDIDATES, MAX_NAME_CANDIDATES, _chunks, _keep, _ranked
 from app.leads.dedup.normalise import name_syllables, normalise_email, normalise_name, normalise_wechat
 from app.leads.dedup.scoring import Match, Profile, match_keys, score
 from tables.leads.tables import LeadMatchKey
@@ -82,8 +83,9 @@ class FileDuplicates:
         """`rows`: (row number, validated values) in file order. Returns each row's matches, best first."""
         profiles = {n: clean_profile(values) for n, values in rows}
         keys = {n: match_keys(p) for n, p in profiles.items()}
-        by_key = await _stored_ids_by_key({k for ks in keys.values() for k in ks})
-        stored = await load_candidates({i for ids in by_key.values() for i in ids} - self.written)
+        by_key, stored = await _stored_by_key({k for ks in keys.values() for k in ks})
+        for lead_id in self.written & stored.keys():
+            del stored[lead_id]
         stored_profiles: dict[int, Profile] = {}
         out: dict[int, list[Match]] = {}
         for n, me in profiles.items():
@@ -122,13 +124,33 @@ class FileDuplicates:
                 earlier.append(row_number)
 
 
-async def _stored_ids_by_key(keys: set[str]) -> dict[str, list[int]]:
-    """Lead ids per key, one query per 500 keys; capped per key like `find_duplicates`."""
-    found: dict[str, list[int]] = defaultdict(list)
+_CANDIDATES_SQL = (
+    "SELECT k.key AS key, l.id AS id, l.student_name AS student_name, l.guardian_name AS guardian_name, "
+    "l.phone AS phone, l.phones AS phones, l.email AS email, l.wechat AS wechat, l.district AS district "
+    "FROM lead_match_key k JOIN lead l ON l.id = k.lead WHERE l.deleted_at IS NULL AND k.key IN ({marks})"
+)
+
+
+async def _stored_by_key(keys: set[str]) -> tuple[dict[str, list[int]], dict[int, dict]]:
+    """Lead ids per key (capped per key like `find_duplicates`) and those leads' compared fields: one
+    query per 500 keys, compiled by hand (Piccolo's query building costs more than SQLite's answer)."""
+    from piccolo.querystring import QueryString
+
+    from app.core.db import engine, is_sqlite
+
+    by_key: dict[str, list[int]] = defaultdict(list)
+    leads: dict[int, dict] = {}
     for chunk in _chunks(sorted(keys)):
-        rows = await LeadMatchKey.select(LeadMatchKey.key, LeadMatchKey.lead).where(LeadMatchKey.key.is_in(list(chunk)))
-        for row in rows:
-            ids = found[row["key"]]
+        marks = ", ".join("?" * len(chunk)) if is_sqlite() else ", ".join(f"${i + 1}" for i in range(len(chunk)))
+        query = QueryString("", query_type="select", table=LeadMatchKey)
+        query._frozen_compiled_strings = (_CANDIDATES_SQL.format(marks=marks), list(chunk))
+        for row in await engine().run_querystring(query):
+            row = dict(row)
+            ids = by_key[row["key"]]
             if len(ids) < (MAX_CANDIDATES if _is_exact(row["key"]) else MAX_NAME_CANDIDATES):
-                ids.append(row["lead"])
-    return found
+                ids.append(row["id"])
+                if row["id"] not in leads:
+                    phones = row["phones"]
+                    row["phones"] = json.loads(phones) if isinstance(phones, str) else (phones or [])
+                    leads[row["id"]] = row
+    return by_key, leads

@@ -37,12 +37,24 @@ def _file(stored: int, rows: int, seed: int) -> bytes:
         elif roll < 0.13 and written:
             row = list(rng.choice(written))
         elif roll < 0.15:
-            row = ["", "王芳", "13900000000", "", "区1", "", ""] if rng.random() < 0.5 else ["刘备", "", "电话不详", "", "", "", ""]
+            row = (
+                ["", "王芳", "13900000000", "", "区1", "", ""]
+                if rng.random() < 0.5
+                else ["刘备", "", "电话不详", "", "", "", ""]
+            )
         else:
             name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
             guardian = rng.choice(SURNAMES) + rng.choice(GIVEN) if rng.random() < 0.5 else ""
             phone = str(rng.randrange(15000000000, 15999999999))
-            row = [name, guardian, phone, f"wx{i}" if rng.random() < 0.3 else "", rng.choice(DISTRICTS), "三年级", "地推"]
+            row = [
+                name,
+                guardian,
+                phone,
+                f"wx{i}" if rng.random() < 0.3 else "",
+                rng.choice(DISTRICTS),
+                "三年级",
+                "地推",
+            ]
             written.append(row)
         out.append(row)
     buffer = io.StringIO()
@@ -99,7 +111,7 @@ def main() -> None:
 
             profiler = cProfile.Profile()
             profiler.runcall(asyncio.run, run(args.backend, args.stored, args.rows))
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         else:
             asyncio.run(run(args.backend, args.stored, args.rows))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from app.tickets import services as tickets
+from tables.accounts.tables import User
 from tables.automation.tables import ReplyTemplate
 from tables.notifications.tables import Notification, OutboxMessage
 from tables.sla.tables import TicketSla
@@ -14,8 +15,7 @@ from tests.support import make_campus, make_team, repair
 
 async def _ticket(ticket_id: int) -> dict:
     return await Ticket.select(
-        Ticket.status, Ticket.assignee, Ticket.team, Ticket.priority, Ticket.first_response_at, Ticket.version,
-        Ticket.number, Ticket.title, Ticket.campus, Ticket.priority,
+        Ticket.status, Ticket.assignee, Ticket.team, Ticket.priority, Ticket.first_response_at,
     ).where(Ticket.id == ticket_id).first()  # fmt: skip
 
 
@@ -63,8 +63,6 @@ async def test_notify_role_reaches_the_role_in_the_tickets_campus_only(admin, ma
     away = await make_user("supervisor", campus=elsewhere)
     other_role = await make_user("finance", campus=here)
     gone = await make_user("supervisor", campus=here)
-    from tables.accounts.tables import User
-
     await User.update({User.is_active: False}).where(User.id == gone.id)
     await make_rule("created", [{"kind": "notify_role", "value": "supervisor"}], name="投诉通知主管")
     ticket = await tickets.create_ticket(admin, repair(campus_id=here))

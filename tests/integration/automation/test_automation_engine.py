@@ -5,12 +5,14 @@ worker does (engine.process)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from app.automation import engine, services
 from app.automation.rules import MAX_DEPTH
+from app.core.clock import FrozenClock, system_clock
 from app.tickets import services as tickets
 from tables.accounts.tables import User
-from tables.automation.tables import AutomationTrigger, ReplyTemplate
+from tables.automation.tables import AutomationRun, AutomationTrigger, ReplyTemplate
 from tables.notifications.tables import Notification
 from tables.students.tables import Student, StudentTag
 from tables.tickets.tables import Ticket, TicketActivity
@@ -290,3 +292,26 @@ async def test_rules_of_two_triggers_processed_at_once_lose_no_change(admin, mak
     assert await automation.tags(ticket["id"]) == {"u1", "u2", "s1", "s2"}
     row = await Ticket.select(Ticket.priority, Ticket.assignee).where(Ticket.id == ticket["id"]).first()
     assert row == {"priority": "high", "assignee": agent.id}
+
+
+async def test_a_trigger_whose_worker_died_is_swept_after_its_lease_without_repeating_a_started_rule(
+    admin, make_rule, automation
+):  # fmt: skip
+    started = await make_rule("created", [{"kind": "add_tag", "value": "started"}], name="started")
+    await make_rule("created", [{"kind": "add_tag", "value": "not-yet"}], name="not yet")
+    ticket = await tickets.create_ticket(admin, repair())
+    [trigger_id] = await automation.pending()
+    # What a worker killed inside the first rule leaves behind: the claim with its lease, and that
+    # rule's run row inserted before its actions (which may or may not have happened).
+    now = system_clock.now()
+    await AutomationTrigger.update({AutomationTrigger.status: "running",
+                                    AutomationTrigger.locked_until: now + engine.LEASE}).where(
+        AutomationTrigger.id == trigger_id)  # fmt: skip
+    await AutomationRun.insert(AutomationRun(trigger_event=trigger_id, rule=started["id"], rule_name="started",
+                                             ticket=ticket["id"], trigger="created", outcome="running"))  # fmt: skip
+
+    assert await engine.sweep(FrozenClock(now + timedelta(seconds=30))) == 0  # the lease still holds
+    assert await engine.sweep(FrozenClock(now + engine.LEASE + timedelta(seconds=1))) == 1
+    assert await engine.sweep(FrozenClock(now + engine.LEASE + timedelta(seconds=2))) == 0
+    assert await automation.tags(ticket["id"]) == {"not-yet"}  # the started rule is not run a second time
+    assert [r["outcome"] for r in await automation.runs(ticket["id"])] == ["running", "done"]

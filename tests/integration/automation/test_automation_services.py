@@ -7,6 +7,7 @@ import pytest
 from app.automation import services
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.tickets import services as tickets
+from tables.accounts.tables import User
 from tables.audit.tables import AuditEntry
 from tables.automation.tables import AutomationRule
 from tests.support import repair
@@ -111,8 +112,6 @@ async def test_list_rules_counts_runs_and_failures(admin, make_rule, make_user, 
     leaver = await make_user("customer_service")
     failing = await make_rule("created", [{"kind": "assign_person", "value": leaver.id}], name="failing")
     fine = await make_rule("created", [{"kind": "add_tag", "value": "ok"}], name="fine")
-    from tables.accounts.tables import User
-
     await User.update({User.is_active: False}).where(User.id == leaver.id)
     for _ in range(2):
         await tickets.create_ticket(admin, repair())

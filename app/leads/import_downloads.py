@@ -43,7 +43,8 @@ async def failed_rows_response(job: dict, fmt: str) -> Response:
     _check_format(fmt)
     headers, rows = importing.failed_rows(job, gettext)
     stem = job["params"]["filename"].rsplit(".", 1)[0]
-    filename = f"{stem}-{gettext('failed rows')}.{fmt}"
+    label = gettext("failed rows")
+    filename = f"{stem}-{label}.{fmt}"
     if fmt == "csv":
         return Stream(import_files.write_csv(headers, rows), media_type=CSV_TYPE, headers=_disposition(filename))
     data = await asyncio.to_thread(_xlsx_bytes, headers, list(rows))
@@ -68,7 +69,8 @@ async def _stream_csv(headers: list[str], rows: AsyncIterator[list]) -> AsyncIte
 
 async def export_response(headers: list[str], rows: AsyncIterator[list], fmt: str) -> Response:
     _check_format(fmt)
-    filename = f"{gettext('Leads')}-{datetime.now():%Y%m%d-%H%M}.{fmt}"
+    label = gettext("Leads")
+    filename = f"{label}-{datetime.now():%Y%m%d-%H%M}.{fmt}"
     if fmt == "csv":
         return Stream(_stream_csv(headers, rows), media_type=CSV_TYPE, headers=_disposition(filename))
     collected = [row async for row in rows]

@@ -402,24 +402,23 @@ def summarise(directory, *, dry_run: bool) -> dict:
     return counts
 
 
+# (blocking, against a row of the file) → the message naming the other row or lead
+_DUPLICATE_TEXT = {
+    (True, True): N_("Duplicate of row %(other)s (%(reasons)s)"),
+    (False, True): N_("Possible duplicate of row %(other)s (%(reasons)s)"),
+    (True, False): N_("Duplicate of lead #%(other)s (%(reasons)s)"),
+    (False, False): N_("Possible duplicate of lead #%(other)s (%(reasons)s)"),
+}
+
+
 def describe(item: dict, translate=gettext) -> list[str]:
     """The problems of a reported row in the reader's language."""
     texts = [f"{translate(services.FIELD_LABELS.get(f, f))}: {translate(m)}" for f, m in item["errors"]]
     for d in item["duplicates"]:
         reasons = ", ".join(Reason(code, pct).text(translate) for code, pct in d["reasons"])
-        if d["row"] is not None:
-            text = (
-                translate("Duplicate of row %(row)s (%(reasons)s)", row=d["row"], reasons=reasons)
-                if d["blocking"]
-                else translate("Possible duplicate of row %(row)s (%(reasons)s)", row=d["row"], reasons=reasons)
-            )
-        else:
-            text = (
-                translate("Duplicate of lead #%(id)s (%(reasons)s)", id=d["lead_id"], reasons=reasons)
-                if d["blocking"]
-                else translate("Possible duplicate of lead #%(id)s (%(reasons)s)", id=d["lead_id"], reasons=reasons)
-            )
-        texts.append(text)
+        in_file = d["row"] is not None
+        other = d["row"] if in_file else d["lead_id"]
+        texts.append(translate(_DUPLICATE_TEXT[(d["blocking"], in_file)], other=other, reasons=reasons))
     return texts
 
 

@@ -81,8 +81,11 @@ def normalise_wechat(raw: str) -> str:
     return re.sub(r"\s+", "", _fold(raw)).lower()
 
 
+_HAN = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
+
+
 def is_han(text: str) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
+    return _HAN.search(text) is not None
 
 
 def normalise_name(raw: str) -> str:

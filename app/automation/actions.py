@@ -2,19 +2,22 @@
 where those have no path for it, its own unit of work with a timeline entry and an event), acting as
 the "automation" system user, so every rule the tickets enforce still holds.
 
-Each returns a short detail for the run log, or raises to mark the action failed.
+Each returns a short detail for the run log (a Note, translated when shown, or plain data such as a
+name), or raises ActionFailed to mark the action failed.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.core.clock import Clock
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, ValidationFailed
 from app.core.events import Event
+from app.core.i18n import N_
 from app.core.permissions import CurrentUser
 from app.notifications.outbox import queue_webhook
 from app.notifications.services import notify
@@ -34,14 +37,29 @@ SYSTEM = CurrentUser(id=None, username="automation", display_name="Automation", 
 ATTEMPTS = 5
 
 
+@dataclass(frozen=True)
+class Note:
+    """A run-log detail as a message id and its parameters: the log and timeline show it in the
+    reader's language; `english` is what the error column and the server log keep."""
+
+    text: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def english(self) -> str | Note:
+        return self.text % self.params if self.params else self.text
+
+
 class ActionFailed(Exception):
-    pass
+    def __init__(self, text: str, **params) -> None:
+        self.note = Note(text, params)
+        super().__init__(self.note.english)
 
 
 PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
 
 
-def fill(text: str, ticket: dict) -> str:
+def fill(text: str, ticket: dict) -> str | Note:
     """Placeholders of reply templates and follow-up titles; unknown ones, stray braces and anything
     like "{student.name}" stay as written (str.format would read attributes and fail on them)."""
     from app.core.i18n import gettext
@@ -79,37 +97,37 @@ async def _update(ticket_id: int, change_for: Callable[[dict], dict | None], clo
             return True
         except Conflict:
             if attempt == ATTEMPTS - 1:
-                raise ActionFailed("the ticket kept changing meanwhile") from None
+                raise ActionFailed(N_("the ticket kept changing meanwhile")) from None
         except ValidationFailed as exc:
             raise ActionFailed("; ".join(f"{e.field}: {e.message}" for e in exc.errors)) from None
     return False
 
 
-async def assign_person(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
+async def assign_person(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str | Note:
     user = await User.select(User.id, User.display_name).where(
         (User.id == params["user"]) & User.is_active.eq(True)
     ).first()  # fmt: skip
     if user is None:
-        raise ActionFailed("that person's account is no longer active")
+        raise ActionFailed(N_("that person's account is no longer active"))
     wanted = user["id"]
     changed = await _update(ticket["id"], lambda t: None if t["assignee"] == wanted else {"assignee": wanted}, clock)
-    return user["display_name"] if changed else f"already with {user['display_name']}"
+    return user["display_name"] if changed else Note(N_("already with %(name)s"), {"name": user["display_name"]})
 
 
-async def assign_team(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
+async def assign_team(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str | Note:
     """Into the team's queue: the team is set and the ticket waits unassigned for its members."""
     team = await Team.select(Team.id, Team.name).where(Team.id == params["team"]).first()
     if team is None:
-        raise ActionFailed("that team no longer exists")
+        raise ActionFailed(N_("that team no longer exists"))
     for _ in range(ATTEMPTS):
         current = await Ticket.select(Ticket.team, Ticket.assignee, Ticket.status, Ticket.version).where(
             Ticket.id == ticket["id"]
         ).first()  # fmt: skip
         if current["team"] == team["id"] and current["assignee"] is None:
-            return f"already in {team['name']}"
+            return Note(N_("already in %(team)s"), {"team": team["name"]})
         if await _into_queue(ticket, team, current, clock):
             return team["name"]
-    raise ActionFailed("the ticket kept changing meanwhile")
+    raise ActionFailed(N_("the ticket kept changing meanwhile"))
 
 
 async def _into_queue(ticket: dict, team: dict, current: dict, clock: Clock) -> bool:
@@ -140,40 +158,42 @@ async def _into_queue(ticket: dict, team: dict, current: dict, clock: Clock) -> 
     return True
 
 
-async def set_priority(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
+async def set_priority(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str | Note:
     wanted = params["priority"]
     changed = await _update(ticket["id"], lambda t: None if t["priority"] == wanted else {"priority": wanted}, clock)
-    return wanted if changed else "unchanged"
+    from app.tickets.workflow import PRIORITIES
+
+    return Note(PRIORITIES.get(wanted, wanted)) if changed else Note(N_("unchanged"))
 
 
-async def add_tag(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
+async def add_tag(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str | Note:
     tag = params["tag"]
     changed = await _update(ticket["id"], lambda t: None if tag in t["tags"] else {"tags": [*t["tags"], tag]}, clock)
-    return tag if changed else "already tagged"
+    return tag if changed else Note(N_("already tagged"))
 
 
-async def notify_role(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
+async def notify_role(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str | Note:
     """Everyone active in the role, limited to the ticket's campus (and staff of no campus) when it has one."""
     where = (User.role == params["role"]) & User.is_active.eq(True)
     if ticket["campus"] is not None:
         where &= (User.campus == ticket["campus"]) | User.campus.is_null()
     ids = [r["id"] for r in await User.select(User.id).where(where)]
     if not ids:
-        return "nobody in that role"
+        return Note(N_("nobody in that role"))
     async with UnitOfWork() as uow:
         await notify(uow, ids, kind="automation", title=f"{ticket['number']} {ticket['title']}", body=rule["name"],
                      link=f"/tickets/{ticket['id']}", dedupe_prefix=f"automation:{run_id}")  # fmt: skip
-    return f"{len(ids)}"
+    return Note(N_("%(n)s people notified"), {"n": len(ids)})
 
 
-async def reply_template(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
+async def reply_template(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str | Note:
     """A public reply. It does not count as the first response: the SLA waits for a person."""
     template = await ReplyTemplate.select().where(ReplyTemplate.id == params["template"]).first()
     if template is None or not template["is_active"]:
-        raise ActionFailed("that reply template was removed or switched off")
+        raise ActionFailed(N_("that reply template was removed or switched off"))
     body = fill(template["body"], ticket).strip()[:10000]
     if not body:
-        raise ActionFailed("the template is empty")
+        raise ActionFailed(N_("the template is empty"))
     now = clock.now()
     async with UnitOfWork() as uow:
         rows = await TicketActivity.insert(TicketActivity(
@@ -186,7 +206,7 @@ async def reply_template(ticket: dict, params: dict, rule: dict, run_id: int, cl
     return template["name"]
 
 
-async def follow_up(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str:
+async def follow_up(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str | Note:
     """A new ticket of the chosen type for the same student and campus, linked to this one. Its form's
     required fields stay empty for staff to fill, as for the public intake."""
     from app.core.i18n import gettext
@@ -210,7 +230,8 @@ async def follow_up(ticket: dict, params: dict, rule: dict, run_id: int, clock: 
             break
         except Conflict:
             if attempt == ATTEMPTS - 1:
-                raise ActionFailed(f"{created['number']} created, but not linked: the ticket kept changing") from None
+                raise ActionFailed(N_("%(number)s created, but not linked: the ticket kept changing"),
+                                   number=created["number"]) from None
     return created["number"]
 
 
@@ -229,10 +250,10 @@ async def webhook(ticket: dict, params: dict, rule: dict, run_id: int, clock: Cl
     }  # fmt: skip
     async with UnitOfWork() as uow:
         row = await queue_webhook(uow, params["url"], f"automation.{trigger}", payload, f"automation:{run_id}:{index}")
-    return f"outbox #{row}" if row else "queued before"
+    return Note(N_("queued as outgoing message #%(id)s"), {"id": row}) if row else Note(N_("queued before"))
 
 
-def _iso(moment: datetime) -> str:
+def _iso(moment: datetime) -> str | Note:
     return moment.isoformat()
 
 

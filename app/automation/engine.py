@@ -141,16 +141,25 @@ async def _act(action: dict, index: int, ticket: dict, rule: dict, run_id: int, 
         return entry
     try:
         if handler is actions.webhook:
-            entry["detail"] = await handler(ticket, action, rule, run_id, clock, trigger=trigger["trigger"], index=index)
+            result = await handler(ticket, action, rule, run_id, clock, trigger=trigger["trigger"], index=index)
         else:
-            entry["detail"] = await handler(ticket, action, rule, run_id, clock)
+            result = await handler(ticket, action, rule, run_id, clock)
+        _describe(entry, result)
         entry["ok"] = True
     except actions.ActionFailed as exc:
-        entry["detail"] = str(exc)
+        _describe(entry, exc.note)
     except Exception as exc:  # noqa: BLE001 - one broken action must not stop the rule's others or later rules
         log.exception("automation rule %s action %s failed on ticket %s", rule["id"], index, ticket["id"])
         entry["detail"] = f"{type(exc).__name__}: {exc}"[:300]
     return entry
+
+
+def _describe(entry: dict, result) -> None:
+    """`detail` in English for the error column and logs; `msg` and `params` for the reader's language."""
+    if isinstance(result, actions.Note):
+        entry.update(detail=result.english, msg=result.text, params=result.params)
+    else:
+        entry["detail"] = "" if result is None else str(result)
 
 
 async def _finish(run_id, rule, trigger, ticket, entries, outcome, clock) -> None:

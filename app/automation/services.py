@@ -111,11 +111,8 @@ async def save_rule(actor: CurrentUser, rule_id: int | None, data: dict, clock: 
     now = clock.now()
     async with UnitOfWork() as uow:
         if rule_id is None:
-            last = await AutomationRule.select(AutomationRule.position).where(
-                AutomationRule.trigger == clean["trigger"]
-            ).order_by(AutomationRule.position, ascending=False).first()  # fmt: skip
             rows = await AutomationRule.insert(AutomationRule(
-                **clean, position=(last["position"] + 1) if last else 0, created_by=actor.id, created_at=now,
+                **clean, position=await _next_position(clean["trigger"]), created_by=actor.id, created_at=now,
                 updated_at=now,
             )).returning(AutomationRule.id)  # fmt: skip
             rule_id = rows[0]["id"]
@@ -128,8 +125,11 @@ async def save_rule(actor: CurrentUser, rule_id: int | None, data: dict, clock: 
             where = AutomationRule.id == rule_id
             if version is not None:
                 where &= AutomationRule.version == version
+            moved = {}
+            if clean["trigger"] != before["trigger"]:  # joins its new trigger's rules at the end
+                moved = {AutomationRule.position: await _next_position(clean["trigger"])}
             done = await AutomationRule.update({
-                **{getattr(AutomationRule, k): v for k, v in clean.items()},
+                **{getattr(AutomationRule, k): v for k, v in clean.items()}, **moved,
                 AutomationRule.version: AutomationRule.version + 1, AutomationRule.updated_at: now,
             }).where(where).returning(AutomationRule.id)  # fmt: skip
             if not done:
@@ -139,6 +139,13 @@ async def save_rule(actor: CurrentUser, rule_id: int | None, data: dict, clock: 
         uow.emit(Event("automation.rule_saved", {"id": rule_id}))
         uow.after_commit(_forget)
     return await get_rule(rule_id)
+
+
+async def _next_position(trigger: str) -> int:
+    last = await AutomationRule.select(AutomationRule.position).where(AutomationRule.trigger == trigger).order_by(
+        AutomationRule.position, ascending=False
+    ).first()  # fmt: skip
+    return last["position"] + 1 if last else 0
 
 
 async def _forget() -> None:
@@ -190,7 +197,10 @@ async def move_rule(actor: CurrentUser, rule_id: int, direction: str, clock: Clo
     async with UnitOfWork() as uow:
         # Rewrite every position 0..n: old data may have ties, and a swap of tied values changes nothing.
         for position, rid in enumerate(ids):
-            await AutomationRule.update({AutomationRule.position: position}).where(AutomationRule.id == rid)
+            # The version counts every change, the order included.
+            await AutomationRule.update({
+                AutomationRule.position: position, AutomationRule.version: AutomationRule.version + 1,
+            }).where((AutomationRule.id == rid) & (AutomationRule.position != position))  # fmt: skip
         await audit.record(actor_id=actor.id, action=f"move_{direction}", entity_type="automation_rule",
                            entity_id=rule_id, changes={})  # fmt: skip
         uow.emit(Event("automation.rule_saved", {"id": rule_id}))

@@ -130,7 +130,7 @@ def webhook_signature(secret: str, body: bytes) -> str:
 class WebhookSender:
     """POSTs the row's JSON body to its address, signed with HMAC-SHA256 (X-Shuyuan-Signature) and
     carrying the row's idempotency key (X-Shuyuan-Delivery) so a receiver can drop a redelivery.
-    A 2xx answer is delivered; 4xx other than 408/429 is permanent; anything else is retried."""
+    A 2xx answer is delivered; a redirect or a 4xx other than 408/429 is permanent; anything else is retried."""
 
     timeout: float = 10.0
 
@@ -148,6 +148,8 @@ class WebhookSender:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
         if 200 <= response.status_code < 300:
             return
+        if 300 <= response.status_code < 400:  # a moved endpoint is a configuration to fix, not to retry
+            raise DeliveryError(f"HTTP {response.status_code}: redirects are not followed", permanent=True)
         permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 429)
         raise DeliveryError(f"HTTP {response.status_code}", permanent=permanent)
 

@@ -159,3 +159,12 @@ async def test_the_secret_receivers_are_given_is_the_one_that_signs(admin, make_
     [request] = server.requests
     expected = "sha256=" + hmac.new(b"chosen-by-the-school", request.body, hashlib.sha256).hexdigest()
     assert request.headers["x-shuyuan-signature"] == expected
+
+
+async def test_a_redirect_fails_at_once_without_being_followed(admin, make_rule, drain):
+    async with receiver(301) as server:
+        await _queued_webhook(make_rule, drain, admin, server.url)
+        report = await outbox.deliver(channels=_channels())
+    assert (report.failed, report.retrying, len(server.requests)) == (1, 0, 1)
+    row = await _row()
+    assert (row["status"], row["last_error"]) == ("failed", "HTTP 301: redirects are not followed")

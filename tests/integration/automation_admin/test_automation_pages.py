@@ -165,3 +165,32 @@ async def test_reply_templates_are_validated_and_show_where_used(client, make_us
     off = await post_form(client, f"/admin/automation/templates/{template['id']}", {"name": "已收到", "body": "新内容"})
     assert off.status_code in (302, 303)
     assert (await ReplyTemplate.select().first())["is_active"] is False
+
+
+async def test_a_rule_moved_to_another_trigger_goes_last_and_moves_count_as_changes(make_user):
+    admin = await make_user("admin")
+    first = await automation.save_rule(admin, None, {**RULE_FORM, "conditions": [], "actions": [{"kind": "add_tag", "tag": "a"}]})
+    second = await automation.save_rule(admin, None, {**RULE_FORM, "conditions": [], "actions": [{"kind": "add_tag", "tag": "b"}]})
+    updated = await automation.save_rule(admin, None, {**RULE_FORM, "trigger": "updated", "conditions": [],
+                                                       "actions": [{"kind": "add_tag", "tag": "c"}]})  # fmt: skip
+    moved = await automation.save_rule(admin, first["id"], {**first, "trigger": "updated", "version": first["version"]})
+    assert moved["position"] > updated["position"]
+    assert [r["id"] for r in await automation.list_rules() if r["trigger"] == "updated"] == [updated["id"], first["id"]]
+    await automation.move_rule(admin, first["id"], "up")
+    assert (await automation.get_rule(first["id"]))["version"] == moved["version"] + 1
+    assert (await automation.get_rule(second["id"]))["version"] == second["version"]  # another trigger: untouched
+
+
+async def test_run_details_are_shown_in_the_readers_language(client, make_user, login):
+    admin = await make_user("admin")
+    await login(client, admin)
+    await automation.save_rule(admin, None, {**RULE_FORM, "conditions": [],
+                                             "actions": [{"kind": "add_tag", "tag": "加急"}]})  # fmt: skip
+    ticket = await tickets.create_ticket(admin, repair(tags=["加急"]))
+    [trigger] = await AutomationTrigger.select(AutomationTrigger.id).where(AutomationTrigger.ticket == ticket["id"])
+    [run] = await engine.process(trigger["id"])
+    assert run["log"][0]["detail"] == "already tagged"  # English where the server logs it
+    log = await client.get("/admin/automation/runs")
+    assert "已有该标签" in log.text and "already tagged" not in log.text
+    page = await client.get(f"/tickets/{ticket['id']}")
+    assert "已有该标签" in page.text

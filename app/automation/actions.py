@@ -148,7 +148,8 @@ async def _into_queue(ticket: dict, team: dict, current: dict, clock: Clock) -> 
             changes["assignee"] = [current["assignee"], None]
         if status != current["status"]:
             changes["status"] = [current["status"], status]
-        await TicketActivity.insert(TicketActivity(ticket=ticket["id"], kind="assign", changes=changes, created_at=now))
+        await TicketActivity.insert(TicketActivity(ticket=ticket["id"], kind="assign", changes={**changes, "by": "automation"},
+                                                   created_at=now))  # fmt: skip
         fresh = {**ticket, "status": status, "assignee": None, "version": current["version"]}
         uow.emit(Event("ticket.updated", {
             **_event(fresh, sorted(changes)).payload,

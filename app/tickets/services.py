@@ -377,17 +377,20 @@ def _lifecycle_stamps(ticket: dict, diff: dict, now: datetime) -> dict:
 
 async def _record_activity(actor, ticket_id, diff, field_diff, tags_diff, now) -> None:
     rows = []
+    # A change with no person behind it (an automation rule) says so: the timeline names it.
+    by = {"by": actor.username} if actor.id is None else {}
     for kind, keys in (("status", ("status",)), ("assign", ("assignee",)), ("priority", ("priority",))):
         picked = {k: diff[k] for k in keys if k in diff}
         if picked:
-            rows.append(TicketActivity(ticket=ticket_id, actor=actor.id, kind=kind, changes=picked, created_at=now))
+            rows.append(TicketActivity(ticket=ticket_id, actor=actor.id, kind=kind, changes={**picked, **by},
+                                       created_at=now))  # fmt: skip
     rest = {k: v for k, v in diff.items() if k not in ("status", "assignee", "priority")}
     if field_diff:
         rest.update({f"fields.{k}": v for k, v in field_diff.items()})
     if tags_diff is not None:
         rest["tags"] = tags_diff
     if rest:
-        rows.append(TicketActivity(ticket=ticket_id, actor=actor.id, kind="fields", changes=rest, created_at=now))
+        rows.append(TicketActivity(ticket=ticket_id, actor=actor.id, kind="fields", changes={**rest, **by}, created_at=now))
     if rows:
         await TicketActivity.insert(*rows)
 

@@ -42,7 +42,8 @@ async def test_assign_team_puts_it_back_in_the_team_queue(admin, make_rule, make
     row = await _ticket(ticket["id"])
     assert (row["team"], row["assignee"], row["status"]) == (desk, None, "new")
     [entry] = await automation.activities(ticket["id"], "assign")
-    assert entry["changes"] == {"team": [None, "维修组"], "assignee": [agent.id, None], "status": ["assigned", "new"]}
+    assert entry["changes"] == {"team": [None, "维修组"], "assignee": [agent.id, None], "status": ["assigned", "new"],
+                                "by": "automation"}
 
 
 async def test_set_priority_and_add_tag(admin, make_rule, drain, automation):
@@ -53,7 +54,7 @@ async def test_set_priority_and_add_tag(admin, make_rule, drain, automation):
     assert (await _ticket(ticket["id"]))["priority"] == "high"
     assert await automation.tags(ticket["id"]) == {"已有", "投诉", "VIP"}
     [priority] = await automation.activities(ticket["id"], "priority")
-    assert priority["changes"] == {"priority": ["low", "high"]} and priority["actor"] is None
+    assert priority["changes"] == {"priority": ["low", "high"], "by": "automation"} and priority["actor"] is None
 
 
 async def test_notify_role_reaches_the_role_in_the_tickets_campus_only(admin, make_rule, make_user, drain):

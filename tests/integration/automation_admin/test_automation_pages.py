@@ -146,6 +146,8 @@ async def test_run_shows_in_the_log_and_on_the_timeline(client, make_user, login
     assert f'id="run-{run["id"]}"' not in failed_only.text
     page = await client.get(f"/tickets/{ticket['id']}")
     assert "tk-event-automation" in page.text and "紧急报修加标签" in page.text
+    # The run's entry and the tag it added are both signed "自动化", not "系统".
+    assert page.text.count("<strong>自动化</strong>") == 2 and "<strong>系统</strong>" not in page.text
     listing = await client.get("/admin/automation")
     assert "运行 1 次" in listing.text
 

@@ -44,7 +44,7 @@ async def bulk_insert(table: type[Table], columns: Sequence[str], rows: Sequence
         for row in batch:
             values = list(row)
             for i in json_at:
-                values[i] = json.dumps(values[i], ensure_ascii=False)
+                values[i] = "[]" if values[i] == [] else json.dumps(values[i], ensure_ascii=False)
             args.extend(values)
         if sqlite:
             one = "(" + ", ".join("?" * len(columns)) + ")"

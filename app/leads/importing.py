@@ -283,17 +283,19 @@ class RowOutcome:
         return bool(self.errors) or (on_duplicate == "skip" and any(m.blocking for m in self.matches))
 
 
-async def _check_rows(user, params, checker: FileDuplicates, rows: list[list[str]], first: int) -> list[RowOutcome]:
+async def _validate_rows(user, params, rows: list[list[str]], first: int) -> list[RowOutcome]:
     outcomes = []
     for n, cells in enumerate(rows, start=first):
         values = row_values(cells, params["mapping"])
         data, errors = await services.validate_new_lead(user, {**values, "owner": None, "campus": None})
         outcomes.append(RowOutcome(n, cells, None if errors else data, errors, []))
-    valid = [(o.row, o.values) for o in outcomes if o.values is not None]
-    found = await checker.check(valid)
+    return outcomes
+
+
+async def _find_duplicates(checker: FileDuplicates, outcomes: list[RowOutcome]) -> None:
+    found = await checker.check([(o.row, o.values) for o in outcomes if o.values is not None])
     for outcome in outcomes:
         outcome.matches = found.get(outcome.row, [])
-    return outcomes
 
 
 _LEAD_COLUMNS = (*IMPORT_FIELDS, "owner", "campus", "created_at", "updated_at")
@@ -352,12 +354,14 @@ async def run_import(job_id: int) -> dict:
         await jobs.reset_progress(job_id)
         shutil.rmtree(directory, ignore_errors=True)
     await jobs.start(job_id, len(rows))
-    checker = FileDuplicates()
+    # The dry run reports possible duplicates too; the import looks only for those that decide a row.
+    checker = FileDuplicates(fuzzy=params["dry_run"])
     try:
         for chunk_no, start in enumerate(range(0, len(rows), CHUNK)):
             if start < resume_at:
                 continue  # committed by an earlier run of this job
-            outcomes = await _check_rows(user, params, checker, rows[start : start + CHUNK], first=start + 2)
+            outcomes = await _validate_rows(user, params, rows[start : start + CHUNK], first=start + 2)
+            await _find_duplicates(checker, outcomes)
             _write_report(directory, chunk_no, outcomes, params["on_duplicate"])
             if params["dry_run"]:
                 failed = sum(o.fails(params["on_duplicate"]) for o in outcomes)

@@ -20,6 +20,8 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from rapidfuzz.distance import Levenshtein
+
 from app.leads.dedup.check import MAX_CANDIDATES, MAX_NAME_CANDIDATES, _chunks, _keep, _ranked
 from app.leads.dedup.normalise import name_syllables, normalise_email, normalise_name, normalise_wechat
 from app.leads.dedup.scoring import Match, Profile, match_keys, score
@@ -48,14 +50,12 @@ def clean_profile(values: dict, lead_id: int | None = None, syllables: tuple[str
 
 
 def _one_digit_apart(a: Iterable[str], b: Iterable[str]) -> bool:
-    from rapidfuzz.distance import Levenshtein
-
     return any(len(x) == len(y) >= 7 and Levenshtein.distance(x, y, score_cutoff=1) == 1 for x in a for y in b)
 
 
 def _may_reach_threshold(me: Profile, row: dict) -> bool:
     """Can a lead that shares only the name key with `me` score 80? Needs a bonus besides the name."""
-    if me.district and normalise_name(row.get("district") or "") == me.district:
+    if me.district and row["district_form"] == me.district:
         return True
     if me.guardian and row.get("guardian_name"):
         return True
@@ -69,10 +69,15 @@ def _is_exact(key: str) -> bool:
 
 class FileDuplicates:
     """Remembers the rows of one file checked so far; `check` compares the next chunk of rows with
-    the stored leads and with every earlier row (`Match.index` is the earlier row's number)."""
+    the stored leads and with every earlier row (`Match.index` is the earlier row's number).
 
-    def __init__(self, *, limit: int = 20) -> None:
+    With `fuzzy=False` only the same phone, e-mail or WeChat id is looked for (the matches that
+    decide whether a row is skipped): no name blocks are read, which halves an import's time.
+    """
+
+    def __init__(self, *, limit: int = 20, fuzzy: bool = True) -> None:
         self.limit = limit
+        self.fuzzy = fuzzy
         self._rows_by_key: dict[str, list[int]] = defaultdict(list)
         self._profiles: dict[int, Profile] = {}
         self._keys: dict[int, set[str]] = {}
@@ -82,7 +87,8 @@ class FileDuplicates:
     async def check(self, rows: Sequence[tuple[int, dict]]) -> dict[int, list[Match]]:
         """`rows`: (row number, validated values) in file order. Returns each row's matches, best first."""
         profiles = {n: clean_profile(values) for n, values in rows}
-        keys = {n: match_keys(p) for n, p in profiles.items()}
+        all_keys = {n: match_keys(p) for n, p in profiles.items()}
+        keys = all_keys if self.fuzzy else {n: {k for k in ks if _is_exact(k)} for n, ks in all_keys.items()}
         by_key, stored = await _stored_by_key({k for ks in keys.values() for k in ks})
         for lead_id in self.written & stored.keys():
             del stored[lead_id]
@@ -107,7 +113,7 @@ class FileDuplicates:
                 points, reasons, blocking = score(me, self._profiles[earlier])
                 if _keep(points, blocking):
                     matches.append(Match(points, reasons, blocking, index=earlier))
-            self._remember(n, me, keys[n])
+            self._remember(n, me, all_keys[n])
             out[n] = _ranked(matches)[: self.limit]
         return out
 
@@ -151,6 +157,8 @@ async def _stored_by_key(keys: set[str]) -> tuple[dict[str, list[int]], dict[int
                 ids.append(row["id"])
                 if row["id"] not in leads:
                     phones = row["phones"]
-                    row["phones"] = json.loads(phones) if isinstance(phones, str) else (phones or [])
+                    if isinstance(phones, str):
+                        row["phones"] = json.loads(phones) if phones != "[]" else []
+                    row["district_form"] = normalise_name(row["district"] or "")
                     leads[row["id"]] = row
     return by_key, leads

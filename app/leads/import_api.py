@@ -12,7 +12,7 @@ from litestar.response import Response
 from app.core.errors import FieldError, Forbidden, ValidationFailed
 from app.core.i18n import N_
 from app.jobs import services as jobs
-from app.leads import import_files, importing, policy
+from app.leads import import_files, import_mapping, importing, policy
 from app.leads.import_downloads import failed_rows_response
 
 
@@ -51,7 +51,7 @@ class LeadImportApi(Controller):
             raise ValidationFailed([FieldError("file", N_("Attach the CSV or Excel file to import."))])
         data = await upload.read(import_files.MAX_BYTES + 1)
         stored = await importing.store_upload(user, upload.filename, data)
-        mapping = importing.parse_mapping(form.get("mapping"), stored["headers"])
+        mapping = import_mapping.parse_mapping(form.get("mapping"), stored["headers"])
         options = importing.ImportOptions(
             owner=_id_or_default(form, "owner_id"), campus=_id_or_default(form, "campus_id"),
             on_duplicate=str(form.get("on_duplicate") or "skip"), dry_run=_flag(form.get("dry_run")),

@@ -14,7 +14,7 @@ from app.core.i18n import N_
 from app.core.pagination import PageRequest
 from app.core.web import page
 from app.jobs import services as jobs
-from app.leads import export, import_files, importing, policy, services
+from app.leads import export, import_files, import_mapping, importing, policy, services
 from app.leads.import_downloads import export_response, failed_rows_response
 from app.leads.schemas import OwnerScope
 from tables.jobs.tables import Job
@@ -75,7 +75,7 @@ class LeadImportController(Controller):
             return await page(request, "leads/import.html", status_code=exc.status_code, errors=exc.by_field(),
                               values=values, **await _upload_context(user))  # fmt: skip
         return await page(request, "leads/import_mapping.html", upload=stored, mapping=stored["suggestion"],
-                          values=values, errors={}, fields=importing.IMPORT_FIELDS, labels=services.FIELD_LABELS)  # fmt: skip
+                          values=values, errors={}, fields=import_mapping.IMPORT_FIELDS, labels=services.FIELD_LABELS)  # fmt: skip
 
     @post("/import/check")
     async def check(self, request: Request) -> Response:
@@ -90,7 +90,7 @@ class LeadImportController(Controller):
             stored = {**upload, "sample": (await _sample(upload))}
             return await page(request, "leads/import_mapping.html", status_code=422, upload=stored, mapping=mapping,
                               values=data, errors={e.field: e.message for e in exc.errors},
-                              messages=[e.message for e in exc.errors], fields=importing.IMPORT_FIELDS,
+                              messages=[e.message for e in exc.errors], fields=import_mapping.IMPORT_FIELDS,
                               labels=services.FIELD_LABELS)  # fmt: skip
         return _redirect(request, f"/leads/import/jobs/{job_id}")
 

@@ -26,7 +26,7 @@ def _redirect(request: Request, url: str) -> Response:
     return ClientRedirect(url) if request.htmx else Redirect(url)
 
 
-def _options_from(data: dict, user) -> importing.ImportOptions:
+def _options_from(data: dict) -> importing.ImportOptions:
     raw = data.get("owner", "default")
     owner = "default" if raw == "default" else (int(raw) if str(raw).isdigit() else None)
     return importing.ImportOptions(owner=owner, on_duplicate=data.get("on_duplicate") or "skip", dry_run=True)
@@ -85,7 +85,7 @@ class LeadImportController(Controller):
         upload = importing.uploaded(user, data.get("token", ""))
         mapping = [data.get(f"map_{i}", "") for i in range(len(upload["headers"]))]
         try:
-            job_id = await importing.start_import(user, upload["token"], mapping, _options_from(data, user))
+            job_id = await importing.start_import(user, upload["token"], mapping, _options_from(data))
         except ValidationFailed as exc:
             stored = {**upload, "sample": (await _sample(upload))}
             return await page(request, "leads/import_mapping.html", status_code=422, upload=stored, mapping=mapping,

@@ -23,7 +23,7 @@ from app.core import audit
 from app.core.bulk_insert import bulk_insert
 from app.core.clock import system_clock
 from app.core.db import UnitOfWork
-from app.core.errors import FieldError, Forbidden, ValidationFailed
+from app.core.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from app.core.events import Event
 from app.core.i18n import N_, gettext
 from app.core.jobs import enqueue
@@ -121,6 +121,8 @@ async def import_from_dry_run(user: CurrentUser, dry_run_id: int) -> int:
     """The import of a checked file with the dry run's mapping and options."""
     job = await jobs.get_job(user, dry_run_id, KIND)
     params = job["params"]
+    if not params["dry_run"] or job["status"] != "done":
+        raise Conflict(N_("Import a file once its check has finished."))
     options = ImportOptions(owner=params["owner"], campus=params["campus"], on_duplicate=params["on_duplicate"])
     return await start_import(user, params["file"], params["mapping"], options)
 

@@ -3,7 +3,7 @@ the import writing valid rows, and the failed rows with their error."""
 
 from __future__ import annotations
 
-from app.core.errors import Forbidden, ValidationFailed
+from app.core.errors import Conflict, Forbidden, ValidationFailed
 from app.core.i18n import gettext, set_locale
 from app.jobs import services as jobs
 from app.leads import import_files, importing, services
@@ -152,8 +152,27 @@ async def test_an_imported_lead_reads_back_like_one_created_by_hand(make_user):
                                                  "note": "想周末上课"})  # fmt: skip
     imported = await services.get_lead(admin, imported_id)
     skip = {"id", "created_at", "updated_at", "duplicates"}
-    assert {k: v for k, v in imported.items() if k not in skip} == {
-        k: v for k, v in by_hand.items() if k not in skip
-    }
+    assert {k: v for k, v in imported.items() if k not in skip} == {k: v for k, v in by_hand.items() if k not in skip}
     assert type(imported["created_at"]) is type(by_hand["created_at"])
     assert imported["created_at"].tzinfo is not None
+
+
+async def test_only_a_finished_dry_run_can_be_imported(make_user):
+    admin = await make_user("admin")
+    upload = await importing.store_upload(admin, "leads.csv", csv_bytes(sample_rows()))
+    options = importing.ImportOptions(dry_run=True)
+    dry_run = await importing.start_import(admin, upload["token"], upload["suggestion"], options)
+    try:
+        await importing.import_from_dry_run(admin, dry_run)  # still queued
+    except Conflict:
+        pass
+    else:
+        raise AssertionError("imported before the check finished")
+    await importing.run_import(dry_run)
+    imported = await importing.import_from_dry_run(admin, dry_run)
+    try:
+        await importing.import_from_dry_run(admin, imported)  # an import is no dry run
+    except Conflict:
+        pass
+    else:
+        raise AssertionError("an import was imported again")

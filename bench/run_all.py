@@ -9,6 +9,7 @@ BENCHMARKS = [
     ["event_fanout.py", "--rounds", "200"],
     ["board.py", "--rounds", "100", "--tickets", "1000"],
     ["ticket_create.py", "--seconds", "15"],
+    ["lead_import.py", "--stored", "100000", "--rows", "100000"],
 ]
 
 for script, *args in BENCHMARKS:

@@ -108,7 +108,11 @@ async def test_the_pages_go_from_upload_to_mapping_to_report_to_import(client, m
     dry_run_id = int(job_url.rsplit("/", 1)[1])
     await importing.run_import(dry_run_id)
     report = await client.get(job_url)
-    assert "every 1s" not in report.text and "张晓明" in report.text and f"/leads/import/jobs/{dry_run_id}/start" in report.text
+    assert (
+        "every 1s" not in report.text
+        and "张晓明" in report.text
+        and f"/leads/import/jobs/{dry_run_id}/start" in report.text
+    )
     assert await Lead.count() == 0
     started = await client.post(f"/leads/import/jobs/{dry_run_id}/start", headers=csrf_headers(client),
                                 follow_redirects=False)  # fmt: skip
@@ -146,3 +150,11 @@ async def test_export_follows_the_list_filters_and_visibility(client, make_user,
 async def test_a_role_without_leads_cannot_export(client, make_user, login):
     await login(client, await make_user("teacher"))
     assert (await client.get("/leads/export?format=csv")).status_code == 403
+
+
+async def test_export_masks_phones_the_user_may_not_see_in_full(client, make_user, login):
+    admin = await make_user("admin")
+    await services.create_lead(admin, {"student_name": "丁", "phone": "13800000004"})  # in the public pool
+    await login(client, await make_user("advisor"))
+    rows = list(csv.reader(io.StringIO((await client.get("/leads/export?format=csv")).content.decode("utf-8-sig"))))
+    assert [(r[1], r[3]) for r in rows[1:]] == [("丁", "138****0004")]

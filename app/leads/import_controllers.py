@@ -43,10 +43,10 @@ async def _upload_context(user) -> dict:
 def _issues_page(job: dict, offset: int) -> dict:
     items = list(importing.issues_of(job))
     shown = items[offset : offset + ISSUES_PER_PAGE]
+    name_at = job["params"]["mapping"].index("student_name")
     for item in shown:
         item["problems"] = importing.describe(item)
-        mapping = job["params"]["mapping"]
-        item["name"] = item["cells"][mapping.index("student_name")] if mapping.index("student_name") < len(item["cells"]) else ""
+        item["name"] = item["cells"][name_at] if name_at < len(item["cells"]) else ""
     return {"items": shown, "total": len(items), "offset": offset, "limit": ISSUES_PER_PAGE}
 
 

@@ -8,7 +8,7 @@ import asyncio
 import httpx
 
 from app.tickets.defaults import ensure_default_types
-from tables.automation.tables import AutomationRule
+from tables.automation.tables import AutomationRule, AutomationRun
 from tables.notifications.tables import Notification
 from tests.support import browser_log_in, make_campus, token_for
 
@@ -66,6 +66,10 @@ async def test_admin_builds_a_rule_and_the_worker_runs_it(servers, browser, make
         (Notification.recipient == supervisor.id) & (Notification.kind == "automation")
     ))  # fmt: skip
     assert [n["link"] for n in notes] == [f"/tickets/{ticket_id}"]
+    # The notification is sent by the rule's action; the run is logged when all its actions are done.
+    await _wait_for(lambda: AutomationRun.exists().where(
+        (AutomationRun.ticket == ticket_id) & (AutomationRun.outcome == "done")
+    ))  # fmt: skip
 
     await page.goto(f"{web}/tickets/{ticket_id}")
     event = page.locator(".tk-event-automation")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from app.approvals.workflows import ensure_refund_workflow
-from app.core.clock import FrozenClock
+from app.core.clock import Clock, FrozenClock
 from app.core.permissions import CurrentUser
 from app.tickets import services
 from app.tickets.defaults import ensure_default_types
@@ -53,6 +53,6 @@ def refund_draft(school: School, title: str = "退费申请 小明") -> Draft:
                  fields={"contract_no": "HT-2026-001", "amount": "1200", "reason": "搬家", "account_name": "张三"})  # fmt: skip
 
 
-async def open_refund(school: School, clock: FrozenClock | None = None, **kwargs) -> dict:
+async def open_refund(school: School, clock: Clock | None = None, **kwargs) -> dict:
     return await services.create_ticket(school.desk, refund_draft(school, **kwargs),
                                         clock=clock or FrozenClock(WEDNESDAY_TEN))  # fmt: skip

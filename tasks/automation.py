@@ -12,3 +12,7 @@ async def run_automation(ctx: dict, trigger_id: int) -> int:
 
 async def sweep_automation(ctx: dict) -> int:
     return await engine.sweep(ctx.get("clock") or system_clock)
+
+
+async def prune_automation_triggers(ctx: dict) -> int:
+    return await engine.prune(ctx.get("clock") or system_clock)

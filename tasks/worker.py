@@ -12,7 +12,7 @@ from app.core.redis import close_redis
 from app.settings import get_settings
 from tasks.approvals import remind_overdue_approvals
 from tasks.assignment import assign_ticket, reassign_ticket, sweep_unassigned
-from tasks.automation import run_automation, sweep_automation
+from tasks.automation import prune_automation_triggers, run_automation, sweep_automation
 from tasks.lead_import import import_leads
 from tasks.leads import distribute_new_pool_leads, distribute_pool_leads, reclaim_leads, remind_due_follow_ups
 from tasks.notifications import deliver_announcement, sweep_announcements
@@ -58,7 +58,8 @@ class WorkerSettings:
     cron_jobs += [cron(remind_due_follow_ups, second={20}, run_at_startup=True),
                   cron(distribute_new_pool_leads, second={40}, run_at_startup=True),
                   cron(reclaim_leads, hour={1}, minute={5}, second={0})]  # daily, in the worker's time zone
-    cron_jobs += [cron(sweep_automation, second=set(range(5, 60, 10)), run_at_startup=True)]
+    cron_jobs += [cron(sweep_automation, second=set(range(5, 60, 10)), run_at_startup=True),
+                  cron(prune_automation_triggers, hour={3}, minute={30}, second={0})]  # daily
     functions += [purge_recycle_bin]  # also a daily cron
     cron_jobs += [cron(purge_recycle_bin, hour={2}, minute={15}, second={0})]
     on_startup = startup

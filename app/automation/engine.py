@@ -200,3 +200,15 @@ async def sweep(clock: Clock = system_clock, older_than_seconds: float = 5) -> i
         except Exception:  # noqa: BLE001 - the lease expires and the next sweep retries it
             log.exception("automation trigger %s failed", trigger_id)
     return done
+
+
+# Processed triggers are kept this long (their runs keep the rule, ticket and outcome for good).
+KEEP_DONE = timedelta(days=14)
+
+
+async def prune(clock: Clock = system_clock) -> int:
+    """Forget processed triggers older than KEEP_DONE: the table would otherwise grow with every write."""
+    gone = await AutomationTrigger.delete().where(
+        (AutomationTrigger.status == "done") & (AutomationTrigger.created_at < clock.now() - KEEP_DONE)
+    ).returning(AutomationTrigger.id)  # fmt: skip
+    return len(gone)

@@ -315,3 +315,17 @@ async def test_a_trigger_whose_worker_died_is_swept_after_its_lease_without_repe
     assert await engine.sweep(FrozenClock(now + engine.LEASE + timedelta(seconds=2))) == 0
     assert await automation.tags(ticket["id"]) == {"not-yet"}  # the started rule is not run a second time
     assert [r["outcome"] for r in await automation.runs(ticket["id"])] == ["running", "done"]
+
+
+async def test_prune_forgets_old_processed_triggers_and_keeps_their_runs(admin, make_rule, drain):
+    await make_rule("created", [{"kind": "add_tag", "value": "VIP"}])
+    old = await tickets.create_ticket(admin, repair(title="旧工单"))
+    await drain()
+    waiting = await tickets.create_ticket(admin, repair(title="未处理"))  # pending: never pruned
+    later = FrozenClock(system_clock.now() + engine.KEEP_DONE + timedelta(minutes=1))
+    assert await engine.prune(later) == 1
+    remaining = await AutomationTrigger.select(AutomationTrigger.ticket, AutomationTrigger.status)
+    assert remaining == [{"ticket": waiting["id"], "status": "pending"}]
+    [run] = await AutomationRun.select(AutomationRun.ticket, AutomationRun.outcome, AutomationRun.trigger_event)
+    assert (run["ticket"], run["outcome"], run["trigger_event"]) == (old["id"], "done", None)
+    assert await engine.prune(system_clock) == 0

@@ -55,3 +55,7 @@ async def test_upload_map_check_import_and_download_the_failed_rows(servers, bro
     await (await download.value).save_as(saved)
     content = saved.read_bytes().decode("utf-8-sig")
     assert content.splitlines()[0].endswith(",error") and "李小红" in content
+    await page.goto(f"{base}/leads")
+    await page.wait_for_selector(".list-export")
+    assert "导出当前列表（2 条线索）" in await page.inner_text(".list-export")
+    await _shot(page, f"leads_list_{width}")

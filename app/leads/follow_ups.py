@@ -156,16 +156,22 @@ async def list_for_lead(user: CurrentUser, lead_id: int, limit: int = 200) -> li
     ).order_by(FollowUp.id, ascending=False).limit(limit)  # fmt: skip
 
 
+async def owner_names(entries: list[dict]) -> dict[int, str]:
+    """Names of the people the audit entries' owner changes mention (one query, none when there are none)."""
+    owner_ids = {v for e in entries for v in (e["changes"] or {}).get("owner", []) if isinstance(v, int)}
+    if not owner_ids:
+        return {}
+    rows = await User.select(User.id, User.display_name).where(User.id.is_in(sorted(owner_ids)))
+    return {u["id"]: u["display_name"] for u in rows}
+
+
+
 async def timeline(user: CurrentUser, lead_id: int) -> list[dict]:
     """Follow-ups, audit entries and pool moves of a lead, newest first, as
     {"type": "follow_up" | "audit", "at", ...}. Owner ids in changes come with names."""
     follow_ups = await list_for_lead(user, lead_id)
     entries = [e for e in await audit.history("lead", lead_id) if e["action"] != "follow_up"]
-    owner_ids = {v for e in entries for v in (e["changes"] or {}).get("owner", []) if isinstance(v, int)}
-    names = {}
-    if owner_ids:
-        names = {u["id"]: u["display_name"] for u in
-                 await User.select(User.id, User.display_name).where(User.id.is_in(sorted(owner_ids)))}  # fmt: skip
+    names = await owner_names(entries)
     items = [{"type": "follow_up", "at": f["created_at"], **f} for f in follow_ups]
     items += [{"type": "audit", **e, "owner_names": names} for e in entries]
 

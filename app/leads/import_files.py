@@ -18,8 +18,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 from app.core.clock import Clock, system_clock
-from app.core.errors import FieldError, NotFound, ValidationFailed
+from app.core.errors import FieldError, ValidationFailed
 from app.core.i18n import N_
+from app.core.storage import path_under
 from app.settings import get_settings
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -68,11 +69,7 @@ def storage_root() -> Path:
 
 
 def path_of(stored_name: str) -> Path:
-    root = storage_root().resolve()
-    path = (root / stored_name).resolve()
-    if root not in path.parents:
-        raise NotFound("This file does not exist.")
-    return path
+    return path_under(storage_root(), stored_name)
 
 
 def store(data: bytes, ext: str, clock: Clock = system_clock) -> str:

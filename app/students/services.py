@@ -14,9 +14,9 @@ from app.core.errors import NotFound
 from app.core.i18n import N_
 from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import CurrentUser
+from app.leads.follow_ups import owner_names
 from app.students import policy
 from app.tickets import policy as ticket_policy
-from tables.accounts.tables import User
 from tables.audit.tables import AuditEntry
 from tables.follow_ups.tables import FollowUp
 from tables.leads.tables import Lead
@@ -114,11 +114,7 @@ async def _timeline(student_id: int, lead_ids: list[int]) -> list[dict]:
         FollowUp.created_at, ascending=False
     ).limit(TIMELINE_LIMIT)  # fmt: skip
     entries = await _audit_entries(student_id, lead_ids)
-    owner_ids = {v for e in entries for v in (e["changes"] or {}).get("owner", []) if isinstance(v, int)}
-    names = {}
-    if owner_ids:
-        names = {u["id"]: u["display_name"] for u in
-                 await User.select(User.id, User.display_name).where(User.id.is_in(sorted(owner_ids)))}  # fmt: skip
+    names = await owner_names(entries)
     items = [{"type": "follow_up", "at": f["created_at"], **f} for f in follow_ups]
     items += [{"type": "audit", **e, "owner_names": names} for e in entries]
     for item in items:

@@ -20,6 +20,7 @@ from app.core.db import UnitOfWork
 from app.core.errors import FieldError, NotFound, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.permissions import CurrentUser
+from app.core.storage import path_under
 from app.settings import get_settings
 from app.tickets import services
 from tables.tickets.tables import Ticket, TicketActivity, TicketAttachment
@@ -159,11 +160,7 @@ def storage_root() -> Path:
 
 
 def path_of(stored_name: str) -> Path:
-    root = storage_root().resolve()
-    path = (root / stored_name).resolve()
-    if root not in path.parents:
-        raise NotFound("This file does not exist.")
-    return path
+    return path_under(storage_root(), stored_name)
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -22,6 +22,13 @@ async def _wait_for(check, timeout: float = 20.0):
     raise AssertionError("timed out")
 
 
+async def _rerendered(page, change) -> None:
+    """Make a change that re-renders the rule editor, and wait until the new editor is in the page."""
+    await page.evaluate("document.getElementById('rule-editor').dataset.stale = '1'")
+    await change
+    await page.wait_for_selector("#rule-editor:not([data-stale])")
+
+
 async def test_admin_builds_a_rule_and_the_worker_runs_it(servers, browser, make_user):
     web, _ = servers
     await ensure_default_types()
@@ -32,20 +39,14 @@ async def test_admin_builds_a_rule_and_the_worker_runs_it(servers, browser, make
     page = await browser_log_in(browser, web, admin.username, width=390)
     await page.goto(f"{web}/admin/automation/new?trigger=created")
     await page.fill("#f-name", "教学质量投诉通知主管")
-    await page.get_by_role("button", name="添加条件").click()
-    subject = page.locator('select[name="conditions.0.subject"]')
-    await subject.wait_for()
-    await subject.select_option("field")
-    # The row comes back with a key input and the operators of a form field.
-    await page.locator('input[name="conditions.0.key"]').wait_for()
+    await _rerendered(page, page.get_by_role("button", name="添加条件").click())
+    # A form field as the subject: the row comes back with a key input and a form field's operators.
+    await _rerendered(page, page.locator('select[name="conditions.0.subject"]').select_option("field"))
     await page.fill('input[name="conditions.0.key"]', "category")
-    await page.locator('select[name="conditions.0.op"]').select_option("equals")
-    await page.locator('input[name="conditions.0.value"]').wait_for()
+    await _rerendered(page, page.locator('select[name="conditions.0.op"]').select_option("equals"))
     await page.fill('input[name="conditions.0.value"]', "教学质量")
-    await page.locator('select[name="actions.0.kind"]').select_option("notify_role")
-    role = page.locator('select[name="actions.0.value"]')
-    await role.wait_for()
-    await role.select_option("supervisor")
+    await _rerendered(page, page.locator('select[name="actions.0.kind"]').select_option("notify_role"))
+    await page.locator('select[name="actions.0.value"]').select_option("supervisor")
     # Values typed before a row re-render are still there.
     assert await page.input_value("#f-name") == "教学质量投诉通知主管"
     assert await page.input_value('input[name="conditions.0.key"]') == "category"

@@ -10,6 +10,7 @@ BENCHMARKS = [
     ["board.py", "--rounds", "100", "--tickets", "1000"],
     ["ticket_create.py", "--seconds", "15"],
     ["lead_import.py", "--stored", "100000", "--rows", "100000"],
+    ["automation.py", "--rounds", "100"],
 ]
 
 for script, *args in BENCHMARKS:

@@ -27,14 +27,13 @@ PASSWORD = "bench-pass-1"
 TICKET = {"type": "repair", "title": "302 教室投影仪不亮", "fields": {"location": "3 楼 302", "equipment": "投影仪"}}
 
 
-async def _setup() -> tuple[object, dict]:
+async def _setup() -> None:
     from app.accounts.services import create_user
     from app.tickets.defaults import ensure_default_types
 
     await ensure_default_types()
-    admin_id = await create_user(username="benchadmin", password=PASSWORD, role="admin")
+    await create_user(username="benchadmin", password=PASSWORD, role="admin")
     await create_user(username="benchsupervisor", password=PASSWORD, role="supervisor")
-    return admin_id, {}
 
 
 async def _rules(count: int) -> None:

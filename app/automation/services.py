@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from piccolo.query.functions.aggregate import Count
+
 from app.automation import engine
 from app.automation.reactions import forget_cached_rules
 from app.automation.rules import ACTION_PARAM, MAX_ACTIONS, MAX_CONDITIONS, TRIGGERS, Choices, clean_rule, rule_matches
@@ -82,10 +84,11 @@ async def list_rules(include_deleted: bool = False) -> list[dict]:
     rules.sort(key=lambda r: (order.index(r["trigger"]) if r["trigger"] in order else 99, r["position"], r["id"]))
     if rules:
         counts: dict[tuple[int, str], int] = {}
-        for row in await AutomationRun.select(AutomationRun.rule, AutomationRun.outcome).where(
-            AutomationRun.rule.is_in([r["id"] for r in rules])
-        ):  # fmt: skip
-            counts[(row["rule"], row["outcome"])] = counts.get((row["rule"], row["outcome"]), 0) + 1
+        grouped = await AutomationRun.select(
+            AutomationRun.rule, AutomationRun.outcome, Count(AutomationRun.id, alias="n")
+        ).where(AutomationRun.rule.is_in([r["id"] for r in rules])).group_by(AutomationRun.rule, AutomationRun.outcome)
+        for row in grouped:
+            counts[(row["rule"], row["outcome"])] = row["n"]
         for rule in rules:
             rule["runs"] = sum(v for (rid, _), v in counts.items() if rid == rule["id"])
             rule["failed"] = counts.get((rule["id"], "failed"), 0)

@@ -215,9 +215,9 @@ class AutomationAdminController(Controller):
 
     @get("/templates")
     async def templates(self, request: Request) -> Response:
-        rows = await services.list_templates()
+        rows, rules = await services.list_templates(), await services.list_rules()
         for row in rows:
-            row["used_by"] = await services.rules_using_template(row["id"])
+            row["used_by"] = await services.rules_using_template(row["id"], rules)
         return await page(request, "automation/templates.html", templates=rows, secret=webhook_secret(),
                           notice=request.query_params.get("notice", ""))  # fmt: skip
 

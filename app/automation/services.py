@@ -300,8 +300,9 @@ async def save_template(actor: CurrentUser, template_id: int | None, data: dict,
     return await ReplyTemplate.select().where(ReplyTemplate.id == template_id).first()
 
 
-async def rules_using_template(template_id: int) -> list[str]:
-    rules = await list_rules()
+async def rules_using_template(template_id: int, rules: list[dict] | None = None) -> list[str]:
+    """Names of the live rules that reply with this template (`rules`: list_rules(), when already read)."""
+    rules = await list_rules() if rules is None else rules
     return [r["name"] for r in rules if any(
         a.get("kind") == "reply_template" and a.get(ACTION_PARAM["reply_template"]) == template_id for a in r["actions"]
     )]  # fmt: skip

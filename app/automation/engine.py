@@ -12,6 +12,7 @@ rules), and after MAX_DEPTH generations no trigger is recorded at all.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 
@@ -98,8 +99,6 @@ async def process(trigger_id: int, clock: Clock = system_clock) -> list[dict]:
 
 
 def _decoded(row: dict) -> dict:
-    import json
-
     for key in ("payload", "chain"):
         if isinstance(row[key], str):
             row[key] = json.loads(row[key])

@@ -3,13 +3,23 @@ with undo, and the run log. Admins only, checked here (the pages hide nothing th
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from piccolo.query.functions.aggregate import Count
 
 from app.automation import engine
 from app.automation.reactions import forget_cached_rules
-from app.automation.rules import ACTION_PARAM, MAX_ACTIONS, MAX_CONDITIONS, TRIGGERS, Choices, clean_rule, rule_matches
+from app.automation.rules import (
+    ACTION_PARAM,
+    MAX_ACTIONS,
+    MAX_CONDITIONS,
+    TRIGGERS,
+    Choices,
+    clean_rule,
+    condition_holds,
+    rule_matches,
+)  # fmt: skip
 from app.core import audit
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
@@ -229,8 +239,6 @@ async def test_rule(actor: CurrentUser, data: dict, ticket_ref: str) -> TestResu
         errors.append(FieldError("test_ticket", "No ticket with this number."))
     if errors:
         raise ValidationFailed(errors)
-    from app.automation.rules import condition_holds
-
     ticket = await engine.ticket_view(row["id"], {})
     if ticket is None:
         raise ValidationFailed([FieldError("test_ticket", "No ticket with this number.")])
@@ -245,9 +253,7 @@ async def list_runs(rule_id: int | None, page: PageRequest, outcome: str = "") -
         where &= AutomationRun.outcome == outcome
     result = await fetch_page(AutomationRun, RUN_COLUMNS, where, page)
     for row in result.items:
-        if isinstance(row["log"], str):
-            import json
-
+        if isinstance(row["log"], str):  # SQLite hands JSON columns back as text
             row["log"] = json.loads(row["log"])
     return result
 

@@ -9,6 +9,7 @@ import pytest
 
 from app.core.clock import FrozenClock, system_clock
 from app.core.pagination import PageRequest
+from app.core.templates import DISPLAY_TZ
 from app.leads import merge, services
 from app.recycle import service
 from app.recycle.kinds.students import delete_student
@@ -207,7 +208,7 @@ async def test_the_bin_shows_what_the_user_could_see_alive_and_filters(make_user
     assert (await _bin(admin, kind="ticket")).total == 1
     assert [i["id"] for i in (await _bin(admin, deleted_by=two.id)).items] == [theirs["id"]]
     assert [i["id"] for i in (await _bin(admin, q="王")).items] == [theirs["id"]]
-    today = system_clock.now().date()
+    today = system_clock.now().astimezone(DISPLAY_TZ).date()  # the filter's days are the school's days
     assert (await _bin(admin, deleted_from=today + timedelta(days=1))).total == 0
     assert (await _bin(admin, deleted_from=today - timedelta(days=1), deleted_to=today + timedelta(days=1))).total == 3
     with pytest.raises(service.NotFound):

@@ -21,6 +21,7 @@ from app.core.i18n import N_
 from app.core.permissions import CurrentUser
 from app.notifications.outbox import queue_webhook
 from app.notifications.services import notify
+from app.notifications.webhook_targets import saving_problem
 from app.tickets import relations
 from app.tickets import services as tickets
 from app.tickets.fields import FIELD_TYPES
@@ -238,7 +239,10 @@ async def follow_up(ticket: dict, params: dict, rule: dict, run_id: int, clock: 
 
 async def webhook(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock, *, trigger: str = "",
                   index: int = 0) -> str:  # fmt: skip
-    """Queued in the outbox: retried with backoff, visible on /admin/outbox, at most once per run."""
+    """Queued in the outbox: retried with backoff, visible on /admin/outbox, at most once per run.
+    A private address saved before saving refused it is not queued (delivery would refuse it too)."""
+    if saving_problem(params["url"]):
+        raise ActionFailed(N_("not sent: the address is not a public http(s) address (see WEBHOOK_ALLOW_PRIVATE)"))
     payload = {
         "event": f"automation.{trigger}", "rule": {"id": rule["id"], "name": rule["name"]}, "run": run_id,
         "ticket": {

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from app.core.errors import FieldError
 from app.core.i18n import N_
 from app.core.permissions import ROLES
+from app.notifications.webhook_targets import saving_problem
 from app.tickets import workflow
 
 TRIGGERS: dict[str, str] = {
@@ -78,6 +79,14 @@ ACTION_PARAM: dict[str, str] = {
 }  # fmt: skip
 TAG_RE = re.compile(r"^[\w\u4e00-\u9fff\-]{1,40}$")
 URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+WEBHOOK_PROBLEMS = {  # webhook_targets.saving_problem's answers
+    "scheme": N_("Enter a full http(s) address, at most 255 characters."),
+    "credentials": N_("Leave the user name and password out of the address: the signature vouches for each call."),
+    "private": N_(
+        "This address is on a private or local network. Webhooks go to public addresses only, "
+        "unless the server's WEBHOOK_ALLOW_PRIVATE setting allows that network."
+    ),
+}
 MAX_CONDITIONS = 10
 MAX_ACTIONS = 10
 # A rule's actions may cause new triggers; after this many generations nothing more runs.
@@ -205,8 +214,10 @@ def _clean_action(index: int, raw: dict, choices: Choices, errors: list[FieldErr
             errors.append(FieldError(f"actions.{index}.title", "At most 200 characters."))
         out["title"] = title
     elif kind == "webhook":
-        if not isinstance(value, str) or not URL_RE.match(value) or len(value) > 255:
-            errors.append(FieldError(at, "Enter a full http(s) address, at most 255 characters."))
+        well_formed = isinstance(value, str) and URL_RE.match(value) and len(value) <= 255
+        problem = saving_problem(value) if well_formed else "scheme"
+        if problem:
+            errors.append(FieldError(at, WEBHOOK_PROBLEMS[problem]))
         out[param] = value
     return out
 

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import httpx
 
+from app.notifications.webhook_targets import TargetRefused, resolve_target
 from app.settings import SmtpSettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,12 @@ def webhook_signature(secret: str, body: bytes) -> str:
 class WebhookSender:
     """POSTs the row's JSON body to its address, signed with HMAC-SHA256 (X-Shuyuan-Signature) and
     carrying the row's idempotency key (X-Shuyuan-Delivery) so a receiver can drop a redelivery.
-    A 2xx answer is delivered; a redirect or a 4xx other than 408/429 is permanent; anything else is retried."""
+    A 2xx answer is delivered; a redirect or a 4xx other than 408/429 is permanent; anything else is retried.
+
+    The host is resolved first and every address checked (app/notifications/webhook_targets.py): one
+    that is not public, and not allowed by WEBHOOK_ALLOW_PRIVATE, fails the row at once. The request
+    then goes to a checked address (the Host header and TLS name stay the original host), so what was
+    checked is what is called."""
 
     timeout: float = 10.0
 
@@ -142,8 +148,24 @@ class WebhookSender:
             "X-Shuyuan-Signature": webhook_signature(webhook_secret(), body),
         }  # fmt: skip
         try:
+            url = httpx.URL(envelope.address)
+            addresses = await resolve_target(url)
+        except (httpx.InvalidURL, TargetRefused) as exc:
+            raise DeliveryError(str(exc), permanent=True) from exc
+        except OSError as exc:  # the name did not resolve: often brief, so retried
+            raise DeliveryError(f"cannot resolve {url.host}: {exc}") from exc
+        headers["Host"] = url.netloc.decode("ascii")
+        extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
+        try:
             async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
-                response = await client.post(envelope.address, content=body, headers=headers)
+                for index, address in enumerate(addresses):
+                    try:
+                        response = await client.post(url.copy_with(host=str(address)), content=body,
+                                                     headers=headers, extensions=extensions)  # fmt: skip
+                        break
+                    except httpx.ConnectError:  # nothing was sent: the next checked address may answer
+                        if index == len(addresses) - 1:
+                            raise
         except httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
         if 200 <= response.status_code < 300:

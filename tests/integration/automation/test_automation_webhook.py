@@ -1,6 +1,9 @@
 """A webhook rule end to end: the outbox row is delivered by the real WebhookSender to a real HTTP
 server on 127.0.0.1 (a plain asyncio server: no web framework needed to read one POST), signed with
-HMAC-SHA256 over the raw body, and retried after a 500."""
+HMAC-SHA256 over the raw body, and retried after a 500.
+
+127.0.0.1 is a private address: these tests allow it with WEBHOOK_ALLOW_PRIVATE, as a school calling
+its own server would; without it the address is refused on save and at delivery."""
 
 from __future__ import annotations
 
@@ -12,13 +15,26 @@ import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import pytest
+
 from app.core.clock import FrozenClock, system_clock
 from app.notifications import outbox
 from app.notifications.channels import Channels, EmailSender, LogSmsProvider, WebhookSender, webhook_secret
 from app.settings import SmtpSettings
 from app.tickets import services as tickets
+from app.core.db import UnitOfWork
+from app.notifications.webhook_targets import ALLOW_ENV
 from tables.notifications.tables import OutboxMessage
+from tests.integration.automation.conftest import runs_of
 from tests.support import repair
+
+LOOPBACK = "127.0.0.1/32, ::1/128"
+
+
+@pytest.fixture(autouse=True)
+def allow_loopback(monkeypatch):
+    """The receiver listens on 127.0.0.1: allowed here as a self-hosted school allows its own server."""
+    monkeypatch.setenv(ALLOW_ENV, LOOPBACK)
 
 
 @dataclass
@@ -168,3 +184,70 @@ async def test_a_redirect_fails_at_once_without_being_followed(admin, make_rule,
     assert (report.failed, report.retrying, len(server.requests)) == (1, 0, 1)
     row = await _row()
     assert (row["status"], row["last_error"]) == ("failed", "HTTP 301: redirects are not followed")
+
+
+# --- private addresses (SSRF) -------------------------------------------------------------------
+
+
+async def test_a_loopback_address_is_refused_at_delivery_without_the_allowlist(admin, make_rule, drain, monkeypatch):
+    """Saved while the allowlist allowed it, then the allowlist went: the call is refused, nothing is
+    sent, and the row says why (no retry: retrying cannot help)."""
+    async with receiver(200) as server:
+        await _queued_webhook(make_rule, drain, admin, server.url)
+        monkeypatch.delenv(ALLOW_ENV)
+        report = await outbox.deliver(channels=_channels())
+    assert (report.sent, report.retrying, report.failed, len(server.requests)) == (0, 0, 1, 0)
+    row = await _row()
+    assert (row["status"], row["attempts"]) == ("failed", 1)
+    assert row["last_error"].startswith("refused: 127.0.0.1 resolves to 127.0.0.1, a private, local or reserved")
+    assert ALLOW_ENV in row["last_error"]
+
+
+async def _queued_by_name(url: str) -> None:
+    """A row addressed by a host name, as a rule saved before names were checked (or a public-looking
+    name whose DNS answers a private address) leaves it."""
+    async with UnitOfWork() as uow:
+        await outbox.queue_webhook(uow, url, "automation.created", {"event": "automation.created"}, "by-name:1")
+
+
+async def test_a_name_that_resolves_to_loopback_is_refused_at_delivery(monkeypatch):
+    monkeypatch.delenv(ALLOW_ENV)
+    async with receiver(200) as server:
+        await _queued_by_name(f"http://localhost:{server.port}/hooks/shuyuan")
+        report = await outbox.deliver(channels=_channels())
+    assert (report.failed, len(server.requests)) == (1, 0)
+    row = await _row()
+    assert row["status"] == "failed" and row["last_error"].startswith("refused: localhost resolves to ")
+    assert "127.0.0.1" in row["last_error"]
+
+
+async def test_a_name_that_resolves_to_an_allowed_address_is_delivered_with_its_own_host_header():
+    """The request goes to the checked address, yet the receiver still sees the name it was given."""
+    async with receiver(200) as server:
+        await _queued_by_name(f"http://localhost:{server.port}/hooks/shuyuan")
+        report = await outbox.deliver(channels=_channels())
+    assert (report.sent, report.failed) == (1, 0)
+    [request] = server.requests
+    assert request.headers["host"] == f"localhost:{server.port}" and request.path == "/hooks/shuyuan"
+    row = await _row()
+    assert (row["status"], row["last_error"]) == ("sent", "")
+
+
+async def test_an_allowlist_for_another_network_does_not_open_loopback(monkeypatch):
+    monkeypatch.setenv(ALLOW_ENV, "10.0.0.0/8")
+    async with receiver(200) as server:
+        await _queued_by_name(f"http://127.0.0.1:{server.port}/hooks/shuyuan")
+        report = await outbox.deliver(channels=_channels())
+    assert (report.failed, len(server.requests)) == (1, 0)
+
+
+async def test_a_private_rule_saved_earlier_fails_its_action_and_queues_nothing(admin, make_rule, drain, monkeypatch):
+    """The run log shows the refusal when the allowlist was narrowed after the rule was saved."""
+    await make_rule("created", [{"kind": "webhook", "value": "http://127.0.0.1:9/hook"}, {"kind": "add_tag", "value": "x"}])
+    monkeypatch.delenv(ALLOW_ENV)
+    ticket = await tickets.create_ticket(admin, repair())
+    await drain()
+    [run] = await runs_of(ticket["id"])
+    assert run["outcome"] == "failed" and "not a public http(s) address" in run["error"]
+    assert [entry["ok"] for entry in run["log"]] == [False, True]  # the rule's other actions still ran
+    assert await OutboxMessage.count() == 0

@@ -68,6 +68,16 @@ async def test_a_bad_row_is_refused_with_its_field_named_and_nothing_saved(clien
     assert await AutomationRule.count() == 0
 
 
+async def test_a_webhook_to_the_metadata_service_is_refused_with_the_reason(client, make_user, login, monkeypatch):
+    monkeypatch.delenv("WEBHOOK_ALLOW_PRIVATE", raising=False)
+    await login(client, await make_user("admin"))
+    form = {**RULE_FORM, "actions.0.kind": "webhook", "actions.0.value": "http://169.254.169.254/latest/meta-data/"}
+    response = await post_form(client, "/admin/automation", form)
+    assert response.status_code == 422
+    assert 'id="f-actions.0.value-error"' in response.text and "此地址位于内网或本机" in response.text
+    assert await AutomationRule.count() == 0
+
+
 async def test_editor_adds_removes_and_adapts_rows(client, make_user, login):
     await login(client, await make_user("admin"))
     added = await post_form(client, "/admin/automation/editor", {**RULE_FORM, "op": "add_condition"},

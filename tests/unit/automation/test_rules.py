@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.automation.rules import Choices, clean_rule, condition_holds, rule_matches, triggers_of
+from app.automation.rules import WEBHOOK_PROBLEMS, Choices, clean_rule, condition_holds, rule_matches, triggers_of
 
 CHOICES = Choices(types={"complaint": "投诉建议", "refund": "退费申请"}, users={7: "王老师"}, teams={3: "前台"},
                   templates={5: "已收到"})  # fmt: skip
@@ -100,3 +100,52 @@ def test_all_and_any():
 ])  # fmt: skip
 def test_triggers_of_events(name, payload, expected):
     assert triggers_of(name, payload) == expected
+
+
+# --- webhook addresses (SSRF): refused on save without a DNS lookup --------------------------------
+
+
+def _webhook_errors(url: str) -> list:
+    _, errors = clean_rule(_rule(actions=[{"kind": "webhook", "value": url}]), CHOICES)
+    return [(e.field, e.message) for e in errors]
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8000/hook", "http://localhost/hook", "http://LOCALHOST./hook", "http://api.localhost/x",
+    "http://10.1.2.3/hook", "http://192.168.0.10/", "http://172.16.5.4/", "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]/hook", "http://[fd00::1]/", "http://[::ffff:127.0.0.1]/", "http://[64:ff9b::a9fe:a9fe]/",
+    "http://0.0.0.0/", "http://224.0.0.1/", "http://[ff02::1]/", "http://240.0.0.1/", "http://100.64.0.1/",
+    "http://127.1/", "http://2130706433/", "http://0x7f.0.0.1/",
+])  # fmt: skip
+def test_a_webhook_to_a_private_or_local_host_is_refused(url, monkeypatch):
+    monkeypatch.delenv("WEBHOOK_ALLOW_PRIVATE", raising=False)
+    assert _webhook_errors(url) == [("actions.0.value", WEBHOOK_PROBLEMS["private"])]
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("ftp://example.com/x", "scheme"), ("file:///etc/passwd", "scheme"), ("gopher://example.com/", "scheme"),
+    ("https://", "scheme"), ("https://user:secret@hooks.example.com/x", "credentials"),
+    ("https://token@hooks.example.com/x", "credentials"),
+])  # fmt: skip
+def test_a_webhook_that_is_not_plain_http_is_refused(url, problem):
+    assert _webhook_errors(url) == [("actions.0.value", WEBHOOK_PROBLEMS[problem])]
+
+
+@pytest.mark.parametrize("url", [
+    "https://hooks.example.com/shuyuan", "http://8.8.8.8/hook", "https://[2001:4860:4860::8888]/hook",
+    "https://oa.school.example:8443/api?x=1",
+])  # fmt: skip
+def test_a_public_webhook_is_accepted(url, monkeypatch):
+    monkeypatch.delenv("WEBHOOK_ALLOW_PRIVATE", raising=False)
+    clean, errors = clean_rule(_rule(actions=[{"kind": "webhook", "value": url}]), CHOICES)
+    assert errors == [] and clean["actions"] == [{"kind": "webhook", "url": url}]
+
+
+def test_the_allowlist_opens_only_the_networks_it_names(monkeypatch):
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE", "10.20.0.0/16, 127.0.0.1 not-a-network")
+    assert _webhook_errors("http://10.20.3.4/sis") == []
+    assert _webhook_errors("http://127.0.0.1:9000/") == []
+    assert _webhook_errors("http://localhost:9000/") == []  # localhost is 127.0.0.1 (or ::1)
+    assert _webhook_errors("http://10.21.0.1/") == [("actions.0.value", WEBHOOK_PROBLEMS["private"])]
+    assert _webhook_errors("http://169.254.169.254/") == [("actions.0.value", WEBHOOK_PROBLEMS["private"])]
+    assert _webhook_errors("https://u:p@10.20.3.4/") == [("actions.0.value", WEBHOOK_PROBLEMS["credentials"])]

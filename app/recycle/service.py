@@ -9,8 +9,11 @@ Rules:
 - every restore and purge is an audit row and an event ("<kind>.restored", "<kind>.purged"); a purge
   also deletes the record's own audit history (see `_purge_one`).
 
-Listing merges the kinds' pages: each kind returns its newest `offset + limit` rows, so a page
-costs two queries per kind plus one for "deleted by" and what `describe` needs (tested).
+Listing pages in SQL, never reading the whole bin: each kind counts its matches and reads a window
+of its newest `offset + limit` keys (deleted_at, id), ordered by `deleted_at DESC, id DESC`; those
+few keys are merged newest first (ties by kind, then id) and sliced to the page, and only the page's
+rows are read in full, described and given their "deleted by". A page costs two queries per kind,
+plus two per kind on the page (its rows, its deleters) and what `describe` needs (tested).
 """
 
 from __future__ import annotations
@@ -104,25 +107,37 @@ def _ages(deleted_at: datetime, now: datetime) -> tuple[int, int]:
 
 async def list_bin(user: CurrentUser, filters: BinFilter, page: PageRequest, *,
                    clock: Clock = system_clock) -> Page[dict]:  # fmt: skip
+    """One page of the bin across the kinds, paged in SQL (see the module's docstring)."""
     selected = [k for k in kinds().values() if not filters.kind or k.name == filters.kind]
-    total, rows = 0, []
+    total, window, wheres = 0, [], {}
     for kind in selected:
         where = await _where(kind, user, filters)
         if where is None:
             continue
-        table = kind.table
+        table, wheres[kind.name] = kind.table, where
         total += await table.count().where(where)
-        found = await table.select(table.id, table.deleted_at, *kind.columns).where(where).order_by(
+        keys = await table.select(table.id, table.deleted_at).where(where).order_by(
             table.deleted_at, ascending=False
-        ).order_by(table.id, ascending=False).limit(page.offset + page.limit).output(load_json=True)  # fmt: skip
-        rows += [{**r, "kind": kind.name} for r in found]
-    rows.sort(key=lambda r: (r["deleted_at"], r["id"]), reverse=True)
-    items = rows[page.offset : page.offset + page.limit]
+        ).order_by(table.id, ascending=False).limit(page.offset + page.limit)  # fmt: skip
+        window += [(r["deleted_at"], kind.name, r["id"]) for r in keys]
+    # Newest first; equal times by kind, then id (each kind's window is already in that order).
+    window.sort(reverse=True)
+    picked = window[page.offset : page.offset + page.limit]
     now = clock.now()
+    found: dict[tuple[str, int], dict] = {}
     for kind in selected:
-        mine = [r for r in items if r["kind"] == kind.name]
+        ids = [item_id for _, name, item_id in picked if name == kind.name]
+        if not ids:
+            continue
+        table = kind.table
+        # The same WHERE again: a row restored since the window was read drops out of the page.
+        mine = await table.select(table.id, table.deleted_at, *kind.columns).where(
+            wheres[kind.name] & table.id.is_in(ids)
+        ).output(load_json=True)  # fmt: skip
         if not mine:
             continue
+        for row in mine:
+            row["kind"] = kind.name
         deleters = await _deleters(kind, [r["id"] for r in mine])
         await kind.describe(user, mine)
         for row in mine:
@@ -132,6 +147,8 @@ async def list_bin(user: CurrentUser, filters: BinFilter, page: PageRequest, *,
             row["days_ago"], row["purge_in"] = _ages(row["deleted_at"], now)
             row.setdefault("note", "")
             row.setdefault("restore_label", N_("Restore"))
+            found[(kind.name, row["id"])] = row
+    items = [found[(name, item_id)] for _, name, item_id in picked if (name, item_id) in found]
     return Page(items, total, page.limit, page.offset)
 
 

@@ -236,16 +236,70 @@ async def test_the_cron_purges_only_what_is_30_days_old(make_user):
     assert (await service.purge_expired(FrozenClock(now + timedelta(days=1, minutes=1))))["lead"] == 1
 
 
+async def _deleted_mix(admin, leads: int, tickets_: int) -> list[tuple]:
+    """Leads and tickets deleted a minute apart, newest last, every third lead at the same moment as
+    a ticket (ties across kinds); returns the expected bin order as (kind, id), newest first."""
+    start, expected = system_clock.now() - timedelta(hours=2), []
+    for n in range(max(leads, tickets_)):
+        moment = FrozenClock(start + timedelta(minutes=n))
+        if n < leads:
+            lead = await services.create_lead(admin, {"student_name": f"学生{n}", "phone": f"1380013{n:04d}"})
+            await services.delete_lead(admin, lead["id"], clock=moment)
+            expected.append((moment.now(), "lead", lead["id"]))
+        if n < tickets_:
+            ticket = await tickets.create_ticket(admin, repair(f"工单{n}"))
+            later = moment if n % 3 == 0 else FrozenClock(moment.now() + timedelta(seconds=30))
+            await deletion.delete_ticket(admin, ticket["id"], clock=later)
+            expected.append((later.now(), "ticket", ticket["id"]))
+    return [(kind, item_id) for _, kind, item_id in sorted(expected, reverse=True)]
+
+
+async def test_pages_across_kinds_follow_the_deletion_order_without_gaps_or_repeats(make_user):
+    admin = await make_user("admin")
+    expected = await _deleted_mix(admin, leads=13, tickets_=12)
+    seen = []
+    for offset in (0, 10, 20, 30):
+        page = await service.list_bin(admin, service.BinFilter(), PageRequest(limit=10, offset=offset))
+        assert page.total == 25
+        seen.append([(i["kind"], i["id"]) for i in page.items])
+        assert all(i["title"] and i["kind_label"] and i["deleted_by"] == admin.id for i in page.items)
+    assert [len(p) for p in seen] == [10, 10, 5, 0]
+    assert [item for p in seen for item in p] == expected
+    leads_only = await service.list_bin(admin, service.BinFilter(kind="lead"), PageRequest(limit=5, offset=10))
+    assert leads_only.total == 13 and [(i["kind"], i["id"]) for i in leads_only.items] == [
+        item for item in expected if item[0] == "lead"
+    ][10:15]  # fmt: skip
+
+
+async def test_a_page_keeps_the_filters_and_what_the_user_may_see(make_user):
+    admin, one, two = await make_user("admin"), await make_user("advisor"), await make_user("advisor")
+    expected = await _deleted_mix(admin, leads=4, tickets_=4)
+    own = {one.id: [], two.id: []}
+    for n in range(12):  # the advisors' own leads, interleaved, deleted after the admin's
+        advisor = one if n % 3 else two
+        lead = await services.create_lead(advisor, {"student_name": f"顾问学生{n}", "phone": f"1390013{n:04d}"})
+        await services.delete_lead(advisor, lead["id"])
+        own[advisor.id].insert(0, lead["id"])
+    pages = [await service.list_bin(one, service.BinFilter(), PageRequest(limit=3, offset=o)) for o in (0, 3, 6, 9)]
+    # Theirs, then the admin's unowned (pool) leads; none of the other advisor's leads, no ticket.
+    pool = [item_id for kind, item_id in expected if kind == "lead"]
+    assert {p.total for p in pages} == {12}
+    assert [i["id"] for p in pages for i in p.items] == own[one.id] + pool
+    by_admin = await service.list_bin(admin, service.BinFilter(deleted_by=admin.id), PageRequest(limit=3, offset=3))
+    assert by_admin.total == 8 and [(i["kind"], i["id"]) for i in by_admin.items] == expected[3:6]
+    searched = await service.list_bin(admin, service.BinFilter(q="工单"), PageRequest(limit=2, offset=2))
+    assert searched.total == 4 and [(i["kind"], i["id"]) for i in searched.items] == [
+        item for item in expected if item[0] == "ticket"
+    ][2:4]  # fmt: skip
+
+
 async def test_listing_the_bin_reads_a_fixed_number_of_queries(make_user, monkeypatch):
-    """Two queries per kind, plus "deleted by" and `describe` per kind shown, whatever the page holds."""
+    """Two queries per kind (its count, its window of keys), plus its rows and "deleted by" for each
+    kind on the page: the same for the first page and a deep one, whatever the page holds."""
     from piccolo_conf import DB
 
     admin = await make_user("admin")
-    for n in range(6):
-        lead = await services.create_lead(admin, {"student_name": f"学生{n}", "phone": f"1380013{n:04d}"})
-        await services.delete_lead(admin, lead["id"])
-        ticket = await tickets.create_ticket(admin, repair(f"工单{n}"))
-        await deletion.delete_ticket(admin, ticket["id"])
+    await _deleted_mix(admin, leads=15, tickets_=15)
     counts = []
     original = type(DB).run_querystring
 
@@ -254,11 +308,11 @@ async def test_listing_the_bin_reads_a_fixed_number_of_queries(make_user, monkey
         return await original(engine, *args, **kwargs)
 
     monkeypatch.setattr(type(DB), "run_querystring", counted)
-    for limit in (2, 20):
+    for limit, offset in ((20, 0), (20, 10), (5, 25)):
         counts.append(0)
-        page = await service.list_bin(admin, service.BinFilter(), PageRequest(limit=limit))
-        assert len(page.items) == min(limit, 12)
-    assert counts[0] <= counts[1] <= 3 * 2 + 2 * 1  # count + select for 3 kinds; deleted-by for the 2 shown
+        page = await service.list_bin(admin, service.BinFilter(), PageRequest(limit=limit, offset=offset))
+        assert len(page.items) == min(limit, 30 - offset) and {i["kind"] for i in page.items} == {"lead", "ticket"}
+    assert counts == [3 * 2 + 2 * 2] * 3  # count + window for 3 kinds; rows + deleted-by for the 2 shown
 
 
 async def test_delete_restore_and_purge_are_audited_and_emit_events(make_user, monkeypatch):

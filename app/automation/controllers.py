@@ -246,6 +246,7 @@ class AutomationAdminController(Controller):
             await services.save_template(request.scope["user"], template_id, data)
         except ValidationFailed as exc:
             template = await services.get_template(template_id) if template_id is not None else None
+            used_by = await services.rules_using_template(template_id) if template_id is not None else []
             return await page(request, TEMPLATE_FORM, status_code=422, reply=template, values=data,
-                              errors=exc.by_field(), detail=exc.detail)  # fmt: skip
+                              errors=exc.by_field(), detail=exc.detail, used_by=used_by)  # fmt: skip
         return _redirect(request, "/admin/automation/templates?notice=saved")

@@ -174,6 +174,12 @@ async def test_reply_templates_are_validated_and_show_where_used(client, make_us
                                              "actions": [{"kind": "reply_template", "template": template["id"]}]})  # fmt: skip
     listing = await client.get("/admin/automation/templates")
     assert "已收到" in listing.text and "紧急报修加标签" in listing.text and "X-Shuyuan-Signature" in listing.text
+    edit = await client.get(f"/admin/automation/templates/{template['id']}")
+    assert 'aria-labelledby="au-used-by"' in edit.text and "<li>紧急报修加标签</li>" in edit.text
+    assert 'name="body" rows="8" required' in edit.text  # marked required, as the server requires it
+    # A refused edit keeps the "used by" list beside the form.
+    emptied = await post_form(client, f"/admin/automation/templates/{template['id']}", {"name": "已收到", "body": " "})
+    assert emptied.status_code == 422 and 'id="f-body-error"' in emptied.text and "<li>紧急报修加标签</li>" in emptied.text
     off = await post_form(client, f"/admin/automation/templates/{template['id']}", {"name": "已收到", "body": "新内容"})
     assert off.status_code in (302, 303)
     assert (await ReplyTemplate.select().first())["is_active"] is False

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
+from pathlib import Path
 
 from piccolo.engine.postgres import PostgresEngine
 
@@ -107,6 +109,14 @@ async def browser_log_in(browser, base: str, username: str, width: int = 1440, h
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{base}/workbench")  # the pending-tickets workbench is home
     return page
+
+
+async def keep_screenshot(page, name: str) -> None:
+    """A full-page screenshot `<name>.png` in the folder SHUYUAN_SCREENSHOTS names (browser tests); none without it."""
+    folder = os.environ.get("SHUYUAN_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 async def run_worker_burst(**options):

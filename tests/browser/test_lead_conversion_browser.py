@@ -3,22 +3,12 @@ the student's 360° page, at phone and desktop widths. SHUYUAN_SCREENSHOTS=<dir>
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from app.leads import follow_ups
 from app.leads import services as lead_services
 from app.tickets.defaults import ensure_default_types
 from app.tickets.services import create_ticket
 from tables.students.tables import StudentTag
-from tests.support import browser_log_in, make_campus, repair
-
-
-async def _shot(page, name: str) -> None:
-    folder = os.environ.get("SHUYUAN_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+from tests.support import browser_log_in, keep_screenshot, make_campus, repair
 
 
 async def test_advisor_converts_a_lead_and_opens_the_student(servers, browser, make_user):
@@ -43,13 +33,13 @@ async def test_advisor_converts_a_lead_and_opens_the_student(servers, browser, m
         await page.get_by_role("link", name="转为学员").click()
         await page.wait_for_url(f"{web}/leads/{lead['id']}/convert")
         await page.get_by_text("试听教室空调太冷").wait_for()
-        await _shot(page, f"convert-confirm-{width}")
+        await keep_screenshot(page, f"convert-confirm-{width}")
         await page.get_by_role("button", name="创建学员").click()
         banner = page.locator(".lead-converted")
         await banner.wait_for()
         assert "已转为学员" in await banner.inner_text()
         await page.locator("#lead-timeline .fu-item").first.wait_for()
-        await _shot(page, f"lead-converted-{width}")
+        await keep_screenshot(page, f"lead-converted-{width}")
 
         student_id = int((await banner.locator("a").get_attribute("href")).rsplit("/", 1)[1])
         await StudentTag.insert(StudentTag(student=student_id, tag="重点关注"), StudentTag(student=student_id, tag="数学"))
@@ -59,8 +49,8 @@ async def test_advisor_converts_a_lead_and_opens_the_student(servers, browser, m
         assert await page.locator(".student-tags .tag").count() == 2
         assert await page.locator(".student-tickets li").count() == 1
         assert await page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
-        await _shot(page, f"student-{width}")
+        await keep_screenshot(page, f"student-{width}")
         await page.goto(f"{web}/students")
         await page.get_by_role("link", name=f"陈思远{width}").wait_for()
-        await _shot(page, f"students-{width}")
+        await keep_screenshot(page, f"students-{width}")
         await page.context.close()

@@ -4,9 +4,7 @@ it and purges another; the reveal log. SHUYUAN_SCREENSHOTS=<dir> keeps screensho
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 from app.core.clock import FrozenClock, system_clock
 from app.leads import merge
@@ -15,14 +13,7 @@ from app.tickets.defaults import ensure_default_types
 from app.tickets.services import create_ticket
 from tables.leads.tables import Lead
 from tables.tickets.tables import Ticket
-from tests.support import browser_log_in, repair
-
-
-async def _shot(page, name: str) -> None:
-    folder = os.environ.get("SHUYUAN_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+from tests.support import browser_log_in, keep_screenshot, repair
 
 
 async def test_reveal_delete_restore_and_purge_in_the_browser(servers, browser, make_user):
@@ -46,34 +37,34 @@ async def test_reveal_delete_restore_and_purge_in_the_browser(servers, browser, 
         await page.goto(f"{web}/leads/{pool_lead['id']}")
         value = page.locator(f"#phone-{pool_lead['id']}")
         assert "****" in await value.inner_text()
-        await _shot(page, f"lead-masked-{width}")
+        await keep_screenshot(page, f"lead-masked-{width}")
         await value.get_by_role("button", name="显示").click()
         await page.locator(".phone-revealed").wait_for()
         assert pool_lead["phone"] in await page.locator(".phone-revealed").inner_text()
-        await _shot(page, f"lead-revealed-{width}")
+        await keep_screenshot(page, f"lead-revealed-{width}")
         await page.context.close()
 
         page = await browser_log_in(browser, web, admin.username, width=width)
         page.on("dialog", lambda dialog: dialog.accept())
         await page.goto(f"{web}/tickets/{ticket['id']}")
-        await _shot(page, f"ticket-page-{width}")
+        await keep_screenshot(page, f"ticket-page-{width}")
         await page.locator(".tk-actionbar").get_by_role("button", name="删除").click()
         await page.get_by_text("已移到回收站").first.wait_for()
-        await _shot(page, f"ticket-deleted-{width}")
+        await keep_screenshot(page, f"ticket-deleted-{width}")
         await page.get_by_role("link", name="打开回收站").click()
         await page.wait_for_url(f"{web}/recycle")
         await page.locator(f"#bin-ticket-{ticket['id']}").wait_for()
         assert "撤销合并" in await page.locator(f"#bin-lead-{merged['id']}").inner_text()
         assert "3 天后彻底删除" in await page.locator(f"#bin-lead-{old['id']}").inner_text()
-        await _shot(page, f"recycle-bin-{width}")
+        await keep_screenshot(page, f"recycle-bin-{width}")
         await page.locator(f"#bin-ticket-{ticket['id']}").get_by_role("button", name="恢复").click()
         await page.get_by_text("已恢复").wait_for()
         assert (await Ticket.select(Ticket.deleted_at).where(Ticket.id == ticket["id"]).first())["deleted_at"] is None
         await page.locator(f"#bin-lead-{old['id']}").get_by_role("button", name="彻底删除").click()
         await page.get_by_text("已彻底删除").wait_for()
         assert await Lead.count().where(Lead.id == old["id"]) == 0
-        await _shot(page, f"recycle-bin-after-{width}")
+        await keep_screenshot(page, f"recycle-bin-after-{width}")
         await page.goto(f"{web}/admin/phone-reveals")
         await page.locator("td").get_by_text("客服小刘").first.wait_for()
-        await _shot(page, f"phone-reveals-{width}")
+        await keep_screenshot(page, f"phone-reveals-{width}")
         await page.context.close()

@@ -1,4 +1,7 @@
-"""Revealing a masked phone number (page button and API) and the admins' log of reveals."""
+"""Revealing a masked phone number (page button and API) and the admins' log of reveals.
+
+`revealed`, `wants_others` and `NO_STORE` are shared with the student pages' reveal
+(app/students/controllers.py, api.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,20 @@ from app.core.pagination import PageRequest
 from app.core.web import page
 from app.leads import phones
 
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def revealed(dom_id: str, phone: str, more: list[str], *, others: bool) -> Response:
+    """The full numbers in place of the masked ones (phone.html's `masked_numbers` span `dom_id`), never cached;
+    `more`: the family's other numbers, shown with `others`."""
+    return HTMXTemplate(template_name="leads/phone_revealed.html", headers=NO_STORE,
+                        context={"dom_id": dom_id, "phone": phone, "phones": more, "others": others})  # fmt: skip
+
+
+async def wants_others(request: Request) -> bool:
+    """The button's `others=1`: the family's other numbers too, not only the main one."""
+    return (await request.form()).get("others") == "1"
+
 
 class LeadPhoneController(Controller):
     path = "/leads"
@@ -21,9 +38,7 @@ class LeadPhoneController(Controller):
     async def reveal(self, request: Request, lead_id: FromPath[int]) -> Response:
         """The "显示" button: swaps the masked number for the full one (and the others with `others=1`)."""
         numbers = await phones.reveal_lead_phone(request.scope["user"], lead_id, ip=client_ip(request))
-        others = (await request.form()).get("others") == "1"
-        return HTMXTemplate(template_name="leads/phone_revealed.html", context={**numbers, "others": others},
-                            headers={"Cache-Control": "no-store"})  # fmt: skip
+        return revealed(f"phone-{lead_id}", numbers["phone"], numbers["phones"], others=await wants_others(request))
 
 
 class LeadPhoneApi(Controller):
@@ -35,7 +50,7 @@ class LeadPhoneApi(Controller):
         """The lead's full numbers `{"id", "phone", "phones"}` for a caller who sees them masked. Each call is
         audited (who, which lead, when, from where); 403 when the caller may not see the lead."""
         numbers = await phones.reveal_lead_phone(request.scope["user"], lead_id, ip=client_ip(request))
-        return Response(numbers, headers={"Cache-Control": "no-store"})
+        return Response(numbers, headers=NO_STORE)
 
 
 class PhoneRevealLogController(Controller):
@@ -44,11 +59,12 @@ class PhoneRevealLogController(Controller):
     guards = [require_roles("admin")]
 
     @get("/")
-    async def index(self, request: Request, actor: FromQuery[str] = "", record: FromQuery[str] = "",
-                    limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:  # fmt: skip
+    async def index(self, request: Request, actor: FromQuery[str] = "", kind: FromQuery[str] = "",
+                    record: FromQuery[str] = "", limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:  # fmt: skip
+        kind = kind if kind in phones.REVEAL_TYPES else ""
         result = await phones.reveal_log(
-            request.scope["user"], PageRequest.parse(limit, offset),
+            request.scope["user"], PageRequest.parse(limit, offset), kind=kind,
             actor=int(actor) if actor.isdigit() else None, record=int(record) if record.isdigit() else None,
         )  # fmt: skip
         return await page(request, "leads/phone_reveals.html", page_data=result, types=phones.REVEAL_TYPES,
-                          params={"actor": actor, "record": record}, people=await phones.reveal_people())  # fmt: skip
+                          params={"actor": actor, "kind": kind, "record": record}, people=await phones.reveal_people())  # fmt: skip

@@ -8,8 +8,9 @@ services that compute with numbers (duplicate checks, merges):
   app/core/permissions.py) and the record's own people (a lead's owner; a student's advisor and
   class teacher);
 - everyone else who may see the record gets 138****8000 in the same field and a "显示" button; the
-  reveal (`reveal_lead_phone`) writes one audit row (who, which lead, when, from which address,
-  entity_type "lead_phone", action "reveal") and answers the full numbers;
+  reveal (`reveal_lead_phone`, `app.students.phones.reveal_student_phone`, both through
+  `audit_reveal`) writes one audit row (who, which record, when, from which address, entity_type
+  "lead_phone" or "student_phone", action "reveal") and answers the full numbers;
 - someone who may not see the record at all gets 403 from the reveal.
 
 Reveal rows are kept off the lead's own timeline (another entity_type) and do not move when leads
@@ -30,9 +31,12 @@ from tables.leads.tables import Lead
 
 PHONE_RIGHT = "leads.view_phone"
 REVEAL_TYPES = {"lead_phone": N_("Lead"), "student_phone": N_("Student")}
+_REFUSALS = {"lead_phone": N_("You have no reason to see this lead's phone number."),
+             "student_phone": N_("You have no reason to see this student's phone number.")}  # fmt: skip
 _PHONE_KEYS = ("phone", "phones", "guardian_phone")
 
-__all__ = ["mask_phone", "sees_full", "present_lead", "present_leads", "reveal_lead_phone", "reveal_log"]
+__all__ = ["mask_phone", "sees_full", "present_lead", "present_leads", "audit_reveal", "reveal_lead_phone",
+           "reveal_log"]  # fmt: skip
 
 
 def sees_full(user: CurrentUser, *own_people: int | None) -> bool:
@@ -77,25 +81,32 @@ def present_changes(user: CurrentUser, owner: int | None, entries: list[dict]) -
     return out
 
 
+async def audit_reveal(user: CurrentUser, entity_type: str, entity_id: int, *, allowed: bool, ip: str) -> None:
+    """What every reveal shares: 403 for someone with no reason to see the record, else exactly one
+    audit row. The number itself is never copied into it: the log says who looked, not what they saw."""
+    if not allowed:
+        raise Forbidden(_REFUSALS[entity_type])
+    await audit.record(actor_id=user.id, action="reveal", entity_type=entity_type, entity_id=entity_id, changes={},
+                       ip=ip)  # fmt: skip
+
+
 async def reveal_lead_phone(user: CurrentUser, lead_id: int, *, ip: str = "") -> dict:
     """The lead's full numbers, for someone who may see the lead; one audit row per reveal."""
     lead = await Lead.select(Lead.id, Lead.owner, Lead.phone, Lead.phones, Lead.deleted_at).where(
         Lead.id == lead_id
     ).first().output(load_json=True)  # fmt: skip
-    if lead is None or lead["deleted_at"] is not None or not await policy.can_view(user, lead):
-        raise Forbidden(N_("You have no reason to see this lead's phone number."))
-    # The number is never copied into the audit row: the log says who looked, not what they saw.
-    await audit.record(actor_id=user.id, action="reveal", entity_type="lead_phone", entity_id=lead_id, changes={},
-                       ip=ip)  # fmt: skip
+    allowed = lead is not None and lead["deleted_at"] is None and await policy.can_view(user, lead)
+    await audit_reveal(user, "lead_phone", lead_id, allowed=allowed, ip=ip)
     return {"id": lead_id, "phone": lead["phone"], "phones": lead["phones"] or []}
 
 
-async def reveal_log(user: CurrentUser, page: PageRequest, *, actor: int | None = None,
+async def reveal_log(user: CurrentUser, page: PageRequest, *, actor: int | None = None, kind: str = "",
                      record: int | None = None) -> Page[dict]:  # fmt: skip
-    """Every reveal, newest first (admins only)."""
+    """Every reveal, newest first (admins only); `kind` is one of REVEAL_TYPES ("" for both)."""
     if not user.is_admin:
         raise Forbidden()
-    where = AuditEntry.entity_type.is_in(list(REVEAL_TYPES)) & (AuditEntry.action == "reveal")
+    where = AuditEntry.entity_type.is_in([kind] if kind in REVEAL_TYPES else list(REVEAL_TYPES))
+    where &= AuditEntry.action == "reveal"
     if actor:
         where &= AuditEntry.actor == actor
     if record:

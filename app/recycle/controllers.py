@@ -1,4 +1,5 @@
-"""The recycle bin page (/recycle): filters, restore, purge now; and the "moved to the bin" page."""
+"""The recycle bin page (/recycle): filters, restore, purge now; and the "moved to the bin" page that
+a record's Delete button answers (`moved_to_bin`), whose Undo posts to restore with `from=deleted`."""
 
 from __future__ import annotations
 
@@ -58,6 +59,14 @@ async def _back_to_list(request: Request) -> tuple[service.BinFilter, PageReques
     filters = parse_filter(*(str(data.get(k, "")) for k in ("kind", "deleted_by", "deleted_from", "deleted_to", "q")))
     offset = str(data.get("offset", ""))
     return filters, PageRequest.parse("", offset if offset.isdigit() else "")
+
+
+async def moved_to_bin(request: Request, kind: str, item_id: int, name: str, back_url: str) -> Response:
+    """The answer to a record page's Delete button: "“name” is in the recycle bin" with Undo."""
+    shown = await page(request, "recycle/deleted.html", kind=kind, item_id=item_id, name=name, back_url=back_url)
+    # The record's own URL is a 404 now: the address bar shows the bin, where it can be found again.
+    shown.headers["HX-Push-Url"] = f"/recycle?kind={kind}"
+    return shown
 
 
 class RecycleBinController(Controller):

@@ -1,12 +1,15 @@
-"""REST: /api/v1/students (list with search) and /api/v1/students/{id} (profile, leads, tags, tickets)."""
+"""REST: /api/v1/students (list with search), /api/v1/students/{id} (profile, leads, tags, tickets; DELETE to
+the recycle bin) and /api/v1/students/{id}/phone/reveal (the family's full numbers, audited)."""
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery
 
+from app.core.auth import client_ip
 from app.core.pagination import PageRequest
-from app.students import phones, services
+from app.leads.phone_controllers import NO_STORE
+from app.students import deletion, phones, services
 
 _PROFILE = ("id", "name", "gender", "birth_date", "grade", "guardian_name", "guardian_phone", "phones", "email",
             "wechat", "city", "district", "status", "version", "created_at", "updated_at")  # fmt: skip
@@ -54,3 +57,16 @@ class StudentApi(Controller):
                     tickets=[{"id": t["id"], "number": t["number"], "title": t["title"], "status": t["status"],
                               "priority": t["priority"], "created_at": _iso(t["created_at"])} for t in view.tickets])  # fmt: skip
         return Response(body, headers={"ETag": f'W/"{s["version"]}"'})
+
+    @delete("/{student_id:int}")
+    async def delete_student(self, request: Request, student_id: FromPath[int]) -> None:
+        """Move the student to the recycle bin (whoever may see them; restorable for 30 days at /recycle).
+        404 when the student is gone already or the caller cannot see them."""
+        await deletion.delete_student(request.scope["user"], student_id, ip=client_ip(request))
+
+    @post("/{student_id:int}/phone/reveal", status_code=200)
+    async def reveal_phone(self, request: Request, student_id: FromPath[int]) -> Response:
+        """The family's full numbers `{"id", "guardian_phone", "phones"}` for a caller who sees them masked. Each
+        call is audited (who, which student, when, from where); 403 when the caller may not see the student."""
+        numbers = await phones.reveal_student_phone(request.scope["user"], student_id, ip=client_ip(request))
+        return Response(numbers, headers=NO_STORE)

@@ -1,16 +1,20 @@
-"""Student pages: /students (search, pagination) and /students/{id}, the 360° view."""
+"""Student pages: /students (search, pagination) and /students/{id}, the 360° view, with the family's
+numbers' "显示" reveal and the Delete button (to the recycle bin, with Undo)."""
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
+from app.core.auth import client_ip
 from app.core.pagination import PageRequest
 from app.core.web import page
 from app.leads import follow_ups
 from app.leads import services as lead_services
-from app.students import phones, services
+from app.leads.phone_controllers import revealed, wants_others
+from app.recycle.controllers import moved_to_bin
+from app.students import deletion, phones, services
 from app.tickets import workflow
 
 
@@ -39,3 +43,15 @@ class StudentController(Controller):
             items=phones.present_timeline(user, view.student, view.timeline), kinds=follow_ups.KINDS, outcomes=follow_ups.OUTCOMES,
             field_labels=lead_services.FIELD_LABELS,
         )  # fmt: skip
+
+    @post("/{student_id:int}/phone/reveal", status_code=200)
+    async def reveal(self, request: Request, student_id: FromPath[int]) -> Response:
+        """The "显示" button: the family's full numbers in place of the masked ones; audited."""
+        numbers = await phones.reveal_student_phone(request.scope["user"], student_id, ip=client_ip(request))
+        return revealed(f"student-phone-{student_id}", numbers["guardian_phone"], numbers["phones"],
+                        others=await wants_others(request))  # fmt: skip
+
+    @post("/{student_id:int}/delete")
+    async def delete(self, request: Request, student_id: FromPath[int]) -> Response:
+        student = await deletion.delete_student(request.scope["user"], student_id, ip=client_ip(request))
+        return await moved_to_bin(request, "student", student_id, student["name"], "/students")

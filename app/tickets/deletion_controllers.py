@@ -7,7 +7,7 @@ from litestar.params import FromPath
 from litestar.response import Response
 
 from app.core.auth import client_ip
-from app.core.web import page
+from app.recycle.controllers import moved_to_bin
 from app.tickets import deletion
 
 
@@ -18,8 +18,4 @@ class TicketDeletionController(Controller):
     @post("/delete")
     async def delete(self, request: Request, ticket_id: FromPath[int]) -> Response:
         ticket = await deletion.delete_ticket(request.scope["user"], ticket_id, ip=client_ip(request))
-        shown = await page(request, "recycle/deleted.html", kind="ticket", item_id=ticket_id,
-                           name=f"{ticket['number']} {ticket['title']}", back_url="/tickets")  # fmt: skip
-        # The ticket's own URL is a 404 now: the address bar shows the bin, where it can be found again.
-        shown.headers["HX-Push-Url"] = "/recycle?kind=ticket"
-        return shown
+        return await moved_to_bin(request, "ticket", ticket_id, f"{ticket['number']} {ticket['title']}", "/tickets")

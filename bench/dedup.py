@@ -5,7 +5,8 @@ PostgreSQL COPY). Names: 95 % drawn from surname × one or two given characters,
 very common names (张伟, 王芳 …), so some name blocks hold thousands of leads and the candidate
 cap is exercised. Probes, one third each: the same phone of a stored lead written differently
 (exact match), the pinyin of a stored lead's name in the same district (fuzzy match), a new person.
-Each probe is timed around `find_duplicates()` in process (keys, queries, scoring).
+Each probe is timed around `find_duplicates()` in process (keys, queries, scoring); for the exact
+and fuzzy probes it also counts whether the stored lead they were made from is among the matches.
 Also times `check_many()` on a batch of 1,000 probes (the importer's call).
 
 python bench/dedup.py [--backend sqlite|postgres] [--sizes 100000,1000000] [--probes 300]
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sqlite3
 import time
@@ -46,24 +48,25 @@ def _people(n: int, rng: random.Random):
 
 
 def _rows(n: int, seed: int):
-    from app.leads.dedup.scoring import match_keys, profile
+    """Leads and their `lead_match_key` rows (lead, key, profile), as `write_keys` would write them."""
+    from dataclasses import replace
+
+    from app.leads.dedup.check import key_rows
+    from app.leads.dedup.normalise import normalise_email, normalise_name, normalise_phone, normalise_wechat
+    from app.leads.dedup.scoring import profile
 
     rng = random.Random(seed)
-    cache: dict[str, str] = {}
+    by_name: dict = {}  # the pinyin of a name once, not once per lead
     leads, keys = [], []
     for lead_id, p in enumerate(_people(n, rng), start=1):
         leads.append((lead_id, p["student_name"], p["phone"], p["email"], p["wechat"], p["district"]))
-        name_key = cache.get(p["student_name"])
-        if name_key is None:
-            name_key = cache[p["student_name"]] = next(
-                k for k in match_keys(profile({"student_name": p["student_name"]})) if k.startswith("name:")
-            )  # fmt: skip
-        keys.append((lead_id, f"phone:{p['phone']}"))
-        keys.append((lead_id, name_key))
-        if p["email"]:
-            keys.append((lead_id, f"email:{p['email']}"))
-        if p["wechat"]:
-            keys.append((lead_id, f"wechat:{p['wechat']}"))
+        named = by_name.get(p["student_name"])
+        if named is None:
+            named = by_name[p["student_name"]] = profile({"student_name": p["student_name"]})
+        phone = normalise_phone(p["phone"])
+        me = replace(named, phones=frozenset([phone] if phone else []), email=normalise_email(p["email"]),
+                     wechat=normalise_wechat(p["wechat"]), district=normalise_name(p["district"]), lead_id=lead_id)  # fmt: skip
+        keys.extend(key_rows(lead_id, me))
     return leads, keys
 
 
@@ -78,7 +81,7 @@ async def _load(backend: str, url: str, n: int, seed: int) -> float:
         con.execute("DELETE FROM lead_match_key")
         con.execute("DELETE FROM lead")
         con.executemany(_LEAD_SQL + "(?, ?, ?, ?, ?, ?, 'new', 'other')", leads)
-        con.executemany("INSERT INTO lead_match_key (lead, key) VALUES (?, ?)", keys)
+        con.executemany("INSERT INTO lead_match_key (lead, key, profile) VALUES (?, ?, ?)", keys)
         con.commit()
         con.execute("ANALYZE")
         con.close()
@@ -90,14 +93,15 @@ async def _load(backend: str, url: str, n: int, seed: int) -> float:
         await con.copy_records_to_table("lead", records=[(*r, "new", "other") for r in leads],
                                         columns=["id", "student_name", "phone", "email", "wechat", "district",
                                                  "status", "source"])  # fmt: skip
-        await con.copy_records_to_table("lead_match_key", records=keys, columns=["lead", "key"])
+        await con.copy_records_to_table("lead_match_key", records=keys, columns=["lead", "key", "profile"])
         await con.execute("SELECT setval(pg_get_serial_sequence('lead', 'id'), $1)", n)
         await con.execute("ANALYZE lead; ANALYZE lead_match_key")
         await con.close()
     return time.perf_counter() - began
 
 
-def _probes(n_stored: int, count: int, seed: int) -> list[tuple[str, dict]]:
+def _probes(n_stored: int, count: int, seed: int) -> list[tuple[str, dict, int | None]]:
+    """(kind, values, the id of the stored lead it duplicates or None) for each probe."""
     from app.leads.dedup.normalise import name_syllables
 
     stored = list(_people(n_stored, random.Random(seed)))
@@ -107,22 +111,29 @@ def _probes(n_stored: int, count: int, seed: int) -> list[tuple[str, dict]]:
         kind = ("exact", "fuzzy", "new")[i % 3]
         if kind == "new":
             probes.append((kind, {"student_name": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
-                                  "phone": str(rng.randrange(13000000000, 19999999999)), "district": "区1"}))  # fmt: skip
+                                  "phone": str(rng.randrange(13000000000, 19999999999)), "district": "区1"}, None))  # fmt: skip
             continue
-        p = stored[rng.randrange(n_stored)]
+        index = rng.randrange(n_stored)
+        p = stored[index]
         if kind == "exact":
-            probes.append((kind, {**p, "phone": rng.choice(_FORMATS)(p["phone"]), "email": "", "wechat": ""}))
+            probes.append(
+                (kind, {**p, "phone": rng.choice(_FORMATS)(p["phone"]), "email": "", "wechat": ""}, index + 1)
+            )
         else:
             syllables = name_syllables(p["student_name"])
             latin = f"{''.join(syllables[1:]).capitalize()} {syllables[0].capitalize()}"
-            probes.append((kind, {"student_name": latin, "district": p["district"], "phone": "13000000000"}))
+            probes.append((kind, {"student_name": latin, "district": p["district"], "phone": "13000000000"}, index + 1))
     return probes
+
+
+def _load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 async def run(backend: str, sizes: list[int], probes: int) -> None:
     from app.leads.dedup.check import check_many, find_duplicates
 
-    url = __import__("os").environ["DATABASE_URL"]
+    url = os.environ["DATABASE_URL"]
     if backend == "postgres":
         from piccolo_conf import DB
 
@@ -131,20 +142,23 @@ async def run(backend: str, sizes: list[int], probes: int) -> None:
     for n in sizes:
         load_s = await _load(backend, url, n, seed=n)
         cases = _probes(n, probes, seed=n)
-        for _, values in cases[:20]:  # warm up: pypinyin tables, prepared statements
+        for _, values, _ in cases[:20]:  # warm up: pypinyin tables, prepared statements
             await find_duplicates(values)
         timings: dict[str, list[float]] = {"exact": [], "fuzzy": [], "new": []}
         found = {"exact": 0, "fuzzy": 0, "new": 0}
-        for kind, values in cases:
+        recalled = {"exact": 0, "fuzzy": 0, "new": 0}
+        for kind, values, target in cases:
             began = time.perf_counter()
             matches = await find_duplicates(values)
             timings[kind].append((time.perf_counter() - began) * 1000)
             found[kind] += bool(matches)
+            recalled[kind] += target in {m.lead_id for m in matches}
         every = [t for ts in timings.values() for t in ts]
-        print(f"stored={n:>9,} load={load_s:6.1f}s all: {percentiles(every)}")
+        print(f"stored={n:>9,} load={load_s:6.1f}s all: {percentiles(every)} load average: {_load_average()}")
         for kind, ts in timings.items():
-            print(f"    {kind:<6} {percentiles(ts)} with a match: {found[kind]}/{len(ts)}")
-        batch = [v for _, v in _probes(n, 1000, seed=n + 7)]
+            recall = f", the duplicated lead found: {recalled[kind]}/{len(ts)}" if kind != "new" else ""
+            print(f"    {kind:<6} {percentiles(ts)} with a match: {found[kind]}/{len(ts)}{recall}")
+        batch = [v for _, v, _ in _probes(n, 1000, seed=n + 7)]
         began = time.perf_counter()
         await check_many(batch)
         print(f"    check_many(1,000 rows): {time.perf_counter() - began:.2f}s")

@@ -31,6 +31,7 @@ from app.core.permissions import CurrentUser
 from app.jobs import services as jobs
 from app.leads import import_files, policy, services
 from app.leads.dedup.bulk import FileDuplicates
+from app.leads.dedup.check import key_rows
 from app.leads.dedup.scoring import Match, Reason
 from app.leads.import_mapping import IMPORT_FIELDS, check_mapping, row_values, suggest_mapping
 from tables.accounts.tables import Campus, User
@@ -182,10 +183,10 @@ async def _write_chunk(user, job_id: int, params: dict, outcomes: list[RowOutcom
         keys, entries = [], []
         for lead_id, outcome in zip(ids, keep):
             outcome.written = True
-            keys.extend((lead_id, k) for k in sorted(checker.keys_of(outcome.row)))
+            keys.extend(key_rows(lead_id, checker.profile_of(outcome.row)))
             changes = audit.snapshot({**outcome.values, "owner": owner, "campus": campus}, services.EDITABLE)
             entries.append((user.id, "create", "lead", lead_id, changes, "", now))
-        await bulk_insert(LeadMatchKey, ("lead", "key"), keys)
+        await bulk_insert(LeadMatchKey, ("lead", "key", "profile"), keys)
         await bulk_insert(AuditEntry, ("actor", "action", "entity_type", "entity_id", "changes", "ip", "at"), entries)
         checker.written.update(ids)
         await jobs.add_progress(job_id, len(outcomes), len(ids), len(outcomes) - len(ids))

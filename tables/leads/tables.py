@@ -44,10 +44,13 @@ class LeadMatchKey(Table):
 
     A duplicate check looks candidates up by these keys only, never by scanning leads. Rows are
     rewritten in the transaction of every create, edit, delete, restore and merge of their lead.
+    `profile` holds the lead's compared fields in normal form (`scoring.encode_profile`), the same
+    on each of its rows, so a check scores candidates without reading them from `lead`.
     """
 
     lead = ForeignKey(references=Lead, index=True, on_delete=OnDelete.cascade)
     key = Varchar(length=140, index=True)
+    profile = Text(default="")
 
 
 class LeadMerge(Table):

@@ -102,15 +102,74 @@ def profile(values: dict, lead_id: int | None = None) -> Profile:
 
 
 def match_keys(p: Profile) -> set[str]:
-    """The blocking keys of a lead: every phone, the e-mail, the WeChat id and the pinyin of the name."""
+    """The blocking keys of a lead: every phone, the e-mail, the WeChat id, the pinyin of the name,
+    and the pinyin of the name in its district.
+
+    The name in its district (`name:wei-zhang@海淀区`) keeps a crowded name block (10,000 张伟 among
+    a million leads) from hiding the one in the same district: a check reads at most
+    `MAX_NAME_CANDIDATES` leads per name key, and a same-district lead is the likeliest duplicate.
+    """
     keys = {f"phone:{x}" for x in p.phones}
     if p.email:
         keys.add(f"email:{p.email}")
     if p.wechat:
         keys.add(f"wechat:{p.wechat}")
     if p.syllables:
-        keys.add(f"name:{name_key(p.syllables)}"[:140])
+        name = f"name:{name_key(p.syllables)}"
+        keys.add(name[:140])
+        if p.district:
+            keys.add(f"{name}@{p.district}"[:140])
     return keys
+
+
+def is_name_key(key: str) -> bool:
+    """A name key (with or without the district) finds fuzzy candidates; the others exact ones."""
+    return key.startswith("name:")
+
+
+# A profile stored with each match key (`LeadMatchKey.profile`), so that a check scores candidates
+# without reading their leads or computing pinyin again: the fields of `Profile` in that order,
+# lists joined by spaces. Normal forms hold no spaces (names, phones, WeChat ids) except perhaps an
+# e-mail, which is one field; the separator itself is dropped from the values.
+_FIELD_SEP = "\x1f"
+_PROFILE_FIELDS = 8
+
+
+def _field(text: str) -> str:
+    return text.replace(_FIELD_SEP, "")
+
+
+def encode_profile(p: Profile) -> str:
+    return _FIELD_SEP.join((
+        _field(p.name), _field(" ".join(p.syllables)), _field(p.guardian), _field(" ".join(p.guardian_syllables)),
+        _field(" ".join(sorted(p.phones))), _field(p.email), _field(p.wechat), _field(p.district),
+    ))  # fmt: skip
+
+
+def decode_profile(stored: str, lead_id: int | None = None) -> Profile | None:
+    """The `Profile` that `encode_profile` stored; None when `stored` is empty or of another layout."""
+    parts = stored.split(_FIELD_SEP) if stored else ()
+    if len(parts) != _PROFILE_FIELDS:
+        return None
+    name, syllables, guardian, guardian_syllables, phones, email, wechat, district = parts
+    return Profile(
+        name, tuple(syllables.split()), guardian, tuple(guardian_syllables.split()), frozenset(phones.split()),
+        email, wechat, district, lead_id,
+    )  # fmt: skip
+
+
+def may_match(a: Profile, b: Profile) -> bool:
+    """Whether `score(a, b)` can be an exact match or reach `DUPLICATE_THRESHOLD`, by cheap tests only.
+
+    Without the same phone, e-mail or WeChat id a pair scores at most 0.75 × 100 = 75 on the name,
+    so it needs the same district, two guardian names or a phone one digit away besides. Most of a
+    crowded name block fails all of these.
+    """
+    return bool(
+        (a.phones and not a.phones.isdisjoint(b.phones)) or (a.email and a.email == b.email)
+        or (a.wechat and a.wechat == b.wechat) or (a.district and a.district == b.district)
+        or (a.guardian and b.guardian) or (a.phones and b.phones and _one_digit_apart(a.phones, b.phones))
+    )  # fmt: skip
 
 
 def _sound_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:

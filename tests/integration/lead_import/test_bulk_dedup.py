@@ -45,3 +45,24 @@ async def test_duplicates_within_a_file_reach_f1_095(make_user):
     actual = {p for p in true_pairs(records) if set(p) <= valid}
     precision, recall, f1 = scores(predicted, actual)
     assert precision >= 0.95 and recall >= 0.95 and f1 >= 0.95, (precision, recall, f1)
+
+
+async def test_an_import_writes_the_keys_and_profiles_that_write_keys_writes(make_user):
+    from app.jobs import services as jobs
+    from app.leads import importing
+    from app.leads.dedup.check import key_rows, load_candidates
+    from app.leads.dedup.scoring import profile
+    from tables.leads.tables import Lead, LeadMatchKey
+    from tests.integration.lead_import.helpers import csv_bytes, sample_rows
+
+    admin = await make_user("admin")
+    upload = await importing.store_upload(admin, "leads.csv", csv_bytes(sample_rows()))
+    options = importing.ImportOptions(dry_run=False)
+    job_id = await importing.start_import(admin, upload["token"], upload["suggestion"], options)
+    await importing.run_import(job_id)
+    assert (await jobs.load_job(job_id))["succeeded"] == 2
+    leads = await load_candidates([r["id"] for r in await Lead.select(Lead.id)])
+    expected = {row for i, lead in leads.items() for row in key_rows(i, profile(lead))}
+    rows = await LeadMatchKey.select(LeadMatchKey.lead, LeadMatchKey.key, LeadMatchKey.profile)
+    assert {(r["lead"], r["key"], r["profile"]) for r in rows} == expected
+    assert all(p for _, _, p in expected)

@@ -159,9 +159,20 @@ def name_syllables(raw: str) -> tuple[str, ...]:
     text = text.replace("ü", "v")
     out: list[str] = []
     for token in _LATIN_TOKEN.findall(text):
+        # "Lyu", "nyu", "lue" may be ü spelled out ("lue" is lüe, one syllable), or the seam of two
+        # syllables ("yunyu" is yun yu, not yu nü): the reading with fewer syllables wins, a tie
+        # goes to the letters as written.
+        written_parts = split_syllables(token)
+        spelled = token
         for written, pinyin in _LATIN_U:
-            token = token.replace(written, pinyin)
-        parts = split_syllables(token)
+            spelled = spelled.replace(written, pinyin)
+        parts = written_parts
+        if spelled != token:
+            u_parts = split_syllables(spelled)
+            if u_parts is not None and (written_parts is None or len(u_parts) < len(written_parts)):
+                parts = u_parts
+            elif written_parts is None:
+                token = spelled
         out.extend(s.replace("v", "u") for s in (parts if parts else (token,)))
     return tuple(out)
 

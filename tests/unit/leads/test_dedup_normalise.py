@@ -56,6 +56,10 @@ def test_syllables_split_latin_runs_and_read_surnames_as_surnames():
     assert name_syllables("单丽") == ("shan", "li")  # not dan
     assert name_syllables("曾小贤") == ("zeng", "xiao", "xian")  # not ceng
     assert name_syllables("Lyu Xiaoming") == name_syllables("吕晓明") == ("lu", "xiao", "ming")
+    # "nyu" at the seam of two syllables is not ü: 袁云羽 written together
+    assert name_syllables("Yunyu Yuan") == ("yun", "yu", "yuan")
+    assert name_syllables("Junyue Ye") == ("jun", "yue", "ye")
+    assert name_syllables("nyu") == ("nu",) and name_syllables("Lue") == ("lue",)
     assert name_syllables("Zhang Wie") == ("zhang", "wie")  # a typo stays whole
 
 

@@ -19,6 +19,7 @@ from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.events import Event
 from app.core.i18n import N_, _current, gettext, set_locale
 from app.core.permissions import CurrentUser
+from app.core.prepared import Prepared
 from app.notifications.services import notify
 from app.settings import get_settings
 from app.tickets import policy
@@ -127,12 +128,16 @@ async def _timeline(ticket_id: int, actor_id: int | None, changes: dict, reason:
                                                changes=changes, created_at=now))  # fmt: skip
 
 
+# Asked on every ticket created, of every type: compiled once (app/core/prepared.py).
+_ACTIVE_WORKFLOW = Prepared(lambda type_code: ApprovalWorkflow.select(ApprovalWorkflow.id, ApprovalWorkflow.version).where(
+    (ApprovalWorkflow.ticket_type.code == type_code) & ApprovalWorkflow.is_active.eq(True)
+).first(), 1)  # fmt: skip
+
+
 async def start_approval(uow: UnitOfWork, ticket_id: int, type_code: str) -> int | None:
     """Start the type's active workflow at its first step (inside the creating transaction), at the
     ticket's creation time, so a ticket created with an injected clock starts its step clock there too."""
-    workflow = await ApprovalWorkflow.select(ApprovalWorkflow.id, ApprovalWorkflow.version).where(
-        (ApprovalWorkflow.ticket_type.code == type_code) & ApprovalWorkflow.is_active.eq(True)
-    ).first()  # fmt: skip
+    workflow = await _ACTIVE_WORKFLOW.run(type_code)
     if workflow is None or await ApprovalInstance.exists().where(ApprovalInstance.ticket == ticket_id):
         return None
     steps = await ApprovalStep.select(ApprovalStep.name, ApprovalStep.approver, ApprovalStep.sla_minutes).where(

@@ -10,7 +10,8 @@ from typing import Any
 
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
-from app.core.events import Event, publish
+from app.core.events import Event
+from app.core.jobs import dispatch
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class UnitOfWork:
     def __init__(self) -> None:
         self.events: list[Event] = []
         self._after_commit: list[Callable[[], Awaitable[Any]]] = []
+        self._jobs: list[tuple[str, tuple, str | None]] = []
         self._tx: Any = None
 
     def emit(self, event: Event) -> None:
@@ -92,9 +94,7 @@ class UnitOfWork:
 
     def enqueue(self, function: str, *args: Any, job_id: str | None = None) -> None:
         """Enqueue an arq job after commit, so the worker never sees rows that are not there yet."""
-        from app.core.jobs import enqueue
-
-        self.after_commit(lambda: enqueue(function, *args, job_id=job_id))
+        self._jobs.append((function, args, job_id))
 
     async def _react(self) -> None:
         _load_reactions()
@@ -126,7 +126,7 @@ class UnitOfWork:
                 raise
         await self._tx.__aexit__(exc_type, exc, tb)
         if exc_type is None:
-            await publish(*self.events)
+            await dispatch(self.events, self._jobs)
             for callback in self._after_commit:
                 try:
                     await callback()

@@ -13,7 +13,11 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from piccolo.columns.column_types import JSON, JSONB
+from piccolo.columns.defaults.base import Default
 from piccolo.querystring import QueryString
+from piccolo.table import Table
+from piccolo.utils.encoding import dump_json
 
 # Values no real query uses: where they end up among the compiled arguments is where the
 # caller's values go.
@@ -58,3 +62,62 @@ class Prepared:
         if first:
             return rows[0] if rows else None
         return rows
+
+
+class PreparedInsert:
+    """`INSERT INTO table (every column but the key) VALUES ... RETURNING id`, compiled once per
+    engine and row count.
+
+    Building a Piccolo insert instantiates the Table (defaults, validation) and converts every
+    value through several layers: about half a millisecond per row on the ticket-creation path.
+    Here values are taken as given and missing columns get the column's default as Piccolo would;
+    JSON columns are serialised. A test compares the stored rows with Piccolo's own insert.
+    """
+
+    def __init__(self, table: type[Table]) -> None:
+        self._table = table
+        self._columns = [c for c in table._meta.columns if not c._meta.primary_key]
+        self._json = {c._meta.name for c in self._columns if isinstance(c, JSON | JSONB)}
+        self._key = table._meta.primary_key._meta.db_column_name
+        self._sql: dict[tuple[str, int], str] = {}
+
+    def _compile(self, engine_type: str, rows: int) -> str:
+        width = len(self._columns)
+        if engine_type == "sqlite":
+            groups = ["(" + ",".join("?" * width) + ")"] * rows
+        else:
+            groups = ["(" + ",".join(f"${r * width + i + 1}" for i in range(width)) + ")" for r in range(rows)]
+        names = ",".join(f'"{c._meta.db_column_name}"' for c in self._columns)
+        sql = (f"INSERT INTO {self._table._meta.get_formatted_tablename()} ({names}) VALUES {','.join(groups)} "
+               f'RETURNING "{self._key}"')  # fmt: skip
+        self._sql[(engine_type, rows)] = sql
+        return sql
+
+    def _values(self, row: dict[str, Any]) -> list[Any]:
+        unknown = row.keys() - {c._meta.name for c in self._columns}
+        if unknown:
+            raise ValueError(f"unknown columns {sorted(unknown)}")
+        values = []
+        for column in self._columns:
+            name = column._meta.name
+            if name in row:
+                value = row[name]
+            else:
+                value = column.get_default_value()
+                if isinstance(value, Default):
+                    value = value.python()
+            if name in self._json and value is not None and not isinstance(value, str):
+                value = dump_json(value)
+            values.append(value)
+        return values
+
+    async def run(self, *rows: dict[str, Any]) -> list[Any]:
+        """Insert the rows (column name → value); returns their keys in order."""
+        from piccolo_conf import DB
+
+        if not rows:
+            return []
+        sql = self._sql.get((DB.engine_type, len(rows))) or self._compile(DB.engine_type, len(rows))
+        query = QueryString("", query_type="insert", table=self._table)
+        query._frozen_compiled_strings = (sql, [v for row in rows for v in self._values(row)])
+        return [dict(r)[self._key] for r in await DB.run_querystring(query)]

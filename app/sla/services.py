@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.calendars.hours import BusinessHours, NeverOpenError, add_business_minutes
-from app.core.prepared import Prepared
+from app.core.prepared import Prepared, PreparedInsert
 from app.sla import policies
 from app.sla.clock import DONE_STATUSES, TARGETS, SlaState, Step, compute
 from tables.sla.tables import SlaAction, TicketSla
@@ -83,6 +83,7 @@ _HISTORY = Prepared(lambda ticket_id: TicketActivity.select(
 _SLA = Prepared(lambda ticket_id: TicketSla.select().where(TicketSla.ticket == ticket_id).first(), 1,
                 json_keys=["targets", "paused_statuses"])  # fmt: skip
 _TICKET = Prepared(lambda ticket_id: Ticket.select(*TICKET_COLUMNS).where(Ticket.id == ticket_id).first(), 1)
+_INSERT_SLA = PreparedInsert(TicketSla)
 
 
 async def done_keys(ticket_id: int) -> set[tuple[str, str]]:
@@ -152,10 +153,10 @@ async def recompute(ticket_id: int, *, created: bool = False) -> None:
     values[TicketSla.paused] = state.paused
     values[TicketSla.updated_at] = as_of
     if created:
-        await TicketSla.insert(TicketSla(
-            ticket=ticket_id, targets=sla["targets"], paused_statuses=sla["paused_statuses"],
+        await _INSERT_SLA.run({
+            "ticket": ticket_id, "targets": sla["targets"], "paused_statuses": sla["paused_statuses"],
             **{column._meta.name: value for column, value in values.items()},
-        ))  # fmt: skip
+        })  # fmt: skip
     else:
         await TicketSla.update(values).where(TicketSla.ticket == ticket_id)
     dues = [d for d in open_dues.values() if d is not None]

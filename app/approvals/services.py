@@ -23,6 +23,7 @@ from app.core.prepared import Prepared
 from app.notifications.services import notify
 from app.settings import get_settings
 from app.tickets import policy
+from app.tickets.numbering import is_pending
 from app.tickets.services import get_ticket
 from tables.approvals.tables import ApprovalDecision, ApprovalInstance, ApprovalStep, ApprovalWorkflow, PendingApproval
 from tables.tickets.tables import Ticket, TicketActivity, TicketWatcher
@@ -118,9 +119,21 @@ async def _involve(uow: UnitOfWork, ticket: dict, step: dict | None, people: lis
     new = [u for u in people if u not in watching]
     if new:
         await TicketWatcher.insert(*[TicketWatcher(ticket=ticket["id"], user=u) for u in new])
-    await notify(uow, people, kind="approval_request", title=f"{ticket['number']} {ticket['title']}",
-                 body=school_text(N_("Waiting for your approval: %(step)s"), step=step["name"] if step else ""),
-                 link=f"/tickets/{ticket['id']}#ticket-approval")  # fmt: skip
+
+    async def tell(number: str) -> None:
+        await notify(uow, people, kind="approval_request", title=f"{number} {ticket['title']}",
+                     body=school_text(N_("Waiting for your approval: %(step)s"), step=step["name"] if step else ""),
+                     link=f"/tickets/{ticket['id']}#ticket-approval")  # fmt: skip
+
+    if is_pending(ticket["number"]):  # a ticket being created is numbered last, just before its commit
+        uow.before_commit(lambda: _after_numbering(ticket["id"], tell))
+    else:
+        await tell(ticket["number"])
+
+
+async def _after_numbering(ticket_id: int, then) -> None:
+    row = await Ticket.select(Ticket.number).where(Ticket.id == ticket_id).first()
+    await then(row["number"])
 
 
 async def _timeline(ticket_id: int, actor_id: int | None, changes: dict, reason: str, now: datetime) -> None:

@@ -79,10 +79,17 @@ class UnitOfWork:
         self.events: list[Event] = []
         self._after_commit: list[Callable[[], Awaitable[Any]]] = []
         self._jobs: list[tuple[str, tuple, str | None]] = []
+        self._before_commit: list[Callable[[], Awaitable[Any]]] = []
         self._tx: Any = None
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
+
+    def before_commit(self, callback: Callable[[], Awaitable[Any]]) -> None:
+        """Run `await callback()` last inside the transaction, after the reactions, in the order
+        registered; an exception rolls the whole write back. For work that takes a lock other
+        writers wait on (a gap-free number): done last, the lock is held only until the commit."""
+        self._before_commit.append(callback)
 
     def after_commit(self, callback: Callable[[], Awaitable[Any]]) -> None:
         """Run `await callback()` once the transaction has committed (e.g. enqueue an arq job).
@@ -118,9 +125,14 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        if exc_type is None and self.events:
+        if exc_type is None and (self.events or self._before_commit):
             try:
-                await self._react()
+                if self.events:
+                    await self._react()
+                done = 0
+                while done < len(self._before_commit):  # a callback may register another
+                    await self._before_commit[done]()
+                    done += 1
             except BaseException as failure:
                 await self._tx.__aexit__(type(failure), failure, failure.__traceback__)
                 raise

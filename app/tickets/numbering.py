@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from piccolo.engine.postgres import PostgresEngine
@@ -13,6 +14,27 @@ from tables.tickets.tables import Ticket
 LOCK_KEY = 727001  # any constant: serialises number allocation across PostgreSQL sessions
 _LAST = Prepared(lambda pattern: Ticket.select(Ticket.number).where(Ticket.number.like(pattern))
                  .order_by(Ticket.number, ascending=False).first(), 1)  # fmt: skip
+
+
+PENDING_PREFIX = "T-new-"  # no year's pattern matches it
+
+
+def pending_number() -> str:
+    """What a ticket's number is inside its creating transaction until `assign_number` runs."""
+    return PENDING_PREFIX + secrets.token_hex(6)
+
+
+def is_pending(number: str) -> bool:
+    return number.startswith(PENDING_PREFIX)
+
+
+async def assign_number(ticket_id: int, now: datetime) -> str:
+    """Give the ticket its number, as the last step of the creating transaction: on PostgreSQL the
+    lock that keeps numbers gap-free is then held only from here to the commit, not while the
+    ticket's SLA, approval and rules are worked out (every creator waits on that lock)."""
+    number = await next_number(now)
+    await Ticket.update({Ticket.number: number}).where(Ticket.id == ticket_id)
+    return number
 
 
 async def next_number(now: datetime) -> str:

@@ -20,7 +20,7 @@ from app.core.prepared import Prepared, PreparedInsert
 from app.notifications.services import notify
 from app.tickets import fields as ticket_fields
 from app.tickets import policy, workflow
-from app.tickets.numbering import next_number
+from app.tickets.numbering import assign_number, pending_number
 from tables.accounts.tables import Campus, User
 from tables.students.tables import Student
 from tables.teaching.tables import ClassGroup
@@ -181,10 +181,9 @@ async def create_ticket(
         values["campus"] = actor.campus_id
     now = clock.now()
     async with UnitOfWork() as uow:
-        number = await next_number(now)
         status = "assigned" if values["assignee"] else "new"
         ticket_id = (await _INSERT_TICKET.run({
-            **values, "number": number, "ticket_type": type_row["id"], "fields": custom, "team": type_row["team"],
+            **values, "number": pending_number(), "ticket_type": type_row["id"], "fields": custom, "team": type_row["team"],
             "status": status, "created_by": actor.id if actor else None,
             "search_text": _search_text(values["title"], values["description"], type_row["fields"], custom),
             "tracking_token": secrets.token_urlsafe(32), "created_at": now, "updated_at": now,
@@ -195,9 +194,14 @@ async def create_ticket(
             "ticket": ticket_id, "actor": actor.id if actor else None, "kind": "created", "created_at": now,
             "changes": {"status": [None, status], "priority": [None, values["priority"]], "channel": [None, values["channel"]]},
         })  # fmt: skip
-        if values["assignee"] and (actor is None or values["assignee"] != actor.id):
-            await notify(uow, [values["assignee"]], kind="ticket_assigned", title=f"{number} {values['title']}",
-                         link=f"/tickets/{ticket_id}")  # fmt: skip
+
+        async def number_it() -> None:
+            number = await assign_number(ticket_id, now)
+            if values["assignee"] and (actor is None or values["assignee"] != actor.id):
+                await notify(uow, [values["assignee"]], kind="ticket_assigned", title=f"{number} {values['title']}",
+                             link=f"/tickets/{ticket_id}")  # fmt: skip
+
+        uow.before_commit(number_it)
         uow.emit(Event("ticket.created", _event_payload(ticket_id, status, None, values, type_row["code"], 1)))
     return await _load(ticket_id, tags=tags)  # the tags just written, in the order they were inserted
 

@@ -77,7 +77,8 @@ class PreparedInsert:
     def __init__(self, table: type[Table]) -> None:
         self._table = table
         self._columns = [c for c in table._meta.columns if not c._meta.primary_key]
-        self._json = {c._meta.name for c in self._columns if isinstance(c, JSON | JSONB)}
+        self._plan = [(c._meta.name, c, isinstance(c, JSON | JSONB)) for c in self._columns]
+        self._names = {c._meta.name for c in self._columns}
         self._key = table._meta.primary_key._meta.db_column_name
         self._sql: dict[tuple[str, int], str] = {}
 
@@ -94,22 +95,20 @@ class PreparedInsert:
         return sql
 
     def _values(self, row: dict[str, Any]) -> list[Any]:
-        unknown = row.keys() - {c._meta.name for c in self._columns}
-        if unknown:
-            raise ValueError(f"unknown columns {sorted(unknown)}")
+        if not row.keys() <= self._names:
+            raise ValueError(f"unknown columns {sorted(row.keys() - self._names)}")
         values = []
-        for column in self._columns:
-            name = column._meta.name
-            if name in row:
-                value = row[name]
-            else:
-                value = column.get_default_value()
-                if isinstance(value, Default):
-                    value = value.python()
-            if name in self._json and value is not None and not isinstance(value, str):
+        for name, column, is_json in self._plan:
+            value = row[name] if name in row else self._default(column)
+            if is_json and value is not None and not isinstance(value, str):
                 value = dump_json(value)
             values.append(value)
         return values
+
+    @staticmethod
+    def _default(column) -> Any:
+        value = column.get_default_value()
+        return value.python() if isinstance(value, Default) else value
 
     async def run(self, *rows: dict[str, Any]) -> list[Any]:
         """Insert the rows (column name → value); returns their keys in order."""

@@ -20,6 +20,8 @@ async def follow_tickets(uow: UnitOfWork, event: Event) -> None:
         return
     if event.payload.get("fields") in (["sla"], ["automation"]):
         return  # the scan's or an automation log's own event (only the timeline changed): the dues are unchanged
+    if event.name == "ticket.message" and event.payload.get("public") is False:
+        return  # an internal note answers nobody and moves no status: no clock changes
     # One write may emit several events for one ticket (a requester reply that resumes it): once is enough.
     done: set[int] = uow.__dict__.setdefault("_sla_recomputed", set())
     if ticket_id in done:

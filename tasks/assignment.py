@@ -8,7 +8,9 @@ BATCH = 50
 
 
 async def assign_ticket(ctx: dict, ticket_id: int) -> dict | None:
-    return await services.assign_ticket(ticket_id, batch=BATCH)
+    """The job of a new ticket's time window: decides that ticket and every other one waiting."""
+    decisions = await services.assign_waiting(first=ticket_id, batch=BATCH)
+    return decisions.get(ticket_id)
 
 
 async def sweep_unassigned(ctx: dict) -> int:

@@ -36,7 +36,6 @@ from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork, is_sqlite
 from app.core.events import Event
 from app.core.i18n import gettext
-from app.core.prepared import Prepared
 from app.notifications.services import notify
 from app.tickets.workflow import OPEN_STATUSES
 from tables.assignment.tables import AssignmentCursor, AssignmentDecision, AssignmentSetting
@@ -255,19 +254,27 @@ async def waiting_ids(limit: int, older_than: datetime | None = None, first: int
     return ids if first is None or first in ids else [first, *ids[: limit - 1]]
 
 
-# In a burst most jobs find their ticket decided already by an earlier job's batch: one compiled
-# select answers that, instead of the reads of a whole decision.
-_DECIDED = Prepared(lambda ticket_id: AssignmentDecision.select(AssignmentDecision.id)
-                    .where(AssignmentDecision.ticket == ticket_id).first(), 1)  # fmt: skip
-
-
 async def assign_ticket(ticket_id: int, clock: Clock = system_clock, batch: int = 1) -> dict | None:
-    """Decide for one ticket; with `batch` > 1 (the job), also for other tickets waiting now.
-    None when there was nothing to decide (decided already, assigned, closed, a manual type)."""
-    if await _DECIDED.run(ticket_id) is not None:
-        return None  # the waiting tickets it would have taken along have jobs of their own
+    """Decide for one ticket; with `batch` > 1, also for other tickets waiting now."""
     others = await waiting_ids(batch, first=ticket_id) if batch > 1 else [ticket_id]
     return (await assign_tickets(sorted(set(others) | {ticket_id}), clock)).get(ticket_id)
+
+
+async def assign_waiting(first: int | None = None, batch: int = 50, limit: int = 2000,
+                         clock: Clock = system_clock) -> dict[int, dict]:
+    """Decide every ticket waiting now, oldest first (`first` among them), `batch` per transaction
+    so other writers get their turn: the assignment job of a time window (app/assignment/reactions.py)."""
+    decisions: dict[int, dict] = {}
+    while len(decisions) < limit:
+        ids = await waiting_ids(batch, first=first)
+        first = None
+        if not ids:
+            break
+        done = await assign_tickets(ids, clock)
+        decisions.update(done)
+        if not done or len(ids) < batch:
+            break  # nothing more waiting, or what is left cannot be decided now (claimed meanwhile)
+    return decisions
 
 
 async def _case(ticket_id: int, now: datetime, clock: Clock) -> _Case | None:

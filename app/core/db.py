@@ -78,7 +78,7 @@ class UnitOfWork:
     def __init__(self) -> None:
         self.events: list[Event] = []
         self._after_commit: list[Callable[[], Awaitable[Any]]] = []
-        self._jobs: list[tuple[str, tuple, str | None]] = []
+        self._jobs: list[tuple[str, tuple, str | None, int]] = []
         self._before_commit: list[Callable[[], Awaitable[Any]]] = []
         self._tx: Any = None
 
@@ -99,9 +99,10 @@ class UnitOfWork:
         """
         self._after_commit.append(callback)
 
-    def enqueue(self, function: str, *args: Any, job_id: str | None = None) -> None:
-        """Enqueue an arq job after commit, so the worker never sees rows that are not there yet."""
-        self._jobs.append((function, args, job_id))
+    def enqueue(self, function: str, *args: Any, job_id: str | None = None, coalesce_ms: int = 0) -> None:
+        """Enqueue an arq job after commit, so the worker never sees rows that are not there yet
+        (`coalesce_ms`: see app.core.jobs.enqueue)."""
+        self._jobs.append((function, args, job_id, coalesce_ms))
 
     async def _react(self) -> None:
         _load_reactions()

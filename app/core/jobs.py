@@ -36,7 +36,8 @@ end
 return 0
 """
 
-Job = tuple[str, Sequence[Any], str | None]  # function, args, job id (None: a fresh one)
+# function, args, job id (None: a fresh one), coalescing window in ms (0: none; see `enqueue`)
+Job = tuple[str, Sequence[Any], str | None, int]
 
 
 def arq_redis_settings() -> RedisSettings:
@@ -50,17 +51,27 @@ async def get_pool() -> ArqRedis:
     return _pool
 
 
-def _script_args(function: str, args: Sequence[Any], job_id: str | None) -> tuple:
-    job_id = job_id or uuid4().hex
+def _script_args(function: str, args: Sequence[Any], job_id: str | None, coalesce_ms: int = 0) -> tuple:
     now = timestamp_ms()
+    run_at = now
+    if coalesce_ms:
+        # One job per window: the first call of the window queues it to run when the window ends,
+        # the others find it queued. The arguments are the first call's.
+        window = now // coalesce_ms
+        job_id, run_at = f"{job_id or function}:{window}", (window + 1) * coalesce_ms
+    job_id = job_id or uuid4().hex
     job = serialize_job(function, tuple(args), {}, None, now)
     keys = (job_key_prefix + job_id, result_key_prefix + job_id, default_queue_name)
-    return (_ENQUEUE, len(keys), *keys, expires_extra_ms, job, now, job_id)
+    return (_ENQUEUE, len(keys), *keys, expires_extra_ms + run_at - now, job, run_at, job_id)
 
 
-async def enqueue(function: str, *args: Any, job_id: str | None = None) -> bool:
-    """Queue `function(*args)` for the worker now; False if a job with this id exists already."""
-    return bool(await get_redis().eval(*_script_args(function, args, job_id)))
+async def enqueue(function: str, *args: Any, job_id: str | None = None, coalesce_ms: int = 0) -> bool:
+    """Queue `function(*args)` for the worker now; False if a job with this id exists already.
+
+    With `coalesce_ms`, calls within the same window of that many milliseconds share one job
+    (id `<job_id>:<window>`), run at the window's end: for jobs that take care of everything
+    waiting at the time they run, so that a burst costs a few jobs instead of one per call."""
+    return bool(await get_redis().eval(*_script_args(function, args, job_id, coalesce_ms)))
 
 
 async def dispatch(events: Sequence[Any], jobs: Sequence[Job]) -> None:
@@ -75,8 +86,8 @@ async def dispatch(events: Sequence[Any], jobs: Sequence[Job]) -> None:
         channel = get_settings().redis.events_channel
         for event in events:
             pipe.publish(channel, event.to_json())
-        for function, args, job_id in jobs:
-            pipe.eval(*_script_args(function, args, job_id))
+        for function, args, job_id, coalesce_ms in jobs:
+            pipe.eval(*_script_args(function, args, job_id, coalesce_ms))
         await pipe.execute()
     except Exception:  # noqa: BLE001 - committed already
         log.exception("could not publish %s or queue %s", [e.name for e in events], [j[0] for j in jobs])

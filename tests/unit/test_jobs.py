@@ -36,7 +36,7 @@ async def test_dispatch_publishes_the_events_and_queues_the_jobs_in_one_go():
     await subscriber.subscribe(get_settings().redis.events_channel)
     await subscriber.get_message(timeout=1)  # the subscribe confirmation
     await dispatch(
-        [Event("ticket.created", {"id": 7})], [("assign_ticket", (7,), "jobs-test:d1"), ("sla_scan", (), None)]
+        [Event("ticket.created", {"id": 7})], [("assign_ticket", (7,), "jobs-test:d1", 0), ("sla_scan", (), None, 0)]
     )
     message = await subscriber.get_message(timeout=2)
     while message is not None and message["type"] != "message":

@@ -259,13 +259,25 @@ async def test_creating_a_ticket_enqueues_its_assignment_job(make_user):
 
     from app.core.jobs import close_pool, get_pool
 
+    from arq.constants import default_queue_name
+
+    from app.assignment.reactions import COALESCE_MS
+
     await close_pool()
     desk = await make_user("admin")
+    pool = await get_pool()
+    before = await pool.zrange(default_queue_name, 0, -1)
     [ticket_id] = await _open(desk)
     [assigned] = await _open(desk, assignee_id=desk.id)
-    pool = await get_pool()
-    assert await Job(f"assign:{ticket_id}", pool).status() == JobStatus.queued
-    assert await Job(f"assign:{assigned}", pool).status() == JobStatus.not_found
+    jobs = [j.decode() for j in await pool.zrange(default_queue_name, 0, -1, withscores=False) if j not in before]
+    assert len(jobs) == 1 and jobs[0].startswith("assign:")  # none for the ticket created with an assignee
+    window = int(jobs[0].rsplit(":", 1)[1])
+    info = await Job(jobs[0], pool).info()
+    assert (info.function, info.args) == ("assign_ticket", (ticket_id,))
+    # It runs when its quarter second ends, and takes every ticket created in that window along.
+    assert await pool.zscore(default_queue_name, jobs[0]) == (window + 1) * COALESCE_MS
+    assert await Job(jobs[0], pool).status() in (JobStatus.deferred, JobStatus.queued)
+    assert assigned != ticket_id
 
 
 async def test_without_own_shifts_the_campus_business_hours_decide(make_user):

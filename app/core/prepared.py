@@ -1,4 +1,4 @@
-"""Hot read queries compiled to SQL once, then run with new values.
+"""Hot queries compiled to SQL once, then run with new values.
 
 Building a Piccolo select with joins costs about a millisecond of Python each time it runs, more
 than the database needs to answer it. `Prepared` builds the query once per engine with marker
@@ -30,12 +30,12 @@ class Prepared:
         if params > len(_MARKERS):
             raise ValueError("too many parameters")
         self._build, self._params, self._json_keys = build, params, tuple(json_keys)
-        self._compiled: dict[str, tuple[Any, str, list[Any], list[int | None], bool]] = {}
+        self._compiled: dict[str, tuple[Any, str, list[Any], list[int | None], bool, str]] = {}
 
-    def _compile(self, engine) -> tuple[Any, str, list[Any], list[int | None], bool]:
+    def _compile(self, engine) -> tuple[Any, str, list[Any], list[int | None], bool, str]:
         query = self._build(*_MARKERS[: self._params])
         first = type(query).__name__ == "First"
-        select = query.query if first else query
+        select = query.query if first else query  # or an update / delete: they compile the same way
         querystring = select.querystrings[0]
         sql, args = querystring.compile_string(engine_type=engine.engine_type)
         slots = [_MARKERS.index(a) if isinstance(a, int) and a in _MARKERS else None for a in args]
@@ -44,15 +44,15 @@ class Prepared:
             raise ValueError(f"parameters {sorted(missing)} do not reach the SQL")
         if first and " LIMIT " not in sql.upper():
             sql += " LIMIT 1"
-        compiled = (querystring.table, sql, args, slots, first)
+        compiled = (querystring.table, sql, args, slots, first, querystring.query_type)
         self._compiled[engine.engine_type] = compiled
         return compiled
 
     async def run(self, *values: Any):
         from piccolo_conf import DB
 
-        table, sql, args, slots, first = self._compiled.get(DB.engine_type) or self._compile(DB)
-        query = QueryString("", query_type="select", table=table)
+        table, sql, args, slots, first, query_type = self._compiled.get(DB.engine_type) or self._compile(DB)
+        query = QueryString("", query_type=query_type, table=table)
         query._frozen_compiled_strings = (sql, [a if s is None else values[s] for a, s in zip(args, slots)])
         rows = [dict(row) for row in await DB.run_querystring(query)]  # asyncpg gives Records
         for row in rows:

@@ -84,6 +84,7 @@ _SLA = Prepared(lambda ticket_id: TicketSla.select().where(TicketSla.ticket == t
                 json_keys=["targets", "paused_statuses"])  # fmt: skip
 _TICKET = Prepared(lambda ticket_id: Ticket.select(*TICKET_COLUMNS).where(Ticket.id == ticket_id).first(), 1)
 _INSERT_SLA = PreparedInsert(TicketSla)
+_SET_DUE = Prepared(lambda due, ticket_id: Ticket.update({Ticket.due_at: due}).where(Ticket.id == ticket_id), 2)
 
 
 async def done_keys(ticket_id: int) -> set[tuple[str, str]]:
@@ -162,7 +163,7 @@ async def recompute(ticket_id: int, *, created: bool = False) -> None:
     dues = [d for d in open_dues.values() if d is not None]
     due_at = min(dues) if dues else None
     if due_at != ticket["due_at"]:
-        await Ticket.update({Ticket.due_at: due_at}).where(Ticket.id == ticket_id)
+        await _SET_DUE.run(due_at, ticket_id)
 
 
 async def _record_late_answers(ticket_id: int, state: SlaState, done: set[tuple[str, str]]) -> None:

@@ -14,6 +14,7 @@ from tables.tickets.tables import Ticket
 LOCK_KEY = 727001  # any constant: serialises number allocation across PostgreSQL sessions
 _LAST = Prepared(lambda pattern: Ticket.select(Ticket.number).where(Ticket.number.like(pattern))
                  .order_by(Ticket.number, ascending=False).first(), 1)  # fmt: skip
+_SET_NUMBER = Prepared(lambda number, ticket_id: Ticket.update({Ticket.number: number}).where(Ticket.id == ticket_id), 2)
 
 
 PENDING_PREFIX = "T-new-"  # no year's pattern matches it
@@ -33,7 +34,7 @@ async def assign_number(ticket_id: int, now: datetime) -> str:
     lock that keeps numbers gap-free is then held only from here to the commit, not while the
     ticket's SLA, approval and rules are worked out (every creator waits on that lock)."""
     number = await next_number(now)
-    await Ticket.update({Ticket.number: number}).where(Ticket.id == ticket_id)
+    await _SET_NUMBER.run(number, ticket_id)
     return number
 
 

@@ -108,12 +108,16 @@ class UnitOfWork:
         _load_reactions()
         if not _reactions:
             return
-        # Reactions see the events of the write itself; events they emit are published but not
-        # reacted to again, which rules out loops between domains.
-        for event in list(self.events):
-            for prefix, reaction in _reactions:
-                if event.name.startswith(prefix):
-                    await reaction(self, event)
+        # Reactions see the events of the write itself, then (one more round) the events the
+        # reactions emitted, such as the SLA's "breached" found while recomputing a late answer;
+        # what that second round emits is published but not reacted to, so no loop can form.
+        done = 0
+        for _round in range(2):
+            batch, done = self.events[done:], len(self.events)
+            for event in batch:
+                for prefix, reaction in _reactions:
+                    if event.name.startswith(prefix):
+                        await reaction(self, event)
 
     async def __aenter__(self) -> "UnitOfWork":
         self._tx = transaction()

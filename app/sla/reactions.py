@@ -27,4 +27,4 @@ async def follow_tickets(uow: UnitOfWork, event: Event) -> None:
     if ticket_id in done:
         return
     done.add(ticket_id)
-    await recompute(ticket_id, created=event.name == "ticket.created")
+    await recompute(ticket_id, created=event.name == "ticket.created", uow=uow)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.calendars.hours import BusinessHours, NeverOpenError, add_business_minutes
+from app.core.db import UnitOfWork
+from app.core.events import Event
 from app.core.prepared import Prepared, PreparedInsert
 from app.sla import policies
 from app.sla.clock import DONE_STATUSES, TARGETS, SlaState, Step, compute
@@ -119,7 +121,7 @@ def state_of(ticket: dict, sla: dict, hours: BusinessHours, steps: list[Step]) -
                    status=ticket["status"], priority=ticket["priority"])  # fmt: skip
 
 
-async def recompute(ticket_id: int, *, created: bool = False) -> None:
+async def recompute(ticket_id: int, *, created: bool = False, uow: UnitOfWork | None = None) -> None:
     """Derive the ticket's dues from its history and store them (inside the caller's transaction).
 
     Sets Ticket.due_at to the earliest open due (NULL when nothing is due or the clocks are paused)
@@ -149,7 +151,12 @@ async def recompute(ticket_id: int, *, created: bool = False) -> None:
             values[getattr(TicketSla, BREACH_COLUMNS[name])] = breached
     fresh = {**sla, **{DUE_COLUMNS[n]: d for n, d in open_dues.items()}}
     done = set() if created else await done_keys(ticket_id)
-    await _record_late_answers(ticket_id, state, done)
+    if await _record_late_answers(ticket_id, state, done) and uow is not None:
+        # The same event as the scan's breach (app/sla/scan.py): rules on "breached" run for it too.
+        uow.emit(Event("ticket.updated", {
+            "id": ticket_id, "status": ticket["status"], "old_status": None, "assignee": ticket["assignee"],
+            "campus": ticket["campus"], "priority": ticket["priority"], "fields": ["sla"], "sla": ["breach"],
+        }))  # fmt: skip
     values[TicketSla.scan_at] = next_scan(action_points(ticket, fresh, hours), done)
     values[TicketSla.paused] = state.paused
     values[TicketSla.updated_at] = as_of
@@ -166,9 +173,10 @@ async def recompute(ticket_id: int, *, created: bool = False) -> None:
         await _SET_DUE.run(due_at, ticket_id)
 
 
-async def _record_late_answers(ticket_id: int, state: SlaState, done: set[tuple[str, str]]) -> None:
+async def _record_late_answers(ticket_id: int, state: SlaState, done: set[tuple[str, str]]) -> bool:
     """A target met after its due that the scan had not yet flagged (met within the same 15 s) still
-    gets its breach on the timeline, once: the same SlaAction key as the scan's."""
+    gets its breach on the timeline, once: the same SlaAction key as the scan's. True if it did."""
+    recorded = False
     late = [(name, t.due, t.met_at) for name, t in state.targets.items()
             if t.met_at is not None and t.due is not None and t.met_at > t.due]  # fmt: skip
     late += [("next_response", due, met) for _at, due, met in state.next_response_rounds
@@ -182,10 +190,12 @@ async def _record_late_answers(ticket_id: int, state: SlaState, done: set[tuple[
             action="DO NOTHING"
         ).returning(SlaAction.id)  # fmt: skip
         if won:
+            recorded = True
             await TicketActivity.insert(TicketActivity(
                 ticket=ticket_id, kind="sla", created_at=met,
                 changes={"sla": "breach", "target": name, "due": key[1], "to": []},
             ))  # fmt: skip
+    return recorded
 
 
 async def ticket_sla_view(ticket: dict, now: datetime) -> dict | None:

@@ -146,6 +146,20 @@ async def test_sla_reminder_and_breach_run_their_rules(make_user, make_rule, aut
     ]  # fmt: skip
 
 
+async def test_a_breach_found_when_a_late_answer_arrives_before_the_scan_runs_its_rules(make_user, make_rule, automation):
+    campus, _leader, agent = await _sla_setup(make_user)
+    await make_rule("sla_breached", [{"kind": "add_tag", "value": "已超时"}])
+    clock = FrozenClock(T0)
+    ticket = await tickets.create_ticket(agent, _consultation(campus, assignee_id=agent.id), clock=clock)
+    clock.advance(minutes=125)  # due at 120; the scan has not run since
+    await tickets.add_message(agent, ticket["id"], "抱歉回复晚了", public=True, clock=clock)
+    assert await _recorded() == [(ticket["id"], "sla_breached")]
+    assert "breach" not in await scan(clock)  # the scan finds it recorded: no second trigger
+    assert await _recorded() == [(ticket["id"], "sla_breached")]
+    await _process_all(clock)
+    assert await automation.tags(ticket["id"]) == {"已超时"}
+
+
 async def test_an_unclaimed_escalation_is_not_an_sla_trigger(make_user, make_rule):
     campus, _leader, _agent = await _sla_setup(make_user)
     await make_rule("sla_warning", [{"kind": "add_tag", "value": "即将超时"}])

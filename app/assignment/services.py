@@ -289,13 +289,18 @@ async def _case(ticket_id: int, now: datetime, clock: Clock) -> _Case | None:
         return _Case(ticket, setting, needs, await candidates_for(needs, now, clock))
 
 
-async def reassign_on_escalation(ticket_id: int, reason: str, clock: Clock = system_clock) -> dict | None:
+async def reassign_on_escalation(ticket_id: int, reason: str, clock: Clock = system_clock,
+                                 escalated_from: int | None | object = ...) -> dict | None:
     """An escalated ticket goes to someone else who fits (not the current assignee). When nobody
-    else fits it stays where it is and the timeline says so. Manual types are left alone."""
+    else fits it stays where it is and the timeline says so. Manual types are left alone, and so is
+    a ticket whose assignee is no longer `escalated_from`, the one it had when it was escalated: a
+    person or an automation rule on "breached" has decided already, and their choice stands."""
     now = clock.now()
     case = await _case(ticket_id, now, clock)
     if case is None:
         return None
+    if escalated_from is not ... and case.ticket["assignee"] != escalated_from:
+        return {"outcome": "skipped", "assignee": case.ticket["assignee"], "reason": "reassigned meanwhile"}
     ticket, setting, needs, candidates = case.ticket, case.setting, case.needs, case.candidates
     team = setting.team or ticket["team"]
     scope = _scope(team)

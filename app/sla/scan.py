@@ -183,8 +183,8 @@ class _Actions:
 
     def _reassign(self, row: dict, point: Point, reason: str) -> None:
         """Escalated tickets go back to auto-assignment, to someone else who fits (after commit, once:
-        the job id is the action's own)."""
-        self.uow.enqueue("reassign_ticket", row["ticket"], reason,
+        the job id is the action's own), unless someone or a rule has reassigned them meanwhile."""
+        self.uow.enqueue("reassign_ticket", row["ticket"], reason, row["assignee"],
                          job_id=f"reassign:{row['ticket']}:{point.rule}:{point.due_key}")  # fmt: skip
 
     def _entry(self, row: dict, changes: dict) -> None:

@@ -228,6 +228,22 @@ async def test_escalation_hands_the_ticket_to_someone_else(make_user):
     assert activity["changes"]["escalation"] == "首次响应超时"
 
 
+async def test_escalation_leaves_a_ticket_reassigned_since_to_whoever_took_it(make_user):
+    clock = frozen()
+    desk = await make_user("admin")
+    first, second, third = await agent(clock), await agent(clock), await agent(clock)
+    [ticket_id] = await _open(desk, assignee_id=first.id)
+    # Between the breach and the job, a rule on "breached" (or a supervisor) gave it to `third`.
+    await tickets.update_ticket(desk, ticket_id, {"assignee": third.id}, version=None, clock=clock)
+
+    late = await services.reassign_on_escalation(ticket_id, "首次响应超时", clock, escalated_from=first.id)
+
+    assert late["outcome"] == "skipped" and late["assignee"] == third.id
+    assert (await Ticket.select(Ticket.assignee).where(Ticket.id == ticket_id).first())["assignee"] == third.id
+    moved = await services.reassign_on_escalation(ticket_id, "首次响应超时", clock, escalated_from=third.id)
+    assert moved["assignee"] in (first.id, second.id)  # still with the one escalated from: handed on
+
+
 async def test_escalation_with_nobody_else_keeps_the_assignee_and_says_so(make_user):
     clock = frozen()
     desk = await make_user("admin")

@@ -315,29 +315,37 @@ async def test_listing_the_bin_reads_a_fixed_number_of_queries(make_user, monkey
     assert counts == [3 * 2 + 2 * 2] * 3  # count + window for 3 kinds; rows + deleted-by for the 2 shown
 
 
-async def test_delete_restore_and_purge_are_audited_and_emit_events(make_user, monkeypatch):
-    import app.core.db as db
+async def test_delete_restore_and_purge_are_audited_and_emit_events(make_user):
+    from app.core.events import Event
+    from app.core.redis import get_redis
+    from app.settings import get_settings
 
-    published: list[str] = []
+    subscriber = get_redis().pubsub()  # the events as every web process receives them
+    await subscriber.subscribe(get_settings().redis.events_channel)
+    await subscriber.get_message(timeout=1)  # the subscribe confirmation
 
-    async def capture(*events):
-        published.extend(e.name for e in events)
+    async def published(kind: str) -> list[str]:
+        names = []
+        while (message := await subscriber.get_message(timeout=0.3)) is not None:
+            if message["type"] == "message":
+                names.append(Event.from_json(message["data"]).name)
+        return [n for n in names if n.startswith(f"{kind}.")]
 
-    monkeypatch.setattr(db, "publish", capture)
     admin = await make_user("admin")
     ticket = await tickets.create_ticket(admin, repair())
     lead = await services.create_lead(admin, ZHANG)
     student = (await Student.insert(Student(name="李雷")).returning(Student.id))[0]["id"]
-    published.clear()
+    await published("")  # what creating them published
     for kind, item, delete in (("ticket", ticket["id"], deletion.delete_ticket), ("lead", lead["id"], services.delete_lead),
                                ("student", student, delete_student)):  # fmt: skip
         await delete(admin, item, ip="10.0.0.7")
         await service.restore(admin, kind, item, ip="10.0.0.7")
         await delete(admin, item)
         await service.purge(admin, kind, item, ip="10.0.0.7")
-        assert published[-4:] == [f"{kind}.deleted", f"{kind}.restored", f"{kind}.deleted", f"{kind}.purged"], kind
+        assert await published(kind) == [f"{kind}.deleted", f"{kind}.restored", f"{kind}.deleted", f"{kind}.purged"]
         rows = await AuditEntry.select(AuditEntry.actor, AuditEntry.ip, AuditEntry.changes).where(
             (AuditEntry.entity_type == "recycle_bin") & (AuditEntry.entity_id == item) & (AuditEntry.action == "purge")
         ).output(load_json=True)  # fmt: skip
         [purge] = [r for r in rows if r["changes"]["kind"][1] == kind]
         assert (purge["actor"], purge["ip"]) == (admin.id, "10.0.0.7")
+    await subscriber.aclose()

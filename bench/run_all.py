@@ -9,6 +9,7 @@ BENCHMARKS = [
     ["event_fanout.py", "--rounds", "200"],
     ["board.py", "--rounds", "100", "--tickets", "1000"],
     ["ticket_create.py", "--seconds", "15"],
+    ["dedup.py", "--sizes", "100000,1000000", "--probes", "300"],
     ["lead_import.py", "--stored", "100000", "--rows", "100000"],
     ["automation.py", "--rounds", "100"],
 ]

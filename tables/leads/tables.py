@@ -49,7 +49,8 @@ class LeadMatchKey(Table):
     """
 
     lead = ForeignKey(references=Lead, index=True, on_delete=OnDelete.cascade)
-    key = Varchar(length=140, index=True)
+    # Looked up on the covering index (key, lead) of migration 2026-12-02T05:52:08; no index of its own.
+    key = Varchar(length=140)
     profile = Text(default="")
 
 

@@ -37,6 +37,8 @@ MAX_NAME_CANDIDATES = 100
 _CHUNK = 500
 # Keys per candidate query: one capped sub-select per key, and SQLite allows 500 in one compound select.
 _KEYS_PER_QUERY = 200
+# Up to this many keys (one lead's: phones, e-mail, WeChat id, names) SQLite reads them in one statement.
+_SMALL_CHECK = 20
 CANDIDATE_COLUMNS = (
     Lead.id, Lead.student_name, Lead.guardian_name, Lead.phone, Lead.phones, Lead.email, Lead.wechat,
     Lead.district, Lead.status, Lead.owner, Lead.owner.display_name.as_alias("owner_name"),
@@ -105,7 +107,7 @@ _PG_CANDIDATES_SQL = (
 )
 
 
-def _sqlite_candidates_sql(keys: Sequence[str]) -> str:
+def _sqlite_capped_sql(keys: Sequence[str]) -> str:
     """SQLite has no LATERAL: a capped sub-select per key, joined by UNION ALL (at most 500 in one)."""
     return " UNION ALL ".join(
         f"SELECT * FROM (SELECT key, lead, profile FROM lead_match_key WHERE key = ? ORDER BY lead DESC "
@@ -114,25 +116,49 @@ def _sqlite_candidates_sql(keys: Sequence[str]) -> str:
     )
 
 
+async def _sqlite_candidate_rows(keys: Sequence[str]) -> list[dict]:
+    """One capped sub-select per key for a single check. For a batch (an import's chunk), where
+    compiling hundreds of sub-selects costs more than answering them, exact keys go in one `IN (...)`
+    per 500 (their blocks are a lead or two; capped here) and only name keys are capped in SQL: a
+    crowded name block must not be read whole."""
+    if len(keys) <= _SMALL_CHECK:
+        return await _run_sql(_sqlite_capped_sql(keys), list(keys))
+    exact = [k for k in keys if not is_name_key(k)]
+    names = [k for k in keys if is_name_key(k)]
+    rows: list[dict] = []
+    for chunk in _chunks(exact):
+        marks = ", ".join("?" * len(chunk))
+        found = await _run_sql(f"SELECT key, lead, profile FROM lead_match_key WHERE key IN ({marks})", list(chunk))
+        by_key: dict[str, list[dict]] = defaultdict(list)
+        for row in found:
+            by_key[row["key"]].append(row)
+        for block in by_key.values():
+            rows.extend(sorted(block, key=lambda r: -r["lead"])[:MAX_CANDIDATES])
+    for chunk in _chunks(names, _KEYS_PER_QUERY):
+        rows.extend(await _run_sql(_sqlite_capped_sql(chunk), list(chunk)))
+    return rows
+
+
 async def stored_candidates(keys: Iterable[str]) -> tuple[dict[str, list[int]], dict[int, Profile | None]]:
     """The newest leads of each key (at most `_cap(key)`) and their stored profiles (None when a key row
-    has none: written before profiles were stored). One query per 200 keys, each key read on the
-    (key, lead) index."""
+    has none: written before profiles were stored). Each key is read on the (key, lead) index: on
+    PostgreSQL in one statement per 200 keys, on SQLite see `_sqlite_candidate_rows`."""
     from app.core.db import is_sqlite
 
     by_key: dict[str, list[int]] = defaultdict(list)
     profiles: dict[int, Profile | None] = {}
-    sqlite = is_sqlite()
-    for chunk in _chunks(sorted(keys), _KEYS_PER_QUERY):
-        if sqlite:
-            rows = await _run_sql(_sqlite_candidates_sql(chunk), list(chunk))
-        else:
-            rows = await _run_sql(_PG_CANDIDATES_SQL, [list(chunk), [_cap(k) for k in chunk]])
-        for row in rows:
-            lead_id = row["lead"]
-            by_key[row["key"]].append(lead_id)
-            if lead_id not in profiles:
-                profiles[lead_id] = decode_profile(row["profile"] or "", lead_id)
+    wanted = sorted(keys)
+    if is_sqlite():
+        rows = await _sqlite_candidate_rows(wanted)
+    else:
+        rows = []
+        for chunk in _chunks(wanted, _KEYS_PER_QUERY):
+            rows.extend(await _run_sql(_PG_CANDIDATES_SQL, [list(chunk), [_cap(k) for k in chunk]]))
+    for row in rows:
+        lead_id = row["lead"]
+        by_key[row["key"]].append(lead_id)
+        if lead_id not in profiles:
+            profiles[lead_id] = decode_profile(row["profile"] or "", lead_id)
     return by_key, profiles
 
 

@@ -3,9 +3,9 @@ and a lead with a name and a district gets the key of its name in its district.
 
 Runs after the migration that adds the column (Piccolo runs a migration's raw steps before its
 column changes, so the two cannot be one migration). Reads leads in batches of 2,000 by id and
-writes their keys with multi-row INSERTs (COPY on PostgreSQL) per batch: 4 min 15 s for a million
-leads (3.5 million key rows) on SQLite on the 2-core development VM. Backwards removes the name-in-district keys; the profile column goes with the
-migration before.
+writes their keys with multi-row INSERTs (COPY on PostgreSQL) per batch: about 4 minutes for a
+million leads (3.5 million key rows) on SQLite on the 2-core development VM. Backwards removes the
+name-in-district keys; the profile column goes with the migration before.
 """
 
 import json

@@ -32,6 +32,9 @@ def environment(backend: str = "sqlite"):
     if backend == "postgres":
         started.append(services.start_postgres(base / "pg"))
         env["DATABASE_URL"] = started[-1].url
+        sockets = sorted((base / "pg").rglob(f".s.PGSQL.{started[-1].port}"))
+        if sockets and os.environ.get("BENCH_PG_TCP") != "1":  # as PostgreSQL on the same host is reached
+            env["DATABASE_URL"] = f"postgres://postgres@:{started[-1].port}/shuyuan?host={sockets[0].parent}"
     else:
         env["DATABASE_URL"] = f"sqlite:///{base / 'var' / 'bench.sqlite3'}"
     (base / "var").mkdir()

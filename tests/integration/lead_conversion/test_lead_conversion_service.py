@@ -146,6 +146,9 @@ async def test_two_people_converting_at_once_make_one_student(make_user):
         conversion.convert_lead(admin, lead["id"], {}, lead["version"]),
         return_exceptions=True,
     )
-    assert sorted(type(r).__name__ for r in results) == ["Conflict", "Conversion"], results
+    # The loser is refused with a Conflict: "changed by someone else", "already converted" or "a
+    # student has this phone", depending on how far it got before the winner committed.
+    assert sorted("Conflict" if isinstance(r, Conflict) else type(r).__name__ for r in results) == [
+        "Conflict", "Conversion"], results  # fmt: skip
     assert await Student.count() == 1
     assert await AuditEntry.count().where(AuditEntry.action == "convert") == 1

@@ -7,14 +7,8 @@ its WebSocket connections may see; the worker publishes through the same functio
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-from app.core.redis import get_redis
-from app.settings import get_settings
-
-log = logging.getLogger(__name__)
 
 EVENT_VERSION = 1
 
@@ -46,14 +40,8 @@ async def publish(*events: Event) -> None:
     """Publish already-committed facts; a Redis failure is logged, never raised.
 
     The database row is the source of truth, so a lost live update only costs freshness:
-    clients re-render their regions when they reconnect.
+    clients re-render their regions when they reconnect. One pipeline, as after a commit.
     """
-    if not events:
-        return
-    channel = get_settings().redis.events_channel
-    try:
-        client = get_redis()
-        for event in events:
-            await client.publish(channel, event.to_json())
-    except Exception:  # noqa: BLE001 - the write already committed; report and carry on
-        log.exception("could not publish %s", [e.name for e in events])
+    from app.core.jobs import dispatch  # jobs queues through the same pipeline; it needs no events import
+
+    await dispatch(events, [])

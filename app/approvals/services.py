@@ -173,10 +173,18 @@ async def start_approval(uow: UnitOfWork, ticket_id: int, type_code: str) -> int
     return instance_id
 
 
+async def running_among(ticket_ids: list[int] | set[int]) -> set[int]:
+    """Which of these tickets wait on a running approval: pages leave out Resolve and Close for them."""
+    if not ticket_ids:
+        return set()
+    rows = await ApprovalInstance.select(ApprovalInstance.ticket).where(
+        ApprovalInstance.ticket.is_in(list(ticket_ids)) & (ApprovalInstance.status == "running")
+    )
+    return {r["ticket"] for r in rows}
+
+
 async def refuse_finishing_while_running(ticket_id: int) -> None:
-    if await ApprovalInstance.exists().where(
-        (ApprovalInstance.ticket == ticket_id) & (ApprovalInstance.status == "running")
-    ):
+    if await running_among([ticket_id]):
         raise ValidationFailed.one(
             "status",
             "This ticket is waiting for approval: it can be resolved or closed once the approval has finished.",

@@ -5,6 +5,7 @@ Each loader runs a fixed number of queries, whatever the number of tickets, even
 
 from __future__ import annotations
 
+from app.approvals import services as approval_services
 from app.core.permissions import CurrentUser
 from app.tickets import attachments, pickers, policy, queries, saved_views, services, workflow
 from app.tickets.fields import FIELD_TYPES, active_fields
@@ -101,6 +102,14 @@ async def _user_names(events: list[dict]) -> dict[int, str]:
     return {r["id"]: r["display_name"] for r in await User.select(User.id, User.display_name).where(User.id.is_in(ids))}
 
 
+async def _next_statuses(ticket: dict) -> tuple[str, ...]:
+    """The moves offered: the workflow's, less resolving or closing while an approval runs (refused anyway)."""
+    moves = tuple(workflow.TRANSITIONS.get(ticket["status"], ()))
+    if any(m in workflow.DONE_STATUSES for m in moves) and await approval_services.running_among([ticket["id"]]):
+        moves = tuple(m for m in moves if m not in workflow.DONE_STATUSES)
+    return moves
+
+
 async def detail_context(user: CurrentUser, ticket_id: int) -> dict:
     ticket = await services.get_ticket(user, ticket_id)
     events = await queries.timeline(ticket_id)
@@ -126,7 +135,7 @@ async def detail_context(user: CurrentUser, ticket_id: int) -> dict:
         "editable_fields": editable,
         "fields_by_key": {f["key"]: f for f in ticket["type_fields"]},
         "can_work": can_work,
-        "next_statuses": workflow.TRANSITIONS.get(ticket["status"], ()) if can_work else (),
+        "next_statuses": await _next_statuses(ticket) if can_work else (),
         "watching": await TicketWatcher.exists().where(
             (TicketWatcher.ticket == ticket_id) & (TicketWatcher.user == user.id)),
         "staff": await pickers.staff(user) if can_work else [],

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from app.approvals import queries as approvals
+from app.approvals import services as approval_services
 from app.core.clock import Clock, system_clock
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser, descendant_team_ids
@@ -127,6 +128,11 @@ async def sections(user: CurrentUser, clock: Clock = system_clock) -> list[Secti
     waiting.count = await approvals.waiting_count(user)
     waiting.items = await approvals.waiting_items(user, SHORT_LIST, clock)
     found.append(waiting)
+    # One query for every row shown: a ticket waiting on its approval offers no Resolve button.
+    tickets = [item for s in found if s.key != "mentions" for item in s.items]
+    held = await approval_services.running_among({item["id"] for item in tickets})
+    for item in tickets:
+        item["approval_running"] = item["id"] in held
     return found
 
 
@@ -144,6 +150,7 @@ def row_actions(user: CurrentUser, ticket: dict) -> dict[str, bool]:
     workable = policy.can_work(user, ticket)
     return {
         "claim": ticket["assignee"] is None,
-        "resolve": workable and workflow.can_move(ticket["status"], "resolved"),
+        "resolve": workable and workflow.can_move(ticket["status"], "resolved")
+        and not ticket.get("approval_running"),
         "reply": True,
     }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from app.approvals import services
 from app.core.clock import system_clock
-from app.tickets.services import create_ticket
-from tables.approvals.tables import ApprovalStep, ApprovalWorkflow
+from app.tickets.services import claim_ticket, create_ticket
+from tables.approvals.tables import ApprovalInstance, ApprovalStep, ApprovalWorkflow
 from tables.audit.tables import AuditEntry
 from tables.tickets.tables import TicketType
 from tests.support import login, make_user, post_form, repair, token_for
@@ -77,6 +77,26 @@ async def test_resolving_from_the_ticket_page_is_refused_while_approval_runs(cli
         client, f"/tickets/{ticket['id']}/update", {"status": "resolved", "version": "1"}, headers=HX
     )
     assert response.status_code == 422 and "alert-error" in response.text
+
+
+async def test_pages_offer_no_resolve_while_approval_runs(client):
+    """The page and the workbench leave out what the server would refuse; a plain ticket keeps it."""
+    school = await make_school()
+    held = await claim_ticket(school.desk, (await open_refund(school))["id"])
+    plain = await claim_ticket(school.desk, (await create_ticket(school.desk, repair(campus_id=school.campus)))["id"])
+    await switch_to(client, school.desk)
+
+    page = (await client.get(f"/tickets/{held['id']}")).text
+    assert "tk-move-in_progress" in page and "tk-move-resolved" not in page and "tk-move-closed" not in page
+    assert "tk-move-resolved" in (await client.get(f"/tickets/{plain['id']}")).text
+
+    workbench = (await client.get("/workbench")).text
+    assert f'action="/workbench/tickets/{plain["id"]}/resolve"' in workbench
+    assert f'/tickets/{held["id"]}"' in workbench and f'action="/workbench/tickets/{held["id"]}/resolve"' not in workbench
+
+    await ApprovalInstance.update({ApprovalInstance.status: "approved"}, force=True)
+    assert "tk-move-resolved" in (await client.get(f"/tickets/{held['id']}")).text
+    assert f'action="/workbench/tickets/{held["id"]}/resolve"' in (await client.get("/workbench")).text
 
 
 async def test_api_shows_and_decides_with_versions_and_field_errors(client):

@@ -31,6 +31,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "leads.view_phone": ("admin", "supervisor"),
     # Delete for good from the recycle bin before the 30 days are up.
     "recycle.purge": ("admin",),
+    # Move a student to the recycle bin and back: a student carries enrolments, lesson hours and
+    # payments, so the people who keep those records decide (an advisor or the desk does not).
+    "students.delete": ("admin", "supervisor", "academic_affairs"),
 }
 
 

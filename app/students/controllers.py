@@ -41,7 +41,7 @@ class StudentController(Controller):
             student_statuses=services.STATUSES,
             statuses=lead_services.STATUSES, sources=lead_services.SOURCES, ticket_statuses=workflow.STATUSES,
             items=phones.present_timeline(user, view.student, view.timeline), kinds=follow_ups.KINDS, outcomes=follow_ups.OUTCOMES,
-            field_labels=lead_services.FIELD_LABELS,
+            field_labels=lead_services.FIELD_LABELS, can_delete=deletion.can_delete(user),
         )  # fmt: skip
 
     @post("/{student_id:int}/phone/reveal", status_code=200)

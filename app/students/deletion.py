@@ -1,10 +1,11 @@
 """Moving a student to the recycle bin and back (the bin itself is app/recycle, the kind's registration
 app/recycle/kinds/students.py).
 
-A student is deleted and restored by whoever may see them alive (app/students/policy.py: the desk of
-their campus, their advisor and class teacher and the people above them, admins); anyone else is
-answered 404, as if the student did not exist. Deleting is soft and keeps everything: tags, follow-ups,
-enrolments and tickets stay attached until a purge (which enrolments block).
+A student is deleted and restored by admins, supervisors and academic affairs (`students.delete`) who
+may see them alive (app/students/policy.py); someone who may see the student without that right is
+answered 403 with the reason, anyone else 404, as if the student did not exist. Deleting is soft and
+keeps everything: tags, follow-ups, enrolments and tickets stay attached until a purge (which
+enrolments block).
 """
 
 from __future__ import annotations
@@ -12,14 +13,18 @@ from __future__ import annotations
 from app.core import audit
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
-from app.core.errors import NotFound
+from app.core.errors import Forbidden, NotFound
 from app.core.events import Event
 from app.core.i18n import N_
-from app.core.permissions import CurrentUser
+from app.core.permissions import CurrentUser, has_permission
 from app.students.policy import visibility_filter
 from tables.students.tables import Student
 
 _GONE = N_("This student does not exist or you cannot see them.")
+
+
+def can_delete(user: CurrentUser) -> bool:
+    return has_permission(user, "students.delete")
 
 
 async def _load(user: CurrentUser, student_id: int) -> dict:
@@ -30,6 +35,8 @@ async def _load(user: CurrentUser, student_id: int) -> dict:
     row = await Student.select(Student.id, Student.name, Student.deleted_at).where(where).first()
     if row is None:
         raise NotFound(_GONE)
+    if not can_delete(user):
+        raise Forbidden(N_("Only administrators, supervisors and academic affairs can delete or restore students."))
     return row
 
 

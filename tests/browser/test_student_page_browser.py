@@ -1,6 +1,6 @@
 """The student page in a real browser at phone and desktop widths: the desk presses 显示 on the family's
-masked numbers (one audit row); the advisor deletes the student after the confirm dialog and Undo brings
-them straight back. SHUYUAN_SCREENSHOTS=<dir> keeps screenshots."""
+masked numbers (one audit row); academic affairs deletes the student after the confirm dialog and Undo
+brings them straight back. SHUYUAN_SCREENSHOTS=<dir> keeps screenshots."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ async def test_reveal_delete_and_undo_on_the_student_page(servers, browser, make
     web, _ = servers
     advisor = await make_user("advisor", display_name="顾问小周")
     desk = await make_user("customer_service", display_name="客服小刘")
+    affairs = await make_user("academic_affairs", display_name="教务小王")
     for width in (390, 1440):
         phone, other = f"1391111{width:04d}", f"1382222{width:04d}"
         student = (await Student.insert(Student(name=f"陈思远{width}", guardian_name="陈先生", guardian_phone=phone,
@@ -33,6 +34,12 @@ async def test_reveal_delete_and_undo_on_the_student_page(servers, browser, make
         await page.context.close()
 
         page = await browser_log_in(browser, web, advisor.username, width=width)
+        await page.goto(f"{web}/students/{student}")
+        assert phone in await page.locator(f"#student-phone-{student}").inner_text()  # their own student: in full
+        assert await page.get_by_role("button", name="删除").count() == 0  # students.delete is not the advisor's
+        await page.context.close()
+
+        page = await browser_log_in(browser, web, affairs.username, width=width)
         dialogs: list[str] = []
 
         async def accept(dialog) -> None:
@@ -41,7 +48,6 @@ async def test_reveal_delete_and_undo_on_the_student_page(servers, browser, make
 
         page.on("dialog", accept)
         await page.goto(f"{web}/students/{student}")
-        assert phone in await page.locator(f"#student-phone-{student}").inner_text()  # their own student: in full
         await page.get_by_role("button", name="删除").click()
         await page.get_by_text("已移到回收站").first.wait_for()
         assert dialogs and "回收站" in dialogs[0]

@@ -1,5 +1,5 @@
 """Students in the recycle bin. Deleting and restoring live in app/students/deletion.py (who may:
-whoever may see the student alive). A student with enrolments cannot be deleted for good: enrolments
+admins, supervisors and academic affairs who may see the student alive; only they see the kind here). A student with enrolments cannot be deleted for good: enrolments
 are teaching and money records (`Enrollment.student` is ON DELETE RESTRICT); withdraw them first.
 """
 
@@ -10,7 +10,7 @@ from app.core.i18n import N_
 from app.core.permissions import CurrentUser
 from app.leads import phones
 from app.recycle.registry import RecycleKind, register
-from app.students.deletion import delete_student, restore_student
+from app.students.deletion import can_delete, delete_student, restore_student
 
 __all__ = ["delete_student", "restore_student"]  # delete_student lived here before the page had its button
 from app.students.policy import visibility_filter
@@ -19,6 +19,8 @@ from tables.teaching.tables import Enrollment
 
 
 async def _visible(user: CurrentUser):
+    if not can_delete(user):
+        return False
     return await visibility_filter(user)
 
 

@@ -1,6 +1,7 @@
 """Deleting a student from the student page (confirm, then a page with Undo) and through
 `DELETE /api/v1/students/{id}`: the student leaves the lists and pages, waits in the recycle bin, and
-restoring brings them back; whoever may not see the student cannot delete them (404, nothing moves)."""
+restoring brings them back. Only admins, supervisors and academic affairs delete students: whoever may
+not see the student gets 404, whoever sees them without the right 403 with the reason; nothing moves."""
 
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ async def _audits(student_id: int, action: str) -> list[dict]:
 
 async def test_delete_from_the_page_then_undo_brings_the_student_back(client, make_user):
     advisor = await make_user("advisor")
+    affairs = await make_user("academic_affairs")
     student = await _student(advisor=advisor.id)
     await StudentTag.insert(StudentTag(student=student, tag="VIP"))
-    await login(client, advisor)
+    await login(client, affairs)
     page = await client.get(f"/students/{student}")
     assert f'hx-post="/students/{student}/delete"' in page.text and "hx-confirm=" in page.text
 
@@ -47,7 +49,7 @@ async def test_delete_from_the_page_then_undo_brings_the_student_back(client, ma
     assert f"bin-student-{student}" in in_bin.text and "韩梅梅" in in_bin.text
     again = await post_form(client, f"/students/{student}/delete", {})
     assert again.status_code == 404  # a second click does not delete twice
-    assert await _audits(student, "delete") == [{"actor": advisor.id, "ip": "127.0.0.1"}]
+    assert await _audits(student, "delete") == [{"actor": affairs.id, "ip": "127.0.0.1"}]
 
     undone = await post_form(client, f"/recycle/student/{student}/restore", {"from": "deleted"})
     assert undone.status_code in (302, 303) and undone.headers["location"] == f"/students/{student}"
@@ -59,7 +61,7 @@ async def test_delete_from_the_page_then_undo_brings_the_student_back(client, ma
 
 
 async def test_delete_through_the_api_and_restore_from_the_bin(client, make_user):
-    desk = await make_user("customer_service")
+    desk = await make_user("supervisor")
     student = await _student()
     headers = await token_for(desk)
     assert (await client.get(f"/api/v1/students/{student}", headers=headers)).status_code == 200
@@ -96,7 +98,34 @@ async def test_no_one_deletes_a_student_they_may_not_see(client, make_user):
         assert api.status_code == 404, user.role
     assert (await client.delete(f"/api/v1/students/{student}")).status_code == 401  # no token
     client.cookies.clear()
-    await login(client, advisor)
+    await login(client, await make_user("admin"))
     no_csrf = await client.post(f"/students/{student}/delete", data={}, follow_redirects=False)
     assert no_csrf.status_code == 403
     assert await _deleted_at(student) is None and await _audits(student, "delete") == []
+
+
+async def test_those_who_see_a_student_without_the_right_get_403_and_no_button(client, make_user):
+    campus = await make_campus()
+    advisor, teacher = await make_user("advisor"), await make_user("class_teacher")
+    student = await _student(advisor=advisor.id, class_teacher=teacher.id, campus=campus)
+    for user in (advisor, teacher, await make_user("customer_service", campus=campus)):
+        client.cookies.clear()
+        await login(client, user)
+        page = await client.get(f"/students/{student}")
+        assert page.status_code == 200 and "韩梅梅" in page.text and f"/students/{student}/delete" not in page.text
+        refused = await post_form(client, f"/students/{student}/delete", {}, headers={"HX-Request": "true"})
+        assert refused.status_code == 403 and "教务" in refused.text, user.role
+        api = await client.delete(f"/api/v1/students/{student}", headers=await token_for(user))
+        assert api.status_code == 403 and "教务" in api.json()["detail"], user.role
+    assert await _deleted_at(student) is None and await _audits(student, "delete") == []
+
+    # In the bin, too, the kind is theirs only: the desk neither lists nor restores a deleted student.
+    supervisor = await make_user("supervisor")
+    await client.delete(f"/api/v1/students/{student}", headers=await token_for(supervisor))
+    assert await _deleted_at(student) is not None
+    desk = await make_user("customer_service", campus=campus)
+    assert (await service.list_bin(desk, service.BinFilter(kind="student"), PageRequest())).items == []
+    client.cookies.clear()
+    await login(client, desk)
+    refused = await post_form(client, f"/recycle/student/{student}/restore", {})
+    assert refused.status_code in (403, 404) and await _deleted_at(student) is not None

@@ -45,10 +45,17 @@ class Note:
 
     text: str
     params: dict = field(default_factory=dict)
+    # False when the action found the ticket as wanted already (or nobody to tell): a run of such
+    # actions only is kept in the run log, not on the ticket's timeline.
+    changed: bool = True
 
     @property
     def english(self) -> str | Note:
         return self.text % self.params if self.params else self.text
+
+
+def unchanged(text: str, **params) -> Note:
+    return Note(text, params, changed=False)
 
 
 class ActionFailed(Exception):
@@ -112,7 +119,7 @@ async def assign_person(ticket: dict, params: dict, rule: dict, run_id: int, clo
         raise ActionFailed(N_("that person's account is no longer active"))
     wanted = user["id"]
     changed = await _update(ticket["id"], lambda t: None if t["assignee"] == wanted else {"assignee": wanted}, clock)
-    return user["display_name"] if changed else Note(N_("already with %(name)s"), {"name": user["display_name"]})
+    return user["display_name"] if changed else unchanged(N_("already with %(name)s"), name=user["display_name"])
 
 
 async def assign_team(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str | Note:
@@ -125,7 +132,7 @@ async def assign_team(ticket: dict, params: dict, rule: dict, run_id: int, clock
             Ticket.id == ticket["id"]
         ).first()  # fmt: skip
         if current["team"] == team["id"] and current["assignee"] is None:
-            return Note(N_("already in %(team)s"), {"team": team["name"]})
+            return unchanged(N_("already in %(team)s"), team=team["name"])
         if await _into_queue(ticket, team, current, clock):
             return team["name"]
     raise ActionFailed(N_("the ticket kept changing meanwhile"))
@@ -165,13 +172,13 @@ async def set_priority(ticket: dict, params: dict, rule: dict, run_id: int, cloc
     changed = await _update(ticket["id"], lambda t: None if t["priority"] == wanted else {"priority": wanted}, clock)
     from app.tickets.workflow import PRIORITIES
 
-    return Note(PRIORITIES.get(wanted, wanted)) if changed else Note(N_("unchanged"))
+    return Note(PRIORITIES.get(wanted, wanted)) if changed else unchanged(N_("unchanged"))
 
 
 async def add_tag(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str | Note:
     tag = params["tag"]
     changed = await _update(ticket["id"], lambda t: None if tag in t["tags"] else {"tags": [*t["tags"], tag]}, clock)
-    return tag if changed else Note(N_("already tagged"))
+    return tag if changed else unchanged(N_("already tagged"))
 
 
 async def notify_role(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str | Note:
@@ -181,7 +188,7 @@ async def notify_role(ticket: dict, params: dict, rule: dict, run_id: int, clock
         where &= (User.campus == ticket["campus"]) | User.campus.is_null()
     ids = [r["id"] for r in await User.select(User.id).where(where)]
     if not ids:
-        return Note(N_("nobody in that role"))
+        return unchanged(N_("nobody in that role"))
     async with UnitOfWork() as uow:
         await notify(uow, ids, kind="automation", title=f"{ticket['number']} {ticket['title']}", body=rule["name"],
                      link=f"/tickets/{ticket['id']}", dedupe_prefix=f"automation:{run_id}")  # fmt: skip
@@ -255,7 +262,7 @@ async def webhook(ticket: dict, params: dict, rule: dict, run_id: int, clock: Cl
     }  # fmt: skip
     async with UnitOfWork() as uow:
         row = await queue_webhook(uow, params["url"], f"automation.{trigger}", payload, f"automation:{run_id}:{index}")
-    return Note(N_("queued as outgoing message #%(id)s"), {"id": row}) if row else Note(N_("queued before"))
+    return Note(N_("queued as outgoing message #%(id)s"), {"id": row}) if row else unchanged(N_("queued before"))
 
 
 def _iso(moment: datetime) -> str | Note:

@@ -157,6 +157,8 @@ def _describe(entry: dict, result) -> None:
     """`detail` in English for the error column and logs; `msg` and `params` for the reader's language."""
     if isinstance(result, actions.Note):
         entry.update(detail=result.english, msg=result.text, params=result.params)
+        if not result.changed:
+            entry["unchanged"] = True
     else:
         entry["detail"] = "" if result is None else str(result)
 
@@ -168,6 +170,8 @@ async def _finish(run_id, rule, trigger, ticket, entries, outcome, clock) -> Non
             AutomationRun.outcome: outcome, AutomationRun.log: entries, AutomationRun.finished_at: now,
             AutomationRun.error: "; ".join(e["detail"] for e in entries if not e["ok"])[:2000],
         }).where(AutomationRun.id == run_id)  # fmt: skip
+        if outcome == "done" and all(e.get("unchanged") for e in entries):
+            return  # the ticket was as the rule wants it: the run log has it, the timeline stays quiet
         await TicketActivity.insert(TicketActivity(
             ticket=ticket["id"], kind="automation", created_at=now,
             changes={"rule": rule["id"], "name": rule["name"], "trigger": trigger["trigger"], "run": run_id,

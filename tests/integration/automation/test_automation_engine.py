@@ -273,6 +273,24 @@ async def test_the_timeline_tells_which_rule_ran_and_what_each_action_did(admin,
     assert kinds[-1] == "automation" and {"assign", "fields"} <= set(kinds[:-1])
 
 
+async def test_a_run_that_changed_nothing_stays_off_the_timeline(admin, make_rule, drain, automation):
+    """A rule finding the ticket as it wants it (tag there, priority set) is in the run log only; a run
+    where one action of several changed something, or one failed, is on the timeline as before."""
+    await make_rule("created", [{"kind": "add_tag", "value": "报修"}, {"kind": "set_priority", "value": "high"}],
+                    name="already so")  # fmt: skip
+    quiet = await tickets.create_ticket(admin, repair(priority="high", tags=["报修"]))
+    await drain()
+    [run] = await automation.runs(quiet["id"])
+    assert run["outcome"] == "done" and [e.get("unchanged") for e in run["log"]] == [True, True]
+    assert await automation.activities(quiet["id"], "automation") == []
+
+    half = await tickets.create_ticket(admin, repair(priority="low", tags=["报修"]))
+    await drain()
+    [entry] = await automation.activities(half["id"], "automation")
+    assert [a.get("unchanged", False) for a in entry["changes"]["actions"]] == [True, False]
+    assert await _priority(half["id"]) == "high"
+
+
 async def test_rules_of_two_triggers_processed_at_once_lose_no_change(admin, make_rule, make_user, automation):
     """One write fires "updated" and "status_changed"; two workers take one each at the same moment.
     Each rule's changes must land: neither a lost tag (one rule writing the tags it read before the

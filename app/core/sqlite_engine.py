@@ -132,15 +132,19 @@ class PooledSQLiteEngine(SQLiteEngine):
         connection = await pending
         connection.run_inline = False
         connection.row_factory = dict_factory
-        await connection.execute("PRAGMA foreign_keys = 1")
+        # Every PRAGMA is read to its end (execute_fetchall): `journal_mode` answers with a row, and a
+        # cursor left unread keeps its statement running. aiosqlite's thread holds the last result it
+        # produced until it runs the next call, and a write transaction's statements bypass that thread,
+        # so on a fresh connection the COMMIT would be refused ("SQL statements in progress").
+        await connection.execute_fetchall("PRAGMA foreign_keys = 1")
         # With the write-ahead log, NORMAL syncs at checkpoints instead of at every commit: the file
         # cannot be corrupted, and only an OS crash or power cut (not a crash of ours) can lose
         # the last commits. PostgreSQL is the production database for anyone who needs more.
-        await connection.execute("PRAGMA synchronous = NORMAL")
+        await connection.execute_fetchall("PRAGMA synchronous = NORMAL")
         if not self._wal:
             # Write-ahead log: readers no longer block the writer (web + worker on one file), and a
             # commit is one append instead of a journal dance. Persistent in the file; set once.
-            await connection.execute("PRAGMA journal_mode = WAL")
+            await connection.execute_fetchall("PRAGMA journal_mode = WAL")
             self._wal = True
         return connection
 

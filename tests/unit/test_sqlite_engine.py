@@ -20,6 +20,18 @@ async def _add(n: int) -> None:
         await asyncio.sleep(0)  # give the others a chance to try to write meanwhile
 
 
+async def test_a_write_transaction_on_a_fresh_connection_commits():
+    """The first thing a new process does may be a write (`python -m app seed-demo` is): the connection's
+    opening PRAGMAs must not leave a statement running that the inline COMMIT would trip over."""
+    from app.core.db import engine
+
+    db = engine()
+    await db.close_pool()  # no connection left: the next transaction opens one, PRAGMAs and all
+    db._wal = False  # as in a new process, which sets the journal mode on its first connection
+    await _add(1)
+    assert [r["name"] for r in await Campus.select(Campus.name)] == ["校区1"]
+
+
 async def test_many_concurrent_writers_all_commit_promptly():
     started = time.perf_counter()
     await asyncio.gather(*[_add(n) for n in range(40)])

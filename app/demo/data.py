@@ -159,6 +159,24 @@ TICKET_PRIORITIES = {"low": 20, "normal": 55, "high": 18, "urgent": 7}
 TICKET_CHANNELS = {"web": 25, "phone": 25, "wechat": 30, "email": 5, "api": 5, "walk_in": 10}
 TICKET_OPEN_STATUSES = {"new": 20, "assigned": 25, "in_progress": 35, "pending": 20}
 TICKET_VERSIONS = {"new": 1, "assigned": 2, "in_progress": 3, "pending": 4, "resolved": 4, "closed": 5}
+# The moves a demo ticket made to reach its status (each one a timeline row and a version).
+TICKET_PATHS = {
+    "new": [], "assigned": ["assigned"], "in_progress": ["assigned", "in_progress"],
+    "pending": ["assigned", "in_progress", "pending"], "resolved": ["assigned", "in_progress", "resolved"],
+    "closed": ["assigned", "in_progress", "resolved", "closed"],
+}
+# Replies the handler sends on the way (to the requester), by the status the ticket moves to.
+TICKET_REPLIES = {
+    "in_progress": ["您好，已收到您的反馈，我们正在处理，稍后给您答复。", "收到，已转给相关老师跟进，今天内回复您。",
+                    "您好，这边已经开始处理了，有进展第一时间告诉您。"],
+    "pending": ["麻烦您补充一下孩子的姓名和所在班级，方便我们核实。", "请问您方便的上课时间是哪几天？确认后我们马上安排。",
+                "需要您提供一下缴费凭证的截图，谢谢配合。"],
+    "resolved": ["已经为您处理好了，如还有问题可以直接回复这条消息。", "已安排妥当，具体时间已发到您的手机上，请查收。",
+                 "问题已解决，感谢您的耐心等待。"],
+}
+# Internal notes colleagues leave on some tickets (not shown to the requester).
+TICKET_NOTES = ["家长情绪比较急，回访时注意语气。", "已和班主任确认过情况。", "同类问题本周第二次出现，建议汇总给主管。",
+                "已电话沟通，家长表示理解。"]
 ROOMS = ["101教室", "102教室", "201教室", "203教室", "302教室", "多功能厅", "前台", "阅览区"]
 
 # (title, description); placeholders: {student} {course} {teacher} {room} {grade}

@@ -1,13 +1,19 @@
-"""Ticket types and about 500 tickets over the last 60 days, most of them still open."""
+"""Ticket types and about 500 tickets over the last 60 days, most of them still open, each with the
+timeline of how it got where it is."""
 
 from __future__ import annotations
 
+import random
 import secrets
 
 from app.demo import data
 from app.demo.context import LOCAL_TZ, Ctx, insert_rows
+from app.calendars.defaults import ensure_default_calendar
+from app.sla import services as sla
+from app.sla.policies import ensure_default_policies
 from app.tickets.defaults import ensure_default_types
-from tables.tickets.tables import Ticket, TicketType
+from tables.sla.tables import SlaAction, TicketSla
+from tables.tickets.tables import Ticket, TicketActivity, TicketType
 
 
 async def seed_ticket_types(ctx: Ctx) -> dict[str, int]:
@@ -69,15 +75,82 @@ def _ticket_row(ctx: Ctx, type_ids: dict[str, int]) -> dict:
         ticket_type=type_ids[code], title=title, description=description, priority=priority,
         channel=channel, status=status, student=student["id"] if student else None,
         campus=ctx.campuses[campus], assignee=None if status == "new" else handler["id"],
-        version=data.TICKET_VERSIONS[status], created_at=created,
+        version=data.TICKET_VERSIONS[status], created_at=created, _handler=handler["id"],
         updated_at=created if status == "new" else updated,
         **_requester(ctx, campus, channel, student),
     )
 
 
+def _timeline(rng: random.Random, row: dict, handler: int | None) -> list[dict]:
+    """The activity rows of a demo ticket, as the app would have written them on the way to its status:
+    created, the claim, each move, the handler's replies and now and then an internal note. Stamps the
+    row's first response, resolution and closing times to match."""
+    created, last = row["created_at"], row["updated_at"]
+    path = data.TICKET_PATHS[row["status"]]
+    activities = [dict(actor=row["created_by"], kind="created", created_at=created, changes={
+        "status": [None, "new"], "priority": [None, row["priority"]], "channel": [None, row["channel"]]})]  # fmt: skip
+    # The moves spread over the ticket's life, in order, the last one at its updated_at.
+    span = (last - created) / max(len(path), 1)
+    moments = [created + span * (i + rng.uniform(0.3, 1)) for i in range(len(path))]
+    if moments:
+        moments[-1] = last
+    status = "new"
+    for target, at in zip(path, moments):
+        if target == "assigned":
+            activities.append(dict(actor=handler, kind="assign", created_at=at, changes={"assignee": [None, handler]}))
+        activities.append(dict(actor=handler, kind="status", created_at=at, changes={"status": [status, target]}))
+        if target in data.TICKET_REPLIES:
+            activities.append(dict(actor=handler, kind="reply", is_public=True, created_at=at,
+                                   body=rng.choice(data.TICKET_REPLIES[target])))  # fmt: skip
+            row.setdefault("first_response_at", at)
+        if target == "in_progress" and rng.random() < 0.25:
+            activities.append(dict(actor=handler, kind="note", created_at=at, body=rng.choice(data.TICKET_NOTES)))
+        if target in ("resolved", "closed"):
+            row[f"{target}_at"] = at
+        status = target
+    return activities
+
+
+async def _insert_timelines(rows: list[dict], ids: list[int]) -> int:
+    activities = [TicketActivity(ticket=ticket_id, **{"body": "", "is_public": False, **activity})
+                  for row, ticket_id in zip(rows, ids) for activity in row["_timeline"]]  # fmt: skip
+    for start in range(0, len(activities), 500):
+        await TicketActivity.insert(*activities[start:start + 500])
+    return len(activities)
+
+
+async def _seed_service_levels(ctx: Ctx, ids: list[int]) -> None:
+    """Each ticket's SLA as the app keeps it: the policies snapshotted and the dues computed from the
+    timeline (late answers recorded as breaches). What would have fallen due before today is marked
+    acted on, with the breach on the timeline, so the worker's first scan does not send weeks of
+    reminders and escalations at once; from now on it acts as on any ticket."""
+    await ensure_default_calendar()  # as `python -m app migrate` leaves them (idempotent)
+    await ensure_default_policies()
+    for ticket_id in ids:
+        await sla.recompute(ticket_id, created=True)  # the snapshot, from the ticket row alone
+        await sla.recompute(ticket_id)  # the dues from the whole timeline
+        ticket, row = await sla._TICKET.run(ticket_id), await sla.load_sla(ticket_id)
+        past = [p for p in sla.action_points(ticket, row, await sla.hours_for(ticket["campus"])) if p.at <= ctx.now]
+        if not past:
+            continue
+        await SlaAction.insert(*[SlaAction(ticket=ticket_id, rule=p.rule, due_key=p.due_key, created_at=p.at)
+                                 for p in past]).on_conflict(action="DO NOTHING")  # fmt: skip
+        breaches = [p for p in past if p.rule.startswith("breach:")]
+        if breaches:
+            await TicketActivity.insert(*[TicketActivity(ticket=ticket_id, kind="sla", created_at=p.at, changes={
+                "sla": "breach", "target": p.target, "due": p.due_key, "to": []}) for p in breaches])  # fmt: skip
+            await TicketSla.update({getattr(TicketSla, sla.BREACH_COLUMNS[p.target]): p.at for p in breaches}).where(
+                TicketSla.ticket == ticket_id)  # fmt: skip
+        await sla.recompute(ticket_id)  # the next scan: the first point still ahead
+
+
 async def seed_tickets(ctx: Ctx) -> None:
     type_ids = await seed_ticket_types(ctx)
     rows = sorted((_ticket_row(ctx, type_ids) for _ in range(data.TICKET_COUNT)), key=lambda r: r["created_at"])
+    # A random source of its own: the timelines do not shift the draws of the data seeded after them.
+    rng = random.Random(ctx.seed + 1)
+    for row in rows:
+        row["_timeline"] = _timeline(rng, row, row.pop("_handler"))
     per_year: dict[int, int] = {}
     for row in rows:  # numbered in order of creation, restarting every year
         year = row["created_at"].astimezone(LOCAL_TZ).year
@@ -85,5 +158,8 @@ async def seed_tickets(ctx: Ctx) -> None:
         row["number"] = f"T-{year}-{per_year[year]:06d}"
         row["search_text"] = f"{row['title']} {row['description']}".lower()
         row["tracking_token"] = secrets.token_urlsafe(32)  # a secret, so not from the seeded rng
-    await insert_rows(Ticket, rows)
+    ids = await insert_rows(Ticket, rows)
     ctx.count(Ticket, len(rows))
+    ctx.count(TicketActivity, await _insert_timelines(rows, ids))
+    await _seed_service_levels(ctx, ids)
+    ctx.count(TicketSla, len(ids))

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from app.demo import data
 from app.demo.seed import seed_demo
+from app.sla.scan import scan
 from tables.accounts.tables import User
 from tables.leads.tables import Lead
+from tables.notifications.tables import Notification
+from tables.sla.tables import SlaAction, TicketSla
 from tables.students.tables import Student
-from tables.tickets.tables import Ticket
+from tables.tickets.tables import Ticket, TicketActivity
 from tests.support import login
 
 
@@ -20,6 +23,27 @@ async def test_the_demo_school_loads_once_and_its_pages_work(client):
     numbers = [r["number"] for r in await Ticket.select(Ticket.number)]
     assert len(set(numbers)) == len(numbers)
     users = await User.count()
+    # Each ticket has the timeline of how it got where it is: one "created" row, and its last move
+    # reaches the status it has, at the time it says it was resolved or closed.
+    assert await TicketActivity.count().where(TicketActivity.kind == "created") == data.TICKET_COUNT
+    for status in ("resolved", "closed", "pending"):
+        ticket = await Ticket.select(Ticket.id, Ticket.resolved_at, Ticket.closed_at, Ticket.first_response_at).where(
+            Ticket.status == status).first()  # fmt: skip
+        moves = await TicketActivity.select(TicketActivity.changes, TicketActivity.created_at).where(
+            (TicketActivity.ticket == ticket["id"]) & (TicketActivity.kind == "status")
+        ).order_by(TicketActivity.id).output(load_json=True)  # fmt: skip
+        assert moves[-1]["changes"]["status"][1] == status and ticket["first_response_at"] is not None
+        if status != "pending":
+            assert ticket[f"{status}_at"] == moves[-1]["created_at"]
+
+    # Service levels as for any ticket: a snapshot each, dues on the open ones, and what fell due before
+    # today already acted on, so the worker's first scan does not send weeks of reminders at once.
+    assert await TicketSla.count() == data.TICKET_COUNT
+    assert await Ticket.count().where(Ticket.status.is_in(["new", "assigned", "in_progress"]) & Ticket.due_at.is_null()) == 0
+    assert await SlaAction.count() > 0 and await TicketActivity.count().where(TicketActivity.kind == "sla") > 0
+    acted = await scan()
+    assert sum(acted.values()) <= 5, acted  # only what falls due in the seconds since the seed
+    assert await Notification.count().where(Notification.kind.like("sla%")) <= 5
 
     assert await seed_demo() == {}  # already loaded: nothing added, nothing wiped
     assert (await User.count(), await Ticket.count()) == (users, data.TICKET_COUNT)

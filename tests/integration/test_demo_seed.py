@@ -41,6 +41,9 @@ async def test_the_demo_school_loads_once_and_its_pages_work(client):
     assert await TicketSla.count() == data.TICKET_COUNT
     assert await Ticket.count().where(Ticket.status.is_in(["new", "assigned", "in_progress"]) & Ticket.due_at.is_null()) == 0
     assert await SlaAction.count() > 0 and await TicketActivity.count().where(TicketActivity.kind == "sla") > 0
+    rows = await TicketActivity.select(TicketActivity.ticket, TicketActivity.created_at).order_by(
+        TicketActivity.ticket).order_by(TicketActivity.id)  # fmt: skip
+    assert all(a["created_at"] <= b["created_at"] for a, b in zip(rows, rows[1:]) if a["ticket"] == b["ticket"])
     acted = await scan()
     assert sum(acted.values()) <= 5, acted  # only what falls due in the seconds since the seed
     assert await Notification.count().where(Notification.kind.like("sla%")) <= 5

@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.core.jobs import dispatch
+
 EVENT_VERSION = 1
 
 
@@ -42,6 +44,4 @@ async def publish(*events: Event) -> None:
     The database row is the source of truth, so a lost live update only costs freshness:
     clients re-render their regions when they reconnect. One pipeline, as after a commit.
     """
-    from app.core.jobs import dispatch  # jobs queues through the same pipeline; it needs no events import
-
     await dispatch(events, [])

@@ -24,7 +24,8 @@ ROLES: dict[str, str] = {
 
 
 # Rights that do not follow from record visibility alone. A record's own people (a lead's owner,
-# a student's advisor and class teacher) get the matching right for that record in its policy.
+# a student's advisor and class teacher) get the matching right for that record in its policy,
+# except where a right says otherwise (students.delete).
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     # Full phone numbers of leads and students without a click (others see 138****8000 and may
     # reveal one, audited: app/leads/phones.py).

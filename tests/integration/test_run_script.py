@@ -4,9 +4,11 @@ can use the API; SIGTERM stops what it started. (Redis is the tests' own, as RED
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -36,12 +38,26 @@ def _wait_ready(base: str, process: subprocess.Popen, log: Path, seconds: float 
     pytest.fail("run.sh did not serve /login in time:\n" + log.read_text()[-3000:])
 
 
+def _stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM to the script's own session (run.sh, the worker, uvicorn), then SIGKILL to whatever of it
+    is left, even when run.sh itself has already exited."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
 def test_run_sh_sets_up_an_empty_var_dir_and_serves_the_demo(tmp_path):
     port, log = free_port(), tmp_path / "run.log"
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SHUYUAN_TEST_READY")}
     # A Redis database of its own: the tests' clean-up empties database 0 only.
     env.update(SHUYUAN_VAR_DIR=str(tmp_path / "var"), PORT=str(port), HOST="127.0.0.1",
-               REDIS_URL=os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/7")  # fmt: skip
+               REDIS_URL=os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/7", PYTHON=sys.executable)  # fmt: skip
     with log.open("w") as out:
         process = subprocess.Popen(["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)  # fmt: skip
@@ -61,11 +77,5 @@ def test_run_sh_sets_up_an_empty_var_dir_and_serves_the_demo(tmp_path):
         assert created.status_code == 201, created.text
         assert httpx.get(base + "/healthz").status_code == 200
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)  # the script's own session: run.sh, the worker, uvicorn
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        _stop_group(process)
     assert "Shuyuan is running at" in log.read_text()

@@ -8,7 +8,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from app.core.db import UnitOfWork
-from app.core.events import Event
+from app.core.events import Event, publish
 from app.settings import get_settings
 from tables.accounts.tables import Campus
 
@@ -58,3 +58,11 @@ async def test_event_round_trips_through_json():
     event = Event("ticket.status_changed", {"id": 7, "status": "已解决"}, audience=None)
     assert Event.from_json(event.to_json()) == event
 
+
+
+async def test_publish_outside_a_transaction_sends_every_event_in_order():
+    """What no write causes (presence on the board) goes out through the same pipeline."""
+    async with listening() as pubsub:
+        await publish(Event("presence.changed", {"ticket": 1}), Event("presence.changed", {"ticket": 2}))
+        first, second = await _next_event(pubsub), await _next_event(pubsub)
+    assert [first.payload, second.payload] == [{"ticket": 1}, {"ticket": 2}]

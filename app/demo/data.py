@@ -177,6 +177,24 @@ TICKET_REPLIES = {
 # Internal notes colleagues leave on some tickets (not shown to the requester).
 TICKET_NOTES = ["家长情绪比较急，回访时注意语气。", "已和班主任确认过情况。", "同类问题本周第二次出现，建议汇总给主管。",
                 "已电话沟通，家长表示理解。"]
+# What requesters typed into the ticket types' forms (app.tickets.defaults).
+TICKET_PREFERRED_TIMES = ["周六上午", "周六下午", "周日上午", "周日下午", "工作日晚上 18:30 以后", "周三、周五晚上"]
+TICKET_EXPECTATIONS = ["希望尽快给个说法，并安排专人跟进。", "希望调整授课方式，一个月后再回访。",
+                       "希望改善后通知家长。", "希望退还这次的课时。", "只是提个建议，不需要回复。"]  # fmt: skip
+TICKET_DEVICES = ["iPhone 15 / iOS 18", "华为 Mate 60 / HarmonyOS 4", "小米 14 / Android 14", "iPad Air / iPadOS 17",
+                  "Windows 11 / Chrome", "MacBook / Safari"]  # fmt: skip
+# Form values a ticket's own words give away (the first keyword found in its title or description).
+TICKET_FIELD_HINTS = {
+    "leave_reschedule": {"reason": [("发烧", "生病"), ("考试", "考试"), ("学校活动", "其他"), ("出游", "家中有事")]},
+    "complaint": {"category": [("节奏", "教学质量"), ("纪律", "教学质量"), ("作业", "教学质量"), ("空调", "环境设施"),
+                               ("停车", "环境设施")]},
+    "refund": {"reason": [("搬迁", "搬家"), ("不适合", "对课程不满意"), ("转", "其他"), ("重复", "其他")]},
+    "tech_support": {"platform": [("线上课堂", "直播课"), ("回放", "直播课"), ("APP", "App"), ("上传", "App"),
+                                  ("登录", "小程序")]},
+    "repair": {"equipment": [("投影仪", "投影仪"), ("打印机", "电脑"), ("WiFi", "网络"), ("笔架", "桌椅")]},
+}  # fmt: skip
+# Where the repairs whose title names no classroom are.
+REPAIR_PLACES = {"前台打印机卡纸": "前台", "走廊灯不亮": "二楼走廊"}
 ROOMS = ["101教室", "102教室", "201教室", "203教室", "302教室", "多功能厅", "前台", "阅览区"]
 
 # (title, description); placeholders: {student} {course} {teacher} {room} {grade}

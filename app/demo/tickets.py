@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import random
 import secrets
+from datetime import timedelta
 
+from app.calendars.defaults import ensure_default_calendar
 from app.demo import data
 from app.demo.context import LOCAL_TZ, Ctx, insert_rows
-from app.calendars.defaults import ensure_default_calendar
 from app.sla import services as sla
 from app.sla.policies import ensure_default_policies
-from app.tickets.defaults import ensure_default_types
+from app.tickets import fields as ticket_fields
+from app.tickets.defaults import SUBJECTS, ensure_default_types
 from tables.sla.tables import SlaAction, TicketSla
 from tables.tickets.tables import Ticket, TicketActivity, TicketType
 
@@ -35,24 +37,68 @@ def _status(ctx: Ctx, age_days: int) -> str:
     return still_open
 
 
-def _text(ctx: Ctx, code: str, student: dict | None, group: dict) -> tuple[str, str]:
+def _text(ctx: Ctx, code: str, student: dict | None, group: dict) -> tuple[str, str, str]:
+    """Title, description and the room they name (for a repair's location)."""
     title, description = ctx.rng.choice(data.TICKET_TEXTS[code])
     values = dict(
         student=student["name"] if student else "孩子", grade=student["grade"] if student else ctx.grade(),
         course=group["_course"]["name"], teacher=group["_teacher"]["display_name"],
         room=ctx.rng.choice(data.ROOMS),
     )
-    return title.format(**values), description.format(**values)
+    room = values["room"] if "{room}" in title else data.REPAIR_PLACES.get(title, "前台")
+    return title.format(**values), description.format(**values), room
 
 
 def _requester(ctx: Ctx, campus: str, channel: str, student: dict | None) -> dict:
     """Who asked and who typed it in: staff for internal reports, nobody for self-service channels."""
     if channel == "internal":
         staff = ctx.rng.choice(ctx.staff("teacher", campus) + ctx.staff("class_teacher", campus))
-        return dict(requester_name=staff["display_name"], created_by=staff["id"])
+        return dict(requester_kind="staff", requester_name=staff["display_name"], created_by=staff["id"],
+                    requester_user=staff["id"])
     name = student["guardian_name"] if student else ctx.guardian(ctx.kid()[0], polite=0.6)
     desk = ctx.rng.choice(ctx.staff("customer_service", campus))
     return dict(requester_name=name, created_by=None if channel in ("web", "api") else desk["id"])
+
+
+def _field_values(rng: random.Random, row: dict) -> dict:
+    """What the requester filled in on the type's form (app.tickets.defaults), from a random source of
+    its own so the rest of the data does not shift; optional fields are sometimes left empty."""
+    code, student, group = row["_code"], row["_student"], row["_group"]
+    created = row["created_at"].astimezone(LOCAL_TZ)
+    day = lambda d: (created + timedelta(days=d)).date().isoformat()  # noqa: E731
+    some = lambda value, chance=0.7: value if rng.random() < chance else None  # noqa: E731
+    if code == "consultation":
+        subjects = rng.sample(SUBJECTS, rng.choice((1, 1, 2)))
+        course = group["_course"]
+        if course["name"] in row["title"] + row["description"]:  # asked about that course: its subject first
+            subjects = [course["subject"], *[s for s in subjects if s != course["subject"]]][:2]
+        values = dict(course_interest=subjects,
+                      grade=some(student["grade"] if student else None),
+                      preferred_time=some(rng.choice(data.TICKET_PREFERRED_TIMES)))  # fmt: skip
+    elif code == "leave_reschedule":
+        makeup = rng.random() < 0.6
+        values = dict(class_group=group["id"], lesson_date=day(rng.randint(1, 7)),
+                      reason=rng.choice(["生病", "生病", "考试", "家中有事", "其他"]), makeup_wanted=makeup,
+                      makeup_time=f"{day(rng.randint(8, 14))}T{rng.choice(['10:00', '14:00', '18:30'])}" if makeup else None)  # fmt: skip
+    elif code == "complaint":
+        values = dict(category=rng.choice(["教学质量", "服务态度", "环境设施", "收费", "其他"]),
+                      occurred_on=some(day(-rng.randint(0, 5))),
+                      expectation=some(rng.choice(data.TICKET_EXPECTATIONS)))  # fmt: skip
+    elif code == "refund":
+        values = dict(contract_no=f"HT-{created.year}-{rng.randint(1, 3000):05d}",
+                      amount=f"{rng.randint(8, 120) * 100}.00",
+                      reason=rng.choice(["搬家", "时间冲突", "对课程不满意", "其他"]),
+                      account_name=row["requester_name"])  # fmt: skip
+    elif code == "tech_support":
+        values = dict(platform=rng.choice(["App", "小程序", "网页", "直播课"]),
+                      device=some(rng.choice(data.TICKET_DEVICES)),
+                      occurred_at=some(created.replace(second=0, microsecond=0, tzinfo=None).isoformat(timespec="minutes")))  # fmt: skip
+    else:  # repair
+        values = dict(location=row["_room"], equipment="其他")
+    words = row["title"] + row["description"]
+    for key, hints in data.TICKET_FIELD_HINTS.get(code, {}).items():
+        values[key] = next((value for keyword, value in hints if keyword in words), values[key])
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _ticket_row(ctx: Ctx, type_ids: dict[str, int]) -> dict:
@@ -68,14 +114,16 @@ def _ticket_row(ctx: Ctx, type_ids: dict[str, int]) -> dict:
         priority = "high"
     created = ctx.moment(60)
     status = _status(ctx, (ctx.now - created).days)
-    title, description = _text(ctx, code, student, group)
+    title, description, room = _text(ctx, code, student, group)
     handler = ctx.rng.choice(ctx.staff("class_teacher" if code == "leave_reschedule" else "customer_service", campus))
     updated = ctx.later(created, 12 if status in ("resolved", "closed") else 5)
     return dict(
         ticket_type=type_ids[code], title=title, description=description, priority=priority,
         channel=channel, status=status, student=student["id"] if student else None,
         campus=ctx.campuses[campus], assignee=None if status == "new" else handler["id"],
-        version=data.TICKET_VERSIONS[status], created_at=created, _handler=handler["id"],
+        class_group=group["id"] if groups and code in ("leave_reschedule", "complaint", "refund") else None,
+        version=data.TICKET_VERSIONS[status], created_at=created, _handler=handler["id"], _room=room,
+        _code=code, _student=student, _group=group,
         updated_at=created if status == "new" else updated,
         **_requester(ctx, campus, channel, student),
     )
@@ -96,9 +144,11 @@ def _timeline(rng: random.Random, row: dict, handler: int | None) -> list[dict]:
         moments[-1] = last
     status = "new"
     for target, at in zip(path, moments):
-        if target == "assigned":
-            activities.append(dict(actor=handler, kind="assign", created_at=at, changes={"assignee": [None, handler]}))
-        activities.append(dict(actor=handler, kind="status", created_at=at, changes={"status": [status, target]}))
+        if target == "assigned":  # a claim: one row with both changes, as claim_ticket writes it
+            activities.append(dict(actor=handler, kind="assign", created_at=at,
+                                   changes={"assignee": [None, handler], "status": [status, target]}))  # fmt: skip
+        else:
+            activities.append(dict(actor=handler, kind="status", created_at=at, changes={"status": [status, target]}))
         if target in data.TICKET_REPLIES:
             activities.append(dict(actor=handler, kind="reply", is_public=True, created_at=at,
                                    body=rng.choice(data.TICKET_REPLIES[target])))  # fmt: skip
@@ -129,13 +179,16 @@ async def _seed_service_levels(ctx: Ctx, ids: list[int]) -> None:
     for ticket_id in ids:
         await sla.recompute(ticket_id, created=True)  # the snapshot, from the ticket row alone
         await sla.recompute(ticket_id)  # the dues from the whole timeline
-        ticket, row = await sla._TICKET.run(ticket_id), await sla.load_sla(ticket_id)
+        ticket, row = await sla.load_ticket(ticket_id), await sla.load_sla(ticket_id)
         past = [p for p in sla.action_points(ticket, row, await sla.hours_for(ticket["campus"])) if p.at <= ctx.now]
         if not past:
             continue
-        await SlaAction.insert(*[SlaAction(ticket=ticket_id, rule=p.rule, due_key=p.due_key, created_at=p.at)
-                                 for p in past]).on_conflict(action="DO NOTHING")  # fmt: skip
-        breaches = [p for p in past if p.rule.startswith("breach:")]
+        # Only the points not already recorded (a late answer's breach is) get their timeline row.
+        new = await SlaAction.insert(*[SlaAction(ticket=ticket_id, rule=p.rule, due_key=p.due_key, created_at=p.at)
+                                       for p in past]).on_conflict(action="DO NOTHING").returning(
+            SlaAction.rule, SlaAction.due_key)  # fmt: skip
+        new = {(r["rule"], r["due_key"]) for r in new}
+        breaches = [p for p in past if p.rule.startswith("breach:") and (p.rule, p.due_key) in new]
         if breaches:
             await TicketActivity.insert(*[TicketActivity(ticket=ticket_id, kind="sla", created_at=p.at, changes={
                 "sla": "breach", "target": p.target, "due": p.due_key, "to": []}) for p in breaches])  # fmt: skip
@@ -163,12 +216,17 @@ async def seed_tickets(ctx: Ctx) -> None:
     rng = random.Random(ctx.seed + 1)
     for row in rows:
         row["_timeline"] = _timeline(rng, row, row.pop("_handler"))
+    forms = {r["code"]: r["fields"] for r in await TicketType.select(TicketType.code, TicketType.fields).output(load_json=True)}
+    rng = random.Random(ctx.seed + 2)  # the same for the form values, added later
+    for row in rows:
+        row["fields"] = _field_values(rng, row)
+        row["_words"] = ticket_fields.search_words(forms[row["_code"]], row["fields"])
     per_year: dict[int, int] = {}
     for row in rows:  # numbered in order of creation, restarting every year
         year = row["created_at"].astimezone(LOCAL_TZ).year
         per_year[year] = per_year.get(year, 0) + 1
         row["number"] = f"T-{year}-{per_year[year]:06d}"
-        row["search_text"] = f"{row['title']} {row['description']}".lower()
+        row["search_text"] = f"{row['title']} {row['description']} {row['_words']}".lower()
         row["tracking_token"] = secrets.token_urlsafe(32)  # a secret, so not from the seeded rng
     ids = await insert_rows(Ticket, rows)
     ctx.count(Ticket, len(rows))

@@ -116,6 +116,11 @@ async def load_sla(ticket_id: int) -> dict | None:
     return await _SLA.run(ticket_id)
 
 
+async def load_ticket(ticket_id: int) -> dict | None:
+    """The ticket columns the SLA computations read."""
+    return await _TICKET.run(ticket_id)
+
+
 def state_of(ticket: dict, sla: dict, hours: BusinessHours, steps: list[Step]) -> SlaState:
     return compute(sla["targets"] or {}, frozenset(sla["paused_statuses"] or ()), hours, ticket["created_at"], steps,
                    status=ticket["status"], priority=ticket["priority"])  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from jinja2 import (
@@ -36,6 +37,19 @@ def _date(value: date | str | None) -> str:
     return value if isinstance(value, str) else value.isoformat()
 
 
+def _money(value: Decimal | str | int | float | None) -> str:
+    """¥12,345.60: yuan with thousands separators and fen, as on a receipt."""
+    if value is None or value == "":
+        return ""
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)  # stored before a field became money: show it as it is
+    if not amount.is_finite():
+        return str(value)
+    return f"{'-' if amount < 0 else ''}¥{abs(amount):,.2f}"
+
+
 def _template_dirs() -> list[str]:
     dirs = [str(ROOT / "components")]
     dirs += sorted(str(p) for p in (ROOT / "app").glob("*/templates") if p.is_dir())
@@ -59,7 +73,7 @@ def build_environment() -> Environment:
         ROLES=ROLES,
         site_name=get_settings().site_name,
     )
-    env.filters.update(localtime=_localtime, isodate=_date)
+    env.filters.update(localtime=_localtime, isodate=_date, money=_money)
     return env
 
 

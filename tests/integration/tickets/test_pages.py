@@ -209,7 +209,7 @@ async def test_create_a_ticket_from_the_type_form(client, make_user, login):
     opened = await TicketActivity.select(TicketActivity.id).where(TicketActivity.kind == "created").first()
     assert chat["field_key"] == "" and chat["activity"] == opened["id"]  # shown with "created the ticket"
     detail = await client.get(created.headers["location"])
-    assert "¥1280.00" in detail.text and f"/tickets/{ticket['id']}/attachments/{proof['id']}" in detail.text
+    assert "¥1,280.00" in detail.text and f"/tickets/{ticket['id']}/attachments/{proof['id']}" in detail.text
 
 
 async def test_invalid_form_answers_422_inline_and_keeps_every_value(client, make_user, login):

@@ -133,6 +133,11 @@ async def sections(user: CurrentUser, clock: Clock = system_clock) -> list[Secti
     held = await approval_services.running_among({item["id"] for item in tickets})
     for item in tickets:
         item["approval_running"] = item["id"] in held
+    # Overdue in any ticket section (the pool's too, which "Overdue" leaves to their teams); an
+    # approval row's "overdue" is its step's, set by its query.
+    now = clock.now()
+    for item in (item for s in found if s.key in ORDER for item in s.items):
+        item["overdue"] = item["due_at"] is not None and item["due_at"] < now
     return found
 
 

@@ -64,6 +64,23 @@ async def test_an_agent_sees_their_tickets_the_campus_pool_deadlines_and_mention
     assert counts == {"mine": 3, "unassigned": 1, "due_soon": 1, "overdue": 1, "mentions": 1, "approvals": 0}
 
 
+async def test_an_overdue_ticket_reads_overdue_in_whichever_section_it_shows(client, make_user):
+    campus = await make_campus()
+    agent = await make_user("customer_service", campus=campus)
+    late = await services.create_ticket(agent, repair("没人接又超时", campus_id=campus))
+    fresh = await services.create_ticket(agent, repair("没人接还来得及", campus_id=campus))
+    await set_due(late, -30)
+    await set_due(fresh, 30)
+    await login(client, agent)
+
+    page = (await client.get("/workbench", headers={"Accept-Language": "zh-CN"})).text
+    pool = page[page.index('id="wb-unassigned"'):page.index('id="wb-due_soon"')]
+    late_row = pool[pool.index("没人接又超时"):pool.index("没人接还来得及")]
+    fresh_row = pool[pool.index("没人接还来得及"):]
+    assert 'wb-due is-overdue' in late_row and "已超时（" in late_row
+    assert 'wb-due is-overdue' not in fresh_row and "到期" in fresh_row and "已超时" not in fresh_row
+
+
 async def test_a_teacher_sees_only_what_they_may_open(make_user):
     campus = await make_campus()
     team = await make_team(campus=campus)

@@ -142,6 +142,37 @@ LEAD_NOTES = ["家长希望周末上课", "孩子数学成绩中等，想冲刺�
               "对价格比较敏感，需要优惠方案", "之前在别的机构学过一年英语", "朋友推荐过来的，意向较强",
               "想了解小班和一对一的区别", "孩子比较内向，家长希望找耐心的老师", "下午四点后方便接电话",
               "暑假期间集中上课", "离校区较远，关心交通", "已试听，等家长商量后答复"]
+# Follow-up records (跟进记录) of the leads an advisor has worked, by the lead's status: one of the
+# paths of (kind, outcome), the last step at the lead's last update.
+FOLLOW_UP_PATHS = {
+    "contacted": [[("phone", "no_answer"), ("phone", "reached")], [("phone", "reached")], [("wechat", "interested")],
+                  [("phone", "callback"), ("phone", "interested")]],
+    "visited": [[("phone", "reached"), ("phone", "visit_booked"), ("visit", "interested")],
+                [("wechat", "interested"), ("visit", "reached")]],
+    "trial": [[("phone", "interested"), ("phone", "trial_booked"), ("trial", "interested")],
+              [("visit", "interested"), ("trial", "reached")]],
+    "won": [[("phone", "interested"), ("phone", "trial_booked"), ("trial", "interested"), ("visit", "reached")],
+            [("wechat", "trial_booked"), ("trial", "interested")]],
+    "invalid": [[("phone", "no_answer")], [("phone", "not_interested")], [("phone", "no_answer"), ("sms", "no_answer")]],
+}  # fmt: skip
+FOLLOW_UP_NOTES = {
+    "no_answer": ["电话未接通，稍后再打。", "连续两次无人接听，已发短信说明来意。"],
+    "reached": ["已和家长沟通孩子的学习情况。", "介绍了课程体系和班型，家长表示会考虑。", "家长在外地出差，约下周再聊。"],
+    "interested": ["家长对小班课很感兴趣，问了上课时间。", "孩子本人也想学，家长希望尽快安排。"],
+    # by kind and outcome where the kind says more
+    "visit:reached": ["家长到校参观了教室，了解了师资。", "带孩子来校区看了环境，拿了课程资料。"],
+    "visit:interested": ["参观后家长很满意，想约试听。", "家长看了教室和作品墙，当场问了报名流程。"],
+    "trial:reached": ["试听结束，孩子说还要再想想。", "试听正常完成，家长回去商量。"],
+    "trial:interested": ["试听反馈很好，家长在比较价格。", "孩子很喜欢老师，家长准备报名。"],
+    "callback": ["家长正在开会，约晚上再打。", "家长让周末再联系。"],
+    "visit_booked": ["约好本周六上午到校参观。", "约了下周三下午来校区面谈。"],
+    "trial_booked": ["已约周日上午试听一节。", "给孩子安排了下周的试听课。"],
+    "not_interested": ["家长表示暂时没有需求。", "已在其他机构报名。"],
+}  # fmt: skip
+FOLLOW_UP_NEXT_STEPS = {"reached": "发送课程介绍和价格表", "interested": "准备试听安排", "callback": "再次电话联系",
+                        "visit_booked": "提前一天提醒到访", "trial_booked": "确认试听老师和教室"}  # fmt: skip
+# Subjects a lead is interested in (the tags a course distribution rule matches).
+LEAD_SUBJECTS = {"数学": 30, "英语": 30, "语文": 10, "物理": 6, "国学": 6, "编程": 12, "书法": 6}
 INVALID_NOTES = ["空号", "号码错误，无法接通", "暂无需求", "同行咨询", "家长表示孩子已报其他机构"]
 
 TICKET_TYPES = [

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from datetime import datetime, time, timedelta, timezone
 
 from app.demo import data
-from app.demo.context import Ctx, insert_rows
+from app.demo.context import LOCAL_TZ, Ctx, insert_rows
 from app.leads.dedup.check import rebuild_all_keys
+from tables.follow_ups.tables import FollowUp
 from tables.leads.tables import Lead
 
 _FOLLOWED = ("contacted", "visited", "trial")
@@ -83,14 +85,62 @@ def _near_duplicate(ctx: Ctx, original: dict, i: int) -> dict:
     return row
 
 
+def _office_hours(at: datetime, earliest: datetime) -> datetime:
+    """The same moment, moved back into the evening before if it falls outside 08:00–21:59 school
+    time (advisors do not call at 3 a.m.), but never before `earliest`."""
+    local = at.astimezone(LOCAL_TZ)
+    if local.hour < 8:
+        local = (local - timedelta(days=1)).replace(hour=21)
+    elif local.hour >= 22:
+        local = local.replace(hour=21)
+    return max(local.astimezone(timezone.utc), earliest)
+
+
+def _follow_ups(ctx: Ctx, rng: random.Random, lead: dict) -> list[dict]:
+    """The contacts that brought a lead to its status, spread from its creation to its last update,
+    by its owner (or, for a lead back in the pool, the advisor who had it). The last one carries
+    the lead's next follow-up date, its reminder pending if still ahead and sent if passed."""
+    paths = data.FOLLOW_UP_PATHS.get(lead["status"])
+    if not paths or (lead["status"] == "invalid" and rng.random() < 0.4):
+        return []
+    steps = rng.choice(paths)
+    author = lead["owner"] or rng.choice(ctx.staff("advisor", lead["_code"]))["id"]
+    start, end = lead["created_at"], lead["updated_at"]
+    span = (end - start) / len(steps)
+    moments = sorted(_office_hours(end if i == len(steps) - 1 else start + span * (i + rng.uniform(0.2, 0.9)), start)
+                     for i in range(len(steps)))  # fmt: skip
+    rows = []
+    for (kind, outcome), at in zip(steps, moments):
+        notes = data.FOLLOW_UP_NOTES.get(f"{kind}:{outcome}") or data.FOLLOW_UP_NOTES[outcome]
+        rows.append(dict(lead=lead["id"], author=author, kind=kind, outcome=outcome, created_at=at,
+                         note=rng.choice(notes),
+                         next_step=data.FOLLOW_UP_NEXT_STEPS.get(outcome, "") if rng.random() < 0.6 else ""))  # fmt: skip
+    if lead["next_follow_up_on"] is not None:
+        when = datetime.combine(lead["next_follow_up_on"], time(10), LOCAL_TZ).astimezone(timezone.utc)
+        ahead = when > ctx.now
+        rows[-1].update(next_follow_up_at=when, reminder="pending" if ahead else "sent",
+                        reminded_at=None if ahead else when)  # fmt: skip
+    return rows
+
+
 async def seed_leads(ctx: Ctx) -> None:
     rows = [_lead_row(ctx) for _ in range(data.LEAD_COUNT - data.LEAD_DUPLICATES)]
     candidates = [r for r in rows if r["phone"] and r["status"] != "invalid"]
     originals = ctx.rng.sample(candidates, data.LEAD_DUPLICATES)
     rows += [_near_duplicate(ctx, original, i) for i, original in enumerate(originals)]
     rows.sort(key=lambda r: r["created_at"])
+    # A random source of its own for what was added later: the draws of the data after it stay put.
+    rng = random.Random(ctx.seed + 3)
+    subjects = list(data.LEAD_SUBJECTS)
+    for row in rows:
+        if rng.random() < 0.75:
+            row["course_interests"] = sorted(set(rng.choices(subjects, weights=list(data.LEAD_SUBJECTS.values()),
+                                                             k=rng.choice((1, 1, 2)))))  # fmt: skip
     for row, id_ in zip(rows, await insert_rows(Lead, rows)):
         row["id"] = id_
     ctx.leads = rows
     ctx.count(Lead, len(rows))
+    follow_ups = [f for row in rows for f in _follow_ups(ctx, rng, row)]
+    await insert_rows(FollowUp, follow_ups)
+    ctx.count(FollowUp, len(follow_ups))
     await rebuild_all_keys()  # the duplicate check's blocking keys for rows inserted in bulk

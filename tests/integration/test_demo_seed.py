@@ -7,10 +7,13 @@ from datetime import datetime, timezone
 
 from app.core.clock import FrozenClock
 from app.demo import data
+from app.demo.context import LOCAL_TZ
 from app.demo.seed import seed_demo
+from app.leads.follow_ups import remind_due
 from app.sla.scan import scan
 from app.tickets.fields import clean_values
 from tables.accounts.tables import User
+from tables.follow_ups.tables import FollowUp
 from tables.leads.tables import Lead
 from tables.notifications.tables import Notification
 from tables.sla.tables import SlaAction, TicketSla
@@ -71,6 +74,24 @@ async def test_the_demo_school_loads_once_and_its_pages_work(client):
     assert sum(acted.values()) == 0, acted
     assert await Notification.count().where(Notification.kind.like("sla%")) == 0
 
+    # Leads an advisor has worked carry the follow-ups that brought them to their status, within the
+    # lead's life; no reminder that fell due before the seed is still waiting to go out.
+    worked = await Lead.select(Lead.id, Lead.created_at, Lead.updated_at, Lead.status).where(
+        Lead.status.is_in(["contacted", "visited", "trial", "won"]))  # fmt: skip
+    contacts: dict[int, list[dict]] = {}
+    for row in await FollowUp.select(FollowUp.lead, FollowUp.created_at, FollowUp.kind, FollowUp.note).order_by(
+            FollowUp.created_at):  # fmt: skip
+        contacts.setdefault(row["lead"], []).append(row)
+    assert worked and all(contacts.get(lead["id"]) for lead in worked)
+    assert all(lead["created_at"] <= f["created_at"] <= lead["updated_at"] for lead in worked for f in contacts[lead["id"]])
+    assert all(8 <= f["created_at"].astimezone(LOCAL_TZ).hour < 22 for rows in contacts.values() for f in rows)
+    visited = next(lead for lead in worked if lead["status"] == "visited")
+    assert contacts[visited["id"]][-1]["kind"] == "visit"
+    assert await remind_due(FrozenClock(started)) == 0
+    assert await FollowUp.count().where(FollowUp.reminder == "pending") > 0
+    interests = [r["course_interests"] for r in await Lead.select(Lead.course_interests).output(load_json=True)]
+    assert sum(1 for i in interests if i) > len(interests) / 2 and all(set(i) <= set(data.LEAD_SUBJECTS) for i in interests)
+
     assert await seed_demo() == {}  # already loaded: nothing added, nothing wiped
     assert (await User.count(), await Ticket.count()) == (users, data.TICKET_COUNT)
 
@@ -81,3 +102,5 @@ async def test_the_demo_school_loads_once_and_its_pages_work(client):
         assert page.status_code == 200, (path, page.text[:300])
     board = (await client.get("/board")).text
     assert "T-" in board  # cards of the demo's open tickets
+    timeline = (await client.get(f"/leads/{visited['id']}/timeline", headers={"HX-Request": "true"})).text
+    assert contacts[visited["id"]][-1]["note"] in timeline  # the follow-ups on the lead's timeline

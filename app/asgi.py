@@ -18,6 +18,7 @@ from app.accounts.admin_controllers import (
     CampusAdminController,
     StaffAdminController,
     TeamAdminController,
+    admin_home,
 )
 from app.accounts.api import AuthApi
 from app.accounts.controllers import AccountController, AuthController
@@ -99,7 +100,7 @@ def create_app() -> Litestar:
     )  # fmt: skip
     pages = [
         AuthController, AccountController, LeadController, LeadDuplicatesController, NotificationController, AnnouncementController,
-        StaffAdminController, TeamAdminController, CampusAdminController,
+        admin_home, StaffAdminController, TeamAdminController, CampusAdminController,
         OutboxAdminController, NotificationPreferencesController, CalendarAdminController,
         SlaAdminController, TicketSlaController,
         RecycleBinController, LeadPhoneController, PhoneRevealLogController, AutomationAdminController,

@@ -30,6 +30,12 @@ async def _choices() -> dict:
     }
 
 
+@get("/admin", guards=admin_only, include_in_schema=False)
+async def admin_home(request: Request) -> Response:
+    """/admin typed by hand: the first administration page (its tabs lead to the others)."""
+    return _redirect(request, "/admin/staff")
+
+
 class StaffAdminController(Controller):
     path = "/admin/staff"
     guards = admin_only

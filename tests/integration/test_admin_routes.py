@@ -11,11 +11,12 @@ async def test_non_admins_get_403_and_change_nothing(client, make_user, login):
     await login(client, supervisor)
 
     page = await client.get("/admin/staff")
+    home = await client.get("/admin")
     created = await post_form(client, "/admin/staff", {"username": "mallory", "password": "pw-123456",
                                                        "role": "admin", "display_name": "M"})  # fmt: skip
     team = await post_form(client, "/admin/teams", {"name": "影子团队"})
 
-    assert page.status_code == 403 and "error-page" in page.text
+    assert page.status_code == 403 and "error-page" in page.text and home.status_code == 403
     assert created.status_code == 403 and team.status_code == 403
     assert not await User.exists().where(User.username == "mallory")
     assert await Team.count() == 0
@@ -25,6 +26,9 @@ async def test_non_admins_get_403_and_change_nothing(client, make_user, login):
 async def test_admin_creates_a_staff_member_through_the_form(client, make_user, login):
     admin = await make_user("admin")
     await login(client, admin)
+
+    home = await client.get("/admin")
+    assert home.status_code in (302, 303) and home.headers["location"] == "/admin/staff"
 
     bad = await post_form(client, "/admin/staff", {"username": "x", "password": "short", "role": "advisor",
                                                    "display_name": "王老师"})  # fmt: skip

@@ -29,6 +29,17 @@ _NAME_FORMATS = [
 ]
 
 
+def _office_hours(at: datetime, earliest: datetime) -> datetime:
+    """The same moment, moved back into the evening before if it falls outside 08:00–21:59 school
+    time (advisors do not call at 3 a.m.), but never before `earliest`."""
+    local = at.astimezone(LOCAL_TZ)
+    if local.hour < 8:
+        local = (local - timedelta(days=1)).replace(hour=21)
+    elif local.hour >= 22:
+        local = local.replace(hour=21)
+    return max(local.astimezone(timezone.utc), earliest)
+
+
 def _contact(ctx: Ctx) -> dict:
     """Phone for nearly everyone, an e-mail for some, a WeChat id for about half."""
     phone = ctx.phone() if ctx.rng.random() < 0.97 else ""
@@ -63,7 +74,7 @@ def _lead_row(ctx: Ctx) -> dict:
         owner=ctx.rng.choice(ctx.staff("advisor", code))["id"] if owned else None,
         campus=ctx.campuses[code], note=ctx.rng.choice(notes) if ctx.rng.random() < 0.6 else "",
         next_follow_up_on=follow_up, version=1 if status == "new" else ctx.rng.randint(2, 5),
-        created_at=created, updated_at=created if status == "new" else ctx.later(created, 45),
+        created_at=created, updated_at=created if status == "new" else _office_hours(ctx.later(created, 45), created),
         _code=code, _gender=gender,
     )
 
@@ -85,17 +96,6 @@ def _near_duplicate(ctx: Ctx, original: dict, i: int) -> dict:
     return row
 
 
-def _office_hours(at: datetime, earliest: datetime) -> datetime:
-    """The same moment, moved back into the evening before if it falls outside 08:00–21:59 school
-    time (advisors do not call at 3 a.m.), but never before `earliest`."""
-    local = at.astimezone(LOCAL_TZ)
-    if local.hour < 8:
-        local = (local - timedelta(days=1)).replace(hour=21)
-    elif local.hour >= 22:
-        local = local.replace(hour=21)
-    return max(local.astimezone(timezone.utc), earliest)
-
-
 def _follow_ups(ctx: Ctx, rng: random.Random, lead: dict) -> list[dict]:
     """The contacts that brought a lead to its status, spread from its creation to its last update,
     by its owner (or, for a lead back in the pool, the advisor who had it). The last one carries
@@ -115,8 +115,10 @@ def _follow_ups(ctx: Ctx, rng: random.Random, lead: dict) -> list[dict]:
         rows.append(dict(lead=lead["id"], author=author, kind=kind, outcome=outcome, created_at=at,
                          note=rng.choice(notes),
                          next_step=data.FOLLOW_UP_NEXT_STEPS.get(outcome, "") if rng.random() < 0.6 else ""))  # fmt: skip
+    when = None
     if lead["next_follow_up_on"] is not None:
         when = datetime.combine(lead["next_follow_up_on"], time(10), LOCAL_TZ).astimezone(timezone.utc)
+    if when is not None and when > rows[-1]["created_at"]:  # a plan is made for later, as the app requires
         ahead = when > ctx.now
         rows[-1].update(next_follow_up_at=when, reminder="pending" if ahead else "sent",
                         reminded_at=None if ahead else when)  # fmt: skip

@@ -77,7 +77,7 @@ def _field_values(rng: random.Random, row: dict) -> dict:
                       preferred_time=some(rng.choice(data.TICKET_PREFERRED_TIMES)))  # fmt: skip
     elif code == "leave_reschedule":
         makeup = rng.random() < 0.6
-        values = dict(class_group=group["id"], lesson_date=day(rng.randint(1, 7)),
+        values = dict(class_group=row["class_group"], lesson_date=day(rng.randint(1, 7)),
                       reason=rng.choice(["生病", "生病", "考试", "家中有事", "其他"]), makeup_wanted=makeup,
                       makeup_time=f"{day(rng.randint(8, 14))}T{rng.choice(['10:00', '14:00', '18:30'])}" if makeup else None)  # fmt: skip
     elif code == "complaint":
@@ -121,7 +121,8 @@ def _ticket_row(ctx: Ctx, type_ids: dict[str, int]) -> dict:
         ticket_type=type_ids[code], title=title, description=description, priority=priority,
         channel=channel, status=status, student=student["id"] if student else None,
         campus=ctx.campuses[campus], assignee=None if status == "new" else handler["id"],
-        class_group=group["id"] if groups and code in ("leave_reschedule", "complaint", "refund") else None,
+        # A leave request always names its class (the form requires one); other kinds only a student's own.
+        class_group=group["id"] if code == "leave_reschedule" or (groups and code in ("complaint", "refund")) else None,
         version=data.TICKET_VERSIONS[status], created_at=created, _handler=handler["id"], _room=room,
         _code=code, _student=student, _group=group,
         updated_at=created if status == "new" else updated,

@@ -47,13 +47,16 @@ async def test_the_demo_school_loads_once_and_its_pages_work(client):
     # The forms are filled in as a requester would have: every value passes its type's form, the
     # required ones are there, and the text ones are found by the search.
     forms = {r["id"]: r["fields"] for r in await TicketType.select(TicketType.id, TicketType.fields).output(load_json=True)}
-    tickets = await Ticket.select(Ticket.ticket_type, Ticket.fields, Ticket.search_text).output(load_json=True)
+    tickets = await Ticket.select(Ticket.ticket_type, Ticket.fields, Ticket.search_text, Ticket.class_group).output(
+        load_json=True)  # fmt: skip
     for ticket in tickets:
         values, errors = clean_values(forms[ticket["ticket_type"]], ticket["fields"])
         assert (errors, values) == ([], ticket["fields"]), ticket
     assert sum(1 for t in tickets if t["fields"]) == data.TICKET_COUNT
-    repair = next(t for t in tickets if "location" in t["fields"])
-    assert repair["fields"]["location"].lower() in repair["search_text"]
+    leave = [t for t in tickets if "lesson_date" in t["fields"]]
+    assert leave and all(t["fields"]["class_group"] == t["class_group"] for t in leave)  # the form names its class
+    asked = next(t for t in tickets if "device" in t["fields"])  # a value only the form holds
+    assert asked["fields"]["device"].lower() in asked["search_text"]
 
     # A claim is one row carrying both changes, as claim_ticket writes it: no separate move out of "new".
     moves = await TicketActivity.select(TicketActivity.kind, TicketActivity.changes).where(
@@ -79,11 +82,14 @@ async def test_the_demo_school_loads_once_and_its_pages_work(client):
     worked = await Lead.select(Lead.id, Lead.created_at, Lead.updated_at, Lead.status).where(
         Lead.status.is_in(["contacted", "visited", "trial", "won"]))  # fmt: skip
     contacts: dict[int, list[dict]] = {}
-    for row in await FollowUp.select(FollowUp.lead, FollowUp.created_at, FollowUp.kind, FollowUp.note).order_by(
-            FollowUp.created_at):  # fmt: skip
+    for row in await FollowUp.select(FollowUp.lead, FollowUp.created_at, FollowUp.kind, FollowUp.note,
+                                     FollowUp.next_follow_up_at).order_by(FollowUp.created_at).order_by(FollowUp.id):
         contacts.setdefault(row["lead"], []).append(row)
     assert worked and all(contacts.get(lead["id"]) for lead in worked)
     assert all(lead["created_at"] <= f["created_at"] <= lead["updated_at"] for lead in worked for f in contacts[lead["id"]])
+    assert all(contacts[lead["id"]][-1]["created_at"] == lead["updated_at"] for lead in worked)
+    planned = [f for rows in contacts.values() for f in rows if f["next_follow_up_at"] is not None]
+    assert planned and all(f["next_follow_up_at"] > f["created_at"] for f in planned)  # planned for later
     assert all(8 <= f["created_at"].astimezone(LOCAL_TZ).hour < 22 for rows in contacts.values() for f in rows)
     visited = next(lead for lead in worked if lead["status"] == "visited")
     assert contacts[visited["id"]][-1]["kind"] == "visit"

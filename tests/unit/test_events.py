@@ -59,7 +59,6 @@ async def test_event_round_trips_through_json():
     assert Event.from_json(event.to_json()) == event
 
 
-
 async def test_publish_outside_a_transaction_sends_every_event_in_order():
     """What no write causes (presence on the board) goes out through the same pipeline."""
     async with listening() as pubsub:

@@ -13,7 +13,7 @@ from app.demo.context import LOCAL_TZ, Ctx, insert_rows
 from app.sla import services as sla
 from app.sla.policies import ensure_default_policies
 from app.tickets import fields as ticket_fields
-from app.tickets.defaults import SUBJECTS, ensure_default_types
+from app.tickets.defaults import ensure_default_types
 from tables.sla.tables import SlaAction, TicketSla
 from tables.tickets.tables import Ticket, TicketActivity, TicketType
 
@@ -60,15 +60,17 @@ def _requester(ctx: Ctx, campus: str, channel: str, student: dict | None) -> dic
     return dict(requester_name=name, created_by=None if channel in ("web", "api") else desk["id"])
 
 
-def _field_values(rng: random.Random, row: dict) -> dict:
-    """What the requester filled in on the type's form (app.tickets.defaults), from a random source of
-    its own so the rest of the data does not shift; optional fields are sometimes left empty."""
+def _field_values(rng: random.Random, row: dict, form: list[dict]) -> dict:
+    """What the requester filled in on the type's form (`form`, its field definitions), from a random
+    source of its own so the rest of the data does not shift; optional fields are sometimes left empty."""
     code, student, group = row["_code"], row["_student"], row["_group"]
+    options = {f["key"]: f["options"] for f in form}
+    pick = lambda key: rng.choice(options[key])  # noqa: E731
     created = row["created_at"].astimezone(LOCAL_TZ)
     day = lambda d: (created + timedelta(days=d)).date().isoformat()  # noqa: E731
     some = lambda value, chance=0.7: value if rng.random() < chance else None  # noqa: E731
     if code == "consultation":
-        subjects = rng.sample(SUBJECTS, rng.choice((1, 1, 2)))
+        subjects = rng.sample(options["course_interest"], rng.choice((1, 1, 2)))
         course = group["_course"]
         if course["name"] in row["title"] + row["description"]:  # asked about that course: its subject first
             subjects = [course["subject"], *[s for s in subjects if s != course["subject"]]][:2]
@@ -78,19 +80,19 @@ def _field_values(rng: random.Random, row: dict) -> dict:
     elif code == "leave_reschedule":
         makeup = rng.random() < 0.6
         values = dict(class_group=row["class_group"], lesson_date=day(rng.randint(1, 7)),
-                      reason=rng.choice(["生病", "生病", "考试", "家中有事", "其他"]), makeup_wanted=makeup,
+                      reason=pick("reason"), makeup_wanted=makeup,
                       makeup_time=f"{day(rng.randint(8, 14))}T{rng.choice(['10:00', '14:00', '18:30'])}" if makeup else None)  # fmt: skip
     elif code == "complaint":
-        values = dict(category=rng.choice(["教学质量", "服务态度", "环境设施", "收费", "其他"]),
+        values = dict(category=pick("category"),
                       occurred_on=some(day(-rng.randint(0, 5))),
                       expectation=some(rng.choice(data.TICKET_EXPECTATIONS)))  # fmt: skip
     elif code == "refund":
         values = dict(contract_no=f"HT-{created.year}-{rng.randint(1, 3000):05d}",
                       amount=f"{rng.randint(8, 120) * 100}.00",
-                      reason=rng.choice(["搬家", "时间冲突", "对课程不满意", "其他"]),
+                      reason=pick("reason"),
                       account_name=row["requester_name"])  # fmt: skip
     elif code == "tech_support":
-        values = dict(platform=rng.choice(["App", "小程序", "网页", "直播课"]),
+        values = dict(platform=pick("platform"),
                       device=some(rng.choice(data.TICKET_DEVICES)),
                       occurred_at=some(created.replace(second=0, microsecond=0, tzinfo=None).isoformat(timespec="minutes")))  # fmt: skip
     else:  # repair
@@ -220,7 +222,7 @@ async def seed_tickets(ctx: Ctx) -> None:
     forms = {r["code"]: r["fields"] for r in await TicketType.select(TicketType.code, TicketType.fields).output(load_json=True)}
     rng = random.Random(ctx.seed + 2)  # the same for the form values, added later
     for row in rows:
-        row["fields"] = _field_values(rng, row)
+        row["fields"] = _field_values(rng, row, forms[row["_code"]])
         row["_words"] = ticket_fields.search_words(forms[row["_code"]], row["fields"])
     per_year: dict[int, int] = {}
     for row in rows:  # numbered in order of creation, restarting every year

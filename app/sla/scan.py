@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from app.calendars.hours import BusinessHours
 from app.core.clock import Clock, system_clock
-from app.core.db import UnitOfWork
+from app.core.db import UnitOfWork, is_sqlite
 from app.core.events import Event
 from app.core.i18n import N_, gettext
 from app.notifications.services import notify
@@ -58,10 +58,17 @@ async def scan(clock: Clock = system_clock, limit: int = BATCH) -> Counter:
         return await _act(uow, ids, now)
 
 
+async def _lock(ids: list[int]) -> None:
+    """Lock the SLA rows: a second worker on the same tickets waits here, then reads what the first
+    one wrote and finds nothing left to do. In ticket order, so two scans over overlapping batches
+    queue instead of deadlocking (each holding a row the other wants). SQLite runs one write
+    transaction at a time (BEGIN IMMEDIATE), which serialises scans already."""
+    if not is_sqlite():
+        await TicketSla.select(TicketSla.ticket).where(TicketSla.ticket.is_in(ids)).order_by(TicketSla.ticket).lock_rows()
+
+
 async def _act(uow: UnitOfWork, ids: list[int], now: datetime) -> Counter:
-    # Lock the SLA rows (a no-op UPDATE): a second worker on the same tickets waits here, then reads
-    # what the first one wrote and finds nothing left to do.
-    await TicketSla.update({TicketSla.scan_at: TicketSla.scan_at}).where(TicketSla.ticket.is_in(ids))
+    await _lock(ids)
     rows = await TicketSla.select(*COLUMNS).where(TicketSla.ticket.is_in(ids) & (TicketSla.scan_at <= now)).output(
         load_json=True
     )  # fmt: skip

@@ -15,7 +15,7 @@ from app.approvals import services as approval_services
 from app.core.clock import Clock, system_clock
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser, descendant_team_ids
-from app.tickets import policy, workflow
+from app.tickets import page_forms, policy, workflow
 from app.tickets.services import LIST_COLUMNS
 from tables.accounts.tables import Team
 from tables.notifications.tables import Notification
@@ -135,9 +135,7 @@ async def sections(user: CurrentUser, clock: Clock = system_clock) -> list[Secti
         item["approval_running"] = item["id"] in held
     # Overdue in any ticket section (the pool's too, which "Overdue" leaves to their teams); an
     # approval row's "overdue" is its step's, set by its query.
-    now = clock.now()
-    for item in (item for s in found if s.key in ORDER for item in s.items):
-        item["overdue"] = item["due_at"] is not None and item["due_at"] < now
+    page_forms.mark_overdue([item for s in found if s.key in ORDER for item in s.items], clock.now())
     return found
 
 

@@ -12,6 +12,4 @@ from app.tickets.workbench_realtime import counts_fragment
 async def push_approval_counts(event: Event, conn: Connection) -> str | None:
     if conn.readonly or not conn.subscriptions.get("workbench"):
         return None
-    if event.audience is not None and conn.user.id not in event.audience:
-        return None
     return await counts_fragment(conn.user)

@@ -23,6 +23,7 @@ from app.core.prepared import Prepared
 from app.notifications.services import notify
 from app.settings import get_settings
 from app.tickets import policy
+from app.tickets.audience import of_ticket
 from app.tickets.numbering import is_pending
 from app.tickets.services import get_ticket
 from tables.approvals.tables import ApprovalDecision, ApprovalInstance, ApprovalStep, ApprovalWorkflow, PendingApproval
@@ -329,7 +330,7 @@ async def _tell_the_requester(uow, actor, ticket, status, steps, step_name, reas
     await Ticket.update(stamps).where(Ticket.id == ticket["id"])
     await notify(uow, staff, kind=f"approval_{status}", title=title, body=body[:200], link=link)
     uow.emit(Event("ticket.message", {"id": ticket["id"], "activity": rows[0]["id"], "public": True,
-                                      "version": ticket["version"] + 1}))  # fmt: skip
+                                      "version": ticket["version"] + 1}, audience=of_ticket(ticket["id"])))  # fmt: skip
 
 
 async def remind_overdue(clock: Clock = system_clock) -> int:

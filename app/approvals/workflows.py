@@ -13,7 +13,7 @@ from app.core import audit
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from app.core.events import Event
+from app.core.events import ADMINS, Event
 from app.core.permissions import ROLES, CurrentUser
 from tables.accounts.tables import User
 from tables.approvals.tables import ApprovalStep, ApprovalWorkflow
@@ -193,5 +193,6 @@ async def save_workflow(
                                **({"is_active": [flow["is_active"] if flow else None, active]}
                                   if not flow or flow["is_active"] != active else {}),
                                "steps": [old or None, describe]})  # fmt: skip
-        uow.emit(Event("approval_workflow.saved", {"id": flow_id, "ticket_type": type_id, "version": new_version}))
+        uow.emit(Event("approval_workflow.saved", {"id": flow_id, "ticket_type": type_id, "version": new_version},
+                       audience=ADMINS))  # fmt: skip
     return {"id": flow_id, "version": new_version}

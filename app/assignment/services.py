@@ -37,6 +37,7 @@ from app.core.db import UnitOfWork, is_sqlite
 from app.core.events import Event
 from app.core.i18n import gettext
 from app.notifications.services import notify
+from app.tickets.audience import of_ticket
 from app.tickets.workflow import OPEN_STATUSES
 from tables.assignment.tables import AssignmentCursor, AssignmentDecision, AssignmentSetting
 from tables.tickets.tables import Ticket, TicketActivity, TicketType
@@ -107,7 +108,7 @@ def _updated_event(ticket: dict, status: str, assignee: int | None, changes: dic
         "id": ticket["id"], "status": status, "old_status": ticket["status"] if "status" in changes else None,
         "assignee": assignee, "campus": ticket["campus"], "priority": ticket["priority"], "type": ticket["type_code"],
         "version": ticket["version"] + 1, "old_assignee": ticket["assignee"], "fields": sorted(changes), "by": "auto",
-    })  # fmt: skip
+    }, audience=of_ticket(ticket["id"], ticket))  # fmt: skip
 
 
 async def _give(uow: UnitOfWork, ticket: dict, choice: Choice, now: datetime, extra: dict) -> bool:
@@ -143,7 +144,8 @@ async def _queue(uow: UnitOfWork, ticket: dict, team: int | None, reason: str, n
         changes={"by": "auto", "queued": team},
     )).returning(TicketActivity.id)  # fmt: skip
     uow.emit(Event("ticket.message", {"id": ticket["id"], "activity": rows[0]["id"], "public": False,
-                                      "version": ticket["version"], "by": "auto"}))  # fmt: skip
+                                      "version": ticket["version"], "by": "auto"},
+                     audience=of_ticket(ticket["id"])))  # fmt: skip
 
 
 def _scope(team: int | None) -> str:

@@ -24,6 +24,7 @@ from app.notifications.services import notify
 from app.notifications.webhook_targets import saving_problem
 from app.tickets import relations
 from app.tickets import services as tickets
+from app.tickets.audience import of_ticket
 from app.tickets.fields import FIELD_TYPES
 from tables.accounts.tables import Team, User
 from tables.automation.tables import ReplyTemplate
@@ -87,7 +88,7 @@ def _event(ticket: dict, fields: list[str], **extra) -> Event:
         "id": ticket["id"], "status": ticket["status"], "old_status": None, "assignee": ticket["assignee"],
         "campus": ticket["campus"], "priority": ticket["priority"], "type": ticket["type_code"],
         "version": ticket["version"] + 1, "old_assignee": ticket["assignee"], "fields": fields, **extra,
-    })  # fmt: skip
+    }, audience=of_ticket(ticket["id"], ticket))  # fmt: skip
 
 
 async def _update(ticket_id: int, change_for: Callable[[dict], dict | None], clock: Clock) -> bool:
@@ -163,7 +164,7 @@ async def _into_queue(ticket: dict, team: dict, current: dict, clock: Clock) -> 
             **_event(fresh, sorted(changes)).payload,
             "old_status": current["status"] if status != current["status"] else None,
             "old_assignee": current["assignee"],
-        }))  # fmt: skip
+        }, audience=of_ticket(ticket["id"], current)))  # fmt: skip
     return True
 
 
@@ -211,7 +212,8 @@ async def reply_template(ticket: dict, params: dict, rule: dict, run_id: int, cl
         )).returning(TicketActivity.id)  # fmt: skip
         await Ticket.update({Ticket.updated_at: now, Ticket.version: Ticket.version + 1}).where(Ticket.id == ticket["id"])
         uow.emit(Event("ticket.message", {"id": ticket["id"], "activity": rows[0]["id"], "public": True,
-                                          "version": ticket["version"] + 1, "by": "automation"}))  # fmt: skip
+                                          "version": ticket["version"] + 1, "by": "automation"},
+                       audience=of_ticket(ticket["id"])))  # fmt: skip
     return template["name"]
 
 

@@ -22,6 +22,7 @@ from app.automation.rules import rule_matches
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.events import Event
+from app.tickets.audience import of_ticket
 from tables.automation.tables import AutomationRule, AutomationRun, AutomationTrigger
 from tables.students.tables import StudentTag
 from tables.tickets.tables import Ticket, TicketActivity, TicketTag
@@ -182,7 +183,7 @@ async def _finish(run_id, rule, trigger, ticket, entries, outcome, clock) -> Non
             "id": ticket["id"], "status": ticket["status"], "old_status": None, "assignee": ticket["assignee"],
             "campus": ticket["campus"], "priority": ticket["priority"], "type": ticket["type_code"],
             "version": ticket["version"], "old_assignee": ticket["assignee"], "fields": ["automation"],
-        }))  # fmt: skip
+        }, audience=of_ticket(ticket["id"])))  # fmt: skip
 
 
 async def pending_ids(clock: Clock = system_clock, older_than_seconds: float = 5, limit: int = 200) -> list[int]:

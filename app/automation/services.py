@@ -24,7 +24,7 @@ from app.core import audit
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from app.core.events import Event
+from app.core.events import ADMINS, Event
 from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import CurrentUser
 from tables.accounts.tables import Team, User
@@ -149,7 +149,7 @@ async def save_rule(actor: CurrentUser, rule_id: int | None, data: dict, clock: 
                 raise Conflict("Someone else changed this rule after you opened it. Reload to see their changes.")
             await audit.record(actor_id=actor.id, action="update", entity_type="automation_rule", entity_id=rule_id,
                                changes=audit.diff(before, clean, RULE_FIELDS))  # fmt: skip
-        uow.emit(Event("automation.rule_saved", {"id": rule_id}))
+        uow.emit(Event("automation.rule_saved", {"id": rule_id}, audience=ADMINS))
         uow.after_commit(_forget)
     return await get_rule(rule_id)
 
@@ -174,7 +174,7 @@ async def _change(actor: CurrentUser, rule_id: int, updates: dict, action: str, 
         }).where(AutomationRule.id == rule_id)  # fmt: skip
         await audit.record(actor_id=actor.id, action=action, entity_type="automation_rule", entity_id=rule_id,
                            changes={})  # fmt: skip
-        uow.emit(Event("automation.rule_saved", {"id": rule_id}))
+        uow.emit(Event("automation.rule_saved", {"id": rule_id}, audience=ADMINS))
         uow.after_commit(_forget)
     return await get_rule(rule_id)
 
@@ -216,7 +216,7 @@ async def move_rule(actor: CurrentUser, rule_id: int, direction: str, clock: Clo
             }).where((AutomationRule.id == rid) & (AutomationRule.position != position))  # fmt: skip
         await audit.record(actor_id=actor.id, action=f"move_{direction}", entity_type="automation_rule",
                            entity_id=rule_id, changes={})  # fmt: skip
-        uow.emit(Event("automation.rule_saved", {"id": rule_id}))
+        uow.emit(Event("automation.rule_saved", {"id": rule_id}, audience=ADMINS))
 
 
 @dataclass(frozen=True)
@@ -302,7 +302,7 @@ async def save_template(actor: CurrentUser, template_id: int | None, data: dict,
                 raise NotFound("This template does not exist.")
         await audit.record(actor_id=actor.id, action="save", entity_type="reply_template", entity_id=template_id,
                            changes={"name": [None, name]})  # fmt: skip
-        uow.emit(Event("automation.template_saved", {"id": template_id}))
+        uow.emit(Event("automation.template_saved", {"id": template_id}, audience=ADMINS))
     return await ReplyTemplate.select().where(ReplyTemplate.id == template_id).first()
 
 

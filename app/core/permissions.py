@@ -96,3 +96,12 @@ async def visible_owner_ids(user: CurrentUser) -> set[int] | None:
 async def can_see_owner(user: CurrentUser, owner_id: int | None) -> bool:
     visible = await visible_owner_ids(user)
     return visible is None or owner_id in visible
+
+
+async def led_team_ids(user: CurrentUser) -> frozenset[int]:
+    """The teams `user` leads and every team below them: whose members' records the user sees."""
+    if user.id is None:
+        return frozenset()
+    teams = await Team.select(Team.id, Team.parent, Team.leader)
+    led = {t["id"] for t in teams if t["leader"] == user.id}
+    return frozenset(descendant_team_ids(teams, led)) if led else frozenset()

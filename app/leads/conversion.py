@@ -20,8 +20,10 @@ from app.core.events import Event
 from app.core.i18n import N_, gettext
 from app.core.permissions import CurrentUser
 from app.leads import services
+from app.leads.audience import of_lead
 from app.students import phones as student_phones
 from app.students import policy as student_policy
+from app.students.audience import of_student
 from app.tickets import policy as ticket_policy
 from tables.leads.tables import Lead
 from tables.students.tables import Student
@@ -220,7 +222,8 @@ async def convert_lead(
         await audit.record(actor_id=actor.id, action="link" if target else "create", entity_type="student",
                            entity_id=student_id, changes=student_changes, ip=ip)  # fmt: skip
         uow.emit(Event("lead.converted", {"id": lead_id, "student": student_id, "linked": target is not None,
-                                          "owner": lead["owner"], "tickets": ticket_ids}))  # fmt: skip
+                                          "owner": lead["owner"], "tickets": ticket_ids},
+                       audience=of_lead(lead_id) | of_student(student_id)))  # fmt: skip
     return Conversion(student_id=student_id, lead_id=lead_id, linked=target is not None, ticket_ids=ticket_ids)
 
 

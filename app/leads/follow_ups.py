@@ -14,13 +14,15 @@ from app.core import audit
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from app.core.events import Event
+from app.core.events import Audience, Event
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser, can_see_owner
 from app.core.templates import DISPLAY_TZ
 from app.leads import policy
+from app.leads.audience import of_lead
 from app.leads.texts import school_text
 from app.notifications.services import notify
+from app.students.audience import of_student
 from tables.accounts.tables import User
 from tables.follow_ups.tables import FollowUp
 from tables.leads.tables import Lead
@@ -141,7 +143,7 @@ async def add_follow_up(user: CurrentUser, values: dict, *, lead_id: int | None 
         uow.emit(Event("lead.followed_up" if lead_id is not None else "student.followed_up", {
             "id": record["id"], "follow_up": follow_up_id, "kind": data["kind"],
             "next_follow_up_at": data["next_follow_up_at"].isoformat() if data["next_follow_up_at"] else None,
-        }))  # fmt: skip
+        }, audience=of_lead(lead_id) if lead_id is not None else of_student(record["id"])))  # fmt: skip
     return await get_follow_up(follow_up_id)
 
 
@@ -213,5 +215,6 @@ async def remind_due(clock: Clock = system_clock, limit: int = REMIND_BATCH) -> 
         if skipped:
             await FollowUp.update({FollowUp.reminder: "skipped"}).where(FollowUp.id.is_in(skipped))
         if won:
-            uow.emit(Event("follow_up.reminded", {"ids": [r["id"] for r in won]}))
+            uow.emit(Event("follow_up.reminded", {"ids": [r["id"] for r in won]},
+                           audience=Audience(owners=tuple(lead["owner"] for lead in leads.values()))))  # fmt: skip
     return sent

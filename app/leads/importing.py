@@ -30,6 +30,7 @@ from app.core.jobs import enqueue
 from app.core.permissions import CurrentUser
 from app.jobs import services as jobs
 from app.leads import import_files, policy, services
+from app.leads.audience import of_owners
 from app.leads.dedup.bulk import FileDuplicates
 from app.leads.dedup.check import key_rows
 from app.leads.dedup.scoring import Match, Reason
@@ -191,7 +192,7 @@ async def _write_chunk(user, job_id: int, params: dict, outcomes: list[RowOutcom
         checker.written.update(ids)
         await jobs.add_progress(job_id, len(outcomes), len(ids), len(outcomes) - len(ids))
         if ids:
-            uow.emit(Event("lead.imported", {"job_id": job_id, "ids": ids, "owner": owner}))
+            uow.emit(Event("lead.imported", {"job_id": job_id, "ids": ids, "owner": owner}, audience=of_owners(owner)))
 
 
 def _write_report(directory, chunk_no: int, outcomes: list[RowOutcome], on_duplicate: str) -> None:

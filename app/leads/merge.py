@@ -19,6 +19,7 @@ from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Validatio
 from app.core.events import Event
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser
+from app.leads.audience import of_lead
 from app.leads.dedup import check as dedup
 from app.leads.services import get_lead
 from tables.audit.tables import AuditEntry
@@ -142,7 +143,8 @@ async def merge_leads(
                            changes=changes, ip=ip)  # fmt: skip
         await audit.record(actor_id=user.id, action="merge", entity_type="lead", entity_id=merged_id,
                            changes={"merged_into": [None, survivor_id]}, ip=ip)  # fmt: skip
-        uow.emit(Event("lead.merged", {"id": survivor_id, "merged": merged_id, "merge": rows[0]["id"]}))
+        uow.emit(Event("lead.merged", {"id": survivor_id, "merged": merged_id, "merge": rows[0]["id"]},
+                       audience=of_lead(survivor_id, merged_id)))  # fmt: skip
     return rows[0]["id"]
 
 
@@ -190,7 +192,8 @@ async def undo_merge(user: CurrentUser, merge_id: int, *, ip: str = "", clock: C
                            changes={**changes, "merged_lead": [merged["id"], None]}, ip=ip)  # fmt: skip
         await audit.record(actor_id=user.id, action="unmerge", entity_type="lead", entity_id=merged["id"],
                            changes={"merged_into": [survivor["id"], None]}, ip=ip)  # fmt: skip
-        uow.emit(Event("lead.unmerged", {"id": survivor["id"], "merged": merged["id"], "merge": merge_id}))
+        uow.emit(Event("lead.unmerged", {"id": survivor["id"], "merged": merged["id"], "merge": merge_id},
+                       audience=of_lead(survivor["id"], merged["id"])))  # fmt: skip
     return survivor["id"]
 
 

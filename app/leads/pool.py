@@ -19,6 +19,7 @@ from app.core.i18n import N_, gettext
 from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import CurrentUser, has_permission, visible_owner_ids
 from app.leads import policy, pool_settings
+from app.leads.audience import of_lead
 from tables.accounts.tables import User
 from tables.leads.tables import Lead
 
@@ -98,7 +99,8 @@ async def record_move(
         changes["reason"] = [None, reason]
     await audit.record(actor_id=actor_id, action=action, entity_type="lead", entity_id=lead_id, changes=changes,
                        ip=ip)  # fmt: skip
-    uow.emit(Event(EVENTS[action], {"id": lead_id, "owner": new_owner, "old_owner": old_owner, "reason": reason}))
+    uow.emit(Event(EVENTS[action], {"id": lead_id, "owner": new_owner, "old_owner": old_owner, "reason": reason},
+                   audience=of_lead(lead_id, old_owner=old_owner, had_owner=True)))  # fmt: skip
     return True
 
 

@@ -9,7 +9,7 @@ from piccolo.query.functions.aggregate import Max
 from app.core import audit
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from app.core.events import Event
+from app.core.events import ADMINS, Event
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser
 from app.leads import policy
@@ -117,7 +117,7 @@ async def save(actor: CurrentUser, values: dict, *, version: int | None = None) 
             raise Conflict(N_("Someone else changed these settings after you opened them. Reload and try again."))
         await audit.record(actor_id=actor.id, action="update", entity_type="lead_pool_setting",
                            entity_id=updated[0]["id"], changes=changes)  # fmt: skip
-        uow.emit(Event("lead_pool.settings_changed", {"fields": sorted(changes)}))
+        uow.emit(Event("lead_pool.settings_changed", {"fields": sorted(changes)}, audience=ADMINS))
     return await load()
 
 
@@ -187,7 +187,7 @@ async def add_rule(actor: CurrentUser, values: dict) -> dict:
         rule_id = rows[0]["id"]
         await audit.record(actor_id=actor.id, action="create", entity_type="lead_distribution_rule",
                            entity_id=rule_id, changes=audit.snapshot(data, RULE_FIELDS))  # fmt: skip
-        uow.emit(Event("lead_pool.rule_added", {"id": rule_id}))
+        uow.emit(Event("lead_pool.rule_added", {"id": rule_id}, audience=ADMINS))
     return {"id": rule_id, "position": position, **data}
 
 
@@ -205,7 +205,7 @@ async def delete_rule(actor: CurrentUser, rule_id: int) -> None:
         await LeadDistributionRule.delete().where(LeadDistributionRule.id == rule_id)
         await audit.record(actor_id=actor.id, action="delete", entity_type="lead_distribution_rule",
                            entity_id=rule_id, changes={k: [rule[k], None] for k in RULE_FIELDS})  # fmt: skip
-        uow.emit(Event("lead_pool.rule_deleted", {"id": rule_id}))
+        uow.emit(Event("lead_pool.rule_deleted", {"id": rule_id}, audience=ADMINS))
 
 
 async def move_rule(actor: CurrentUser, rule_id: int, direction: str) -> None:
@@ -227,7 +227,7 @@ async def move_rule(actor: CurrentUser, rule_id: int, direction: str) -> None:
             )
         await audit.record(actor_id=actor.id, action="move", entity_type="lead_distribution_rule", entity_id=rule_id,
                            changes={"position": [at + 1, other + 1]})  # fmt: skip
-        uow.emit(Event("lead_pool.rules_reordered", {"ids": ordered}))
+        uow.emit(Event("lead_pool.rules_reordered", {"ids": ordered}, audience=ADMINS))
 
 
 async def people_for_rules() -> dict:

@@ -15,6 +15,7 @@ from app.core.i18n import N_
 from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import CurrentUser
 from app.leads import policy
+from app.leads.audience import of_lead
 from app.leads.dedup import check as dedup
 from app.leads.dedup.normalise import normalise_phone
 from app.leads.dedup.scoring import EXACT_KINDS, Match, match_keys, profile
@@ -281,7 +282,7 @@ async def create_lead(user: CurrentUser, values: dict, ip: str = "", *, allow_du
         await dedup.write_keys(lead_id, data)
         await audit.record(actor_id=user.id, action="create", entity_type="lead", entity_id=lead_id,
                            changes=audit.snapshot(data, EDITABLE), ip=ip)  # fmt: skip
-        uow.emit(Event("lead.created", {"id": lead_id, "owner": data.get("owner")}))
+        uow.emit(Event("lead.created", {"id": lead_id, "owner": data.get("owner")}, audience=of_lead(lead_id)))
     lead = await get_lead(user, lead_id)
     lead["duplicates"] = matches
     return lead
@@ -333,7 +334,8 @@ async def update_lead(
             await dedup.write_keys(lead_id, after)
         await audit.record(actor_id=user.id, action="update", entity_type="lead", entity_id=lead_id,
                            changes=changes, ip=ip)  # fmt: skip
-        uow.emit(Event("lead.updated", {"id": lead_id, "fields": sorted(changes)}))
+        uow.emit(Event("lead.updated", {"id": lead_id, "fields": sorted(changes)},
+                       audience=of_lead(lead_id, old_owner=before["owner"], had_owner="owner" in changes)))  # fmt: skip
     lead = await get_lead(user, lead_id)
     lead["duplicates"] = matches
     return lead
@@ -351,7 +353,7 @@ async def delete_lead(user: CurrentUser, lead_id: int, ip: str = "", clock: Cloc
         await Lead.update({Lead.deleted_at: clock.now()}).where(Lead.id == lead_id)
         await dedup.drop_keys(lead_id)
         await audit.record(actor_id=user.id, action="delete", entity_type="lead", entity_id=lead_id, changes={}, ip=ip)
-        uow.emit(Event("lead.deleted", {"id": lead_id}))
+        uow.emit(Event("lead.deleted", {"id": lead_id}, audience=of_lead(lead_id)))
 
 
 async def restore_lead(user: CurrentUser, lead_id: int, ip: str = "") -> dict:
@@ -368,7 +370,7 @@ async def restore_lead(user: CurrentUser, lead_id: int, ip: str = "") -> dict:
         await Lead.update({Lead.deleted_at: None}).where(Lead.id == lead_id)
         await dedup.write_keys(lead_id, lead)
         await audit.record(actor_id=user.id, action="restore", entity_type="lead", entity_id=lead_id, changes={}, ip=ip)
-        uow.emit(Event("lead.restored", {"id": lead_id}))
+        uow.emit(Event("lead.restored", {"id": lead_id}, audience=of_lead(lead_id)))
     return await get_lead(user, lead_id)
 
 

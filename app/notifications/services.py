@@ -8,7 +8,7 @@ from app.core import audit
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from app.core.events import Event
+from app.core.events import Audience, Event
 from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import ROLES, CurrentUser
 from app.notifications import outbox
@@ -73,7 +73,7 @@ async def notify(
             Event(
                 "notification.created",
                 {"id": row["id"], "kind": kind, "title": title, "body": body[:300], "link": link},
-                audience=[row["recipient"]],
+                audience=Audience.user(row["recipient"]),
             )
         )
     return [row["id"] for row in rows]
@@ -99,7 +99,7 @@ async def mark_read(user: CurrentUser, notification_id: int | None = None, clock
         where &= Notification.id == notification_id
     async with UnitOfWork() as uow:
         await Notification.update({Notification.read_at: clock.now()}).where(where)
-        uow.emit(Event("notification.read", {"id": notification_id}, audience=[user.id]))
+        uow.emit(Event("notification.read", {"id": notification_id}, audience=Audience.user(user.id)))
     return await unread_count(user.id)
 
 

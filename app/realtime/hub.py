@@ -1,7 +1,9 @@
 """The per-process hub: one Redis subscription, many WebSocket connections.
 
-Each event is rendered separately for each connection that may see it (its user, its locale),
-so a push never carries something the user could not load themselves.
+Each event goes only to the connections whose user is in its audience (app/realtime/audience.py:
+resolved once per event, then matched per connection without a query) and is rendered separately
+for each of them (its user, its locale), so a push never carries something the user could not
+load themselves: the renderer's own permission check stays the last gate.
 
 Domains plug in with decorators: `@on_event` renders pushes, `@on_message` answers what a page
 sends over its socket (e.g. "subscribe to this board"), `@on_connect` sends live regions on
@@ -25,6 +27,7 @@ from litestar import WebSocket
 from app.core.events import Event
 from app.core.i18n import set_locale
 from app.core.permissions import CurrentUser
+from app.realtime.audience import Viewer, admits, resolve
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,13 @@ class Connection:
     display_id: int | None = None
     # What this tab listens to, set by the messages it sends: {"board": ..., "ticket": ...}.
     subscriptions: dict[str, Any] = field(default_factory=dict)
+    # The teams the user leads and every team below them, read once at connect (app/realtime/routes.py):
+    # with the user's id, role, campus and team, all an audience is matched against.
+    led_teams: frozenset[int] = frozenset()
+
+    @property
+    def viewer(self) -> Viewer:
+        return Viewer(self.user, self.led_teams)
 
     @property
     def readonly(self) -> bool:
@@ -185,11 +195,14 @@ class Hub:
 
     async def dispatch(self, event: Event) -> None:
         renderers = _renderers.get(event.name)
-        if not renderers:
+        if not renderers or not self.connections:
             return
-        targets = [
-            c for c in list(self.connections) if event.audience is None or c.user.id in event.audience
-        ]
+        try:
+            audience = None if event.audience is None else await resolve(event.audience)
+        except Exception:  # noqa: BLE001 - the database is away: this push is lost, the subscription kept
+            log.warning("audience of %s could not be resolved", event.name, exc_info=True)
+            return
+        targets = [c for c in list(self.connections) if admits(audience, c.viewer)]
         await asyncio.gather(*(self._deliver(event, c, renderers) for c in targets))
 
     async def _deliver(self, event: Event, conn: Connection, renderers: list[Renderer]) -> None:

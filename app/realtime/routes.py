@@ -17,6 +17,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from app.core.i18n import current_locale
+from app.core.permissions import led_team_ids
 from app.realtime import hub as hub_module
 from app.realtime.hub import Connection, hub
 
@@ -49,7 +50,7 @@ async def _connection(socket: WebSocket) -> Connection | None:
         await socket.close(code=4401, reason="login required")
         return None
     await socket.accept()
-    return Connection(socket=socket, user=user, locale=current_locale())
+    return Connection(socket=socket, user=user, locale=current_locale(), led_teams=await led_team_ids(user))
 
 
 async def _ticks(conn: Connection) -> None:

@@ -26,7 +26,7 @@ from app.core import audit
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, Forbidden, NotFound
-from app.core.events import Event
+from app.core.events import ADMINS, Audience, Event
 from app.core.i18n import N_
 from app.core.pagination import Page, PageRequest
 from app.core.permissions import CurrentUser, has_permission
@@ -217,7 +217,8 @@ async def _purge_one(kind: RecycleKind, item_id: int, *, actor_id: int | None, r
         # What stays is who purged which kind and id, and why; no name or number.
         await audit.record(actor_id=actor_id, action="purge", entity_type=PURGE_ENTITY, entity_id=item_id,
                            changes={"kind": [None, kind.name], "reason": [None, reason]}, ip=ip)  # fmt: skip
-        uow.emit(Event(f"{kind.name}.purged", {"id": item_id, "reason": reason}))
+        # The record is gone, so who could see it cannot be worked out any more: those who may purge.
+        uow.emit(Event(f"{kind.name}.purged", {"id": item_id, "reason": reason}, audience=ADMINS | Audience.user(actor_id)))
     return True
 
 

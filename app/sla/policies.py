@@ -9,7 +9,7 @@ from __future__ import annotations
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import FieldError, ValidationFailed
-from app.core.events import Event
+from app.core.events import ADMINS, Event
 from app.core.permissions import CurrentUser
 from app.core.prepared import Prepared
 from app.tickets import workflow
@@ -158,7 +158,7 @@ async def save_policy(
             created_by=actor.id, **values,
         )).returning(SlaPolicy.id)  # fmt: skip
         uow.emit(Event("sla.policy_saved", {"id": rows[0]["id"], "ticket_type": ticket_type_id, "priority": priority,
-                                            "version": version}))  # fmt: skip
+                                            "version": version}, audience=ADMINS))  # fmt: skip
     return {"id": rows[0]["id"], "version": version, **values}
 
 
@@ -175,5 +175,5 @@ async def save_paused_statuses(actor: CurrentUser, statuses: list[str], clock: C
             )
         else:
             await SlaSettings.insert(SlaSettings(paused_statuses=chosen, updated_at=clock.now()))
-        uow.emit(Event("sla.settings_saved", {"paused_statuses": chosen}))
+        uow.emit(Event("sla.settings_saved", {"paused_statuses": chosen}, audience=ADMINS))
     return chosen

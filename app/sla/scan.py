@@ -21,6 +21,7 @@ from app.core.events import Event
 from app.core.i18n import N_, gettext
 from app.notifications.services import notify
 from app.sla.services import BREACH_COLUMNS, Point, action_points, hours_for, next_scan
+from app.tickets.audience import of_ticket
 from tables.accounts.tables import Team, User
 from tables.sla.tables import SlaAction, TicketSla
 from tables.tickets.tables import TicketActivity
@@ -153,7 +154,7 @@ class _Actions:
                 "campus": row["campus"], "priority": row["priority"], "type": row["type_code"],
                 "version": row["version"], "old_assignee": row["assignee"], "fields": ["sla"],
                 "sla": sorted(self.kinds.get(row["ticket"], ())),
-            }))  # fmt: skip
+            }, audience=of_ticket(row["ticket"])))  # fmt: skip
         return self
 
     async def _remind(self, row: dict, point: Point) -> None:

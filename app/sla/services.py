@@ -15,6 +15,7 @@ from app.core.events import Event
 from app.core.prepared import Prepared, PreparedInsert
 from app.sla import policies
 from app.sla.clock import DONE_STATUSES, TARGETS, SlaState, Step, compute
+from app.tickets.audience import of_ticket
 from tables.sla.tables import SlaAction, TicketSla
 from tables.tickets.tables import Ticket, TicketActivity
 
@@ -161,7 +162,7 @@ async def recompute(ticket_id: int, *, created: bool = False, uow: UnitOfWork | 
         uow.emit(Event("ticket.updated", {
             "id": ticket_id, "status": ticket["status"], "old_status": None, "assignee": ticket["assignee"],
             "campus": ticket["campus"], "priority": ticket["priority"], "fields": ["sla"], "sla": ["breach"],
-        }))  # fmt: skip
+        }, audience=of_ticket(ticket_id)))  # fmt: skip
     values[TicketSla.scan_at] = next_scan(action_points(ticket, fresh, hours), done)
     values[TicketSla.paused] = state.paused
     values[TicketSla.updated_at] = as_of

@@ -17,6 +17,7 @@ from app.core.errors import Forbidden, NotFound
 from app.core.events import Event
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser, has_permission
+from app.students.audience import of_student
 from app.students.policy import visibility_filter
 from tables.students.tables import Student
 
@@ -53,7 +54,7 @@ async def delete_student(user: CurrentUser, student_id: int, *, ip: str = "", cl
             raise NotFound(_GONE)
         await audit.record(actor_id=user.id, action="delete", entity_type="student", entity_id=student_id, changes={},
                            ip=ip)  # fmt: skip
-        uow.emit(Event("student.deleted", {"id": student_id}))
+        uow.emit(Event("student.deleted", {"id": student_id}, audience=of_student(student_id)))
     return student
 
 
@@ -67,4 +68,4 @@ async def restore_student(user: CurrentUser, student_id: int, ip: str = "") -> N
         )  # fmt: skip
         await audit.record(actor_id=user.id, action="restore", entity_type="student", entity_id=student_id,
                            changes={}, ip=ip)  # fmt: skip
-        uow.emit(Event("student.restored", {"id": student_id}))
+        uow.emit(Event("student.restored", {"id": student_id}, audience=of_student(student_id)))

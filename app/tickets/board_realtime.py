@@ -23,6 +23,7 @@ from app.core.permissions import CurrentUser
 from app.core.templates import render_fragment
 from app.realtime.hub import Connection, on_connect, on_disconnect, on_event, on_message, on_tick
 from app.tickets import board, displays, presence, services
+from app.tickets.audience import of_ticket
 from app.tickets.board import Board, BoardQuery, Column
 
 
@@ -158,7 +159,7 @@ def _flag(value) -> bool:
 
 
 async def _announce(ticket_id: int) -> None:
-    await publish(Event("presence.changed", {"ticket": ticket_id}))
+    await publish(Event("presence.changed", {"ticket": ticket_id}, audience=of_ticket(ticket_id)))
 
 
 async def leave_ticket(conn: Connection) -> None:

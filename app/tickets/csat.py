@@ -21,6 +21,7 @@ from app.core.events import Event
 from app.core.i18n import gettext as _
 from app.notifications.services import notify
 from app.settings import get_settings
+from app.tickets.audience import of_ticket
 from tables.accounts.tables import User
 from tables.tickets.tables import Ticket, TicketActivity
 
@@ -135,4 +136,4 @@ def _updated_event(ticket: dict, status: str, fields: list[str]) -> Event:
         "assignee": ticket["assignee"], "campus": ticket["campus"], "priority": ticket["priority"],
         "type": ticket["type_code"], "version": ticket["version"] + 1, "old_assignee": ticket["assignee"],
         "fields": sorted(fields),
-    })  # fmt: skip
+    }, audience=of_ticket(ticket["id"]))  # fmt: skip

@@ -15,6 +15,7 @@ from app.core.events import Event
 from app.core.i18n import N_, gettext
 from app.core.permissions import CurrentUser
 from app.tickets import policy
+from app.tickets.audience import of_ticket
 from tables.tickets.tables import Ticket, TicketActivity
 
 COLUMNS = (
@@ -48,7 +49,7 @@ async def delete_ticket(user: CurrentUser, ticket_id: int, *, ip: str = "", cloc
             raise Conflict(N_("This ticket was deleted meanwhile."))
         await TicketActivity.insert(TicketActivity(ticket=ticket_id, actor=user.id, kind="deleted"))
         await _audit(user.id, "delete", ticket_id, ip=ip)
-        uow.emit(Event("ticket.deleted", {"id": ticket_id, "number": ticket["number"]}))
+        uow.emit(Event("ticket.deleted", {"id": ticket_id, "number": ticket["number"]}, audience=of_ticket(ticket_id)))
     return ticket
 
 
@@ -70,7 +71,7 @@ async def restore_ticket(user: CurrentUser, ticket_id: int, *, ip: str = "") -> 
         await Ticket.update({Ticket.deleted_at: None, Ticket.version: Ticket.version + 1}).where(Ticket.id == ticket_id)
         await TicketActivity.insert(TicketActivity(ticket=ticket_id, actor=user.id, kind="restored"))
         await _audit(user.id, "restore", ticket_id, ip=ip)
-        uow.emit(Event("ticket.restored", {"id": ticket_id, "number": ticket["number"]}))
+        uow.emit(Event("ticket.restored", {"id": ticket_id, "number": ticket["number"]}, audience=of_ticket(ticket_id)))
     return ticket
 
 

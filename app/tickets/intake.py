@@ -24,6 +24,7 @@ from app.leads.services import normalise_phone
 from app.notifications.services import notify
 from app.tickets import fields as ticket_fields
 from app.tickets import queries, services
+from app.tickets.audience import of_ticket
 from tables.tickets.tables import Ticket, TicketActivity, TicketWatcher
 
 STAFF_ONLY_TYPES = ("student", "class_group", "attachment")
@@ -225,13 +226,13 @@ async def add_requester_reply(token: str, body: str, ip: str, clock: Clock = sys
             await Ticket.update({Ticket.status: "in_progress"}).where(Ticket.id == ticket["id"])
         activity_id = await _write_reply(uow, ticket, body, resumed, now)
         uow.emit(Event("ticket.message", {"id": ticket["id"], "activity": activity_id, "public": True,
-                                          "version": version}))  # fmt: skip
+                                          "version": version}, audience=of_ticket(ticket["id"])))  # fmt: skip
         if resumed:
             uow.emit(Event("ticket.updated", {
                 "id": ticket["id"], "status": "in_progress", "old_status": "pending", "assignee": ticket["assignee"],
                 "campus": ticket["campus"], "priority": ticket["priority"], "type": ticket["type_code"],
                 "version": version, "old_assignee": ticket["assignee"], "fields": ["status"],
-            }))  # fmt: skip
+            }, audience=of_ticket(ticket["id"])))  # fmt: skip
     return await ticket_by_token(token)
 
 

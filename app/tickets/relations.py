@@ -14,6 +14,7 @@ from app.core.events import Event
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser
 from app.tickets import policy
+from app.tickets.audience import of_ticket
 from app.tickets.fields import active_fields
 from app.tickets.services import Draft, create_ticket, get_ticket
 from tables.tickets.tables import Ticket, TicketActivity, TicketAttachment, TicketLink, TicketTag, TicketWatcher
@@ -56,7 +57,7 @@ def updated_event(ticket: dict, fields: list[str], *, status: str | None = None)
         "assignee": ticket["assignee"], "campus": ticket["campus"], "priority": ticket["priority"],
         "type": ticket["type_code"], "version": ticket["version"] + 1, "old_assignee": ticket["assignee"],
         "fields": fields,
-    })  # fmt: skip
+    }, audience=of_ticket(ticket["id"]))  # fmt: skip
 
 
 async def bump(ticket: dict, now, extra: dict | None = None) -> None:

@@ -20,6 +20,7 @@ from app.core.prepared import Prepared, PreparedInsert
 from app.notifications.services import notify
 from app.tickets import fields as ticket_fields
 from app.tickets import policy, workflow
+from app.tickets.audience import of_ticket
 from app.tickets.numbering import assign_number, pending_number
 from tables.accounts.tables import Campus, User
 from tables.students.tables import Student
@@ -202,7 +203,8 @@ async def create_ticket(
                              link=f"/tickets/{ticket_id}")  # fmt: skip
 
         uow.before_commit(number_it)
-        uow.emit(Event("ticket.created", _event_payload(ticket_id, status, None, values, type_row["code"], 1)))
+        uow.emit(Event("ticket.created", _event_payload(ticket_id, status, None, values, type_row["code"], 1),
+                       audience=of_ticket(ticket_id)))  # fmt: skip
     return await _load(ticket_id, tags=tags)  # the tags just written, in the order they were inserted
 
 
@@ -309,7 +311,7 @@ async def update_ticket(
                               "priority": diff.get("priority", [0, ticket["priority"]])[1]},
                              ticket["type_code"], ticket["version"] + 1),
             "old_assignee": ticket["assignee"], "fields": sorted([*diff, *(["fields"] if field_diff else [])]),
-        }))  # fmt: skip
+        }, audience=of_ticket(ticket_id, ticket)))  # fmt: skip
     return await _load(ticket_id)
 
 
@@ -430,7 +432,7 @@ async def claim_ticket(actor: CurrentUser, ticket_id: int, clock: Clock = system
                              {"assignee": actor.id, "campus": ticket["campus"], "priority": ticket["priority"]},
                              ticket["type_code"], ticket["version"] + 1),
             "old_assignee": None, "fields": sorted(changes),
-        }))  # fmt: skip
+        }, audience=of_ticket(ticket_id)))  # fmt: skip
     return await _load(ticket_id)
 
 
@@ -462,7 +464,7 @@ async def add_message(
         others = await _followers(ticket, exclude={actor.id, *mentioned_ids})
         await notify(uow, others, kind="ticket_message", title=title, body=body[:200], link=f"/tickets/{ticket_id}")
         uow.emit(Event("ticket.message", {"id": ticket_id, "activity": rows[0]["id"], "public": public,
-                                          "version": ticket["version"] + 1}))  # fmt: skip
+                                          "version": ticket["version"] + 1}, audience=of_ticket(ticket_id)))  # fmt: skip
     return await _load(ticket_id)
 
 

@@ -13,7 +13,7 @@ from app.core import audit
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from app.core.events import Event
+from app.core.events import EVERYONE, Event
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser
 from app.tickets import fields as ticket_fields
@@ -199,7 +199,9 @@ async def save_type(
             changes = {**audit.diff(current, values, BASIC_FIELDS), **_field_changes(current["fields"], definition)}
         await audit.record(actor_id=actor.id, action="create" if current is None else "update",
                            entity_type="ticket_type", entity_id=type_id, changes=changes, ip=ip)  # fmt: skip
-        uow.emit(Event("ticket_type.saved", {"id": type_id, "code": current["code"] if current else values["code"]}))
+        # Every staff member files tickets of these types.
+        uow.emit(Event("ticket_type.saved", {"id": type_id, "code": current["code"] if current else values["code"]},
+                       audience=EVERYONE))  # fmt: skip
     return await get_type(type_id)
 
 

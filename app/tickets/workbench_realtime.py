@@ -1,9 +1,9 @@
 """Live workbench counts: a ticket or mention event re-renders #workbench-counts for those it affects.
 
-Ticket events carry no audience (the board shows them to everyone who may see the ticket), so
-this renderer chooses its own recipients, as Zulip does: the assignee and the previous assignee,
-the members and leaders of the ticket's team, and the desk of the ticket's campus. Everyone else
-gets nothing. Only tabs that show the workbench get pushes: the page sends
+A ticket event's audience is everyone who may see the ticket (app/tickets/audience.py), more
+than whose counts change, so this renderer narrows it, as Zulip does: the assignee and the
+previous assignee, the members and leaders of the ticket's team, and the desk of the ticket's
+campus. Everyone else gets nothing. Only tabs that show the workbench get pushes: the page sends
 `{"type": "workbench", "open": true}` over its socket when it loads and after every reconnect
 (answered with fresh counts, so nothing missed while offline stays wrong) and `"open": false` when
 htmx swaps it away. Who is affected is worked out once per event, not once per connection; the
@@ -52,7 +52,8 @@ async def _team_people(team_id: int | None) -> set[int]:
 async def _compute(event: Event) -> Affected:
     payload = event.payload
     if event.name == "notification.created":
-        return Affected(frozenset(event.audience or [])) if payload.get("kind") == "mention" else Affected()
+        mentioned = event.audience.users if event.audience is not None else ()
+        return Affected(frozenset(mentioned)) if payload.get("kind") == "mention" else Affected()
     users = {u for u in (payload.get("assignee"), payload.get("old_assignee")) if u is not None}
     row = await Ticket.select(Ticket.team).where(Ticket.id == payload.get("id")).first()
     users |= await _team_people(row["team"] if row else None)

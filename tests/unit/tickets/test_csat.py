@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from app.core.clock import FrozenClock
 from app.core.errors import NotFound, ValidationFailed
-from app.core.events import Event
+from app.core.events import Audience, Event
 from app.settings import get_settings
 from app.tickets import csat, services
 from app.tickets.services import Draft
@@ -122,7 +122,9 @@ async def test_a_low_score_reopens_and_notifies_the_campus_supervisor(make_user)
         await csat.rate(ticket["id"], _signature(ticket), "5", "")
     # After commit: the supervisor's notification and the ticket change, for live updates.
     assert [e.name for e in events] == ["notification.created", "ticket.updated"]
-    assert events[0].audience == [north_boss.id]
+    assert events[0].audience == Audience.user(north_boss.id)
+    # The ticket change goes to whoever may see the ticket (resolved by the web processes).
+    assert events[1].audience.records == (("ticket", ticket["id"]),)
     changed = events[1].payload
     assert (changed["id"], changed["status"], changed["old_status"], changed["fields"]) == (
         ticket["id"], "in_progress", "resolved", ["csat", "status"])  # fmt: skip

@@ -83,7 +83,9 @@ def admits(audience: Audience | None, viewer: Viewer) -> bool:
         return True
     if audience.teams and user.team_id in audience.teams:
         return True
-    if viewer.led_teams and (viewer.led_teams.intersection(audience.teams) or viewer.led_teams.intersection(audience.leaders)):
+    if viewer.led_teams and (
+        viewer.led_teams.intersection(audience.teams) or viewer.led_teams.intersection(audience.leaders)
+    ):
         return True
     if audience.campuses and user.campus_id in audience.campuses:
         return True

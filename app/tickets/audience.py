@@ -19,7 +19,9 @@ def desk_of(campus: int | None) -> Audience:
 
 @record_audience("ticket")
 async def ticket_viewers(ids: list[int]) -> Audience:
-    rows = await Ticket.select(Ticket.campus, Ticket.assignee, Ticket.created_by, Ticket.team).where(Ticket.id.is_in(ids))
+    rows = await Ticket.select(Ticket.campus, Ticket.assignee, Ticket.created_by, Ticket.team).where(
+        Ticket.id.is_in(ids)
+    )
     watchers = await TicketWatcher.select(TicketWatcher.user).where(TicketWatcher.ticket.is_in(ids))
     found = Audience(users=tuple(w["user"] for w in watchers), teams=tuple(r["team"] for r in rows),
                      owners=tuple(o for r in rows for o in (r["assignee"], r["created_by"])))  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 from app.core.events import Event
 from app.leads import services as lead_services
@@ -21,6 +22,7 @@ from tests.integration.tickets.test_workbench import live_server, open_socket, p
 from tests.support import make_campus, make_team, set_leader
 
 PROBED = ("ticket.updated", "lead.updated")
+PROBE_RE = re.compile(r'<div id="probe" data-event="([^"]+)" data-id="([^"]*)">')
 
 
 async def _probe(event: Event, conn: Connection) -> str:
@@ -28,14 +30,8 @@ async def _probe(event: Event, conn: Connection) -> str:
 
 
 def _probes(messages: list[str]) -> set[str]:
-    found = set()
-    for message in messages:
-        start = message.find('<div id="probe"')
-        while start >= 0:
-            tag = message[start:message.index(">", start)]
-            found.add(f'{tag.split("data-event=")[1].split(chr(34))[1]}:{tag.split("data-id=")[1].split(chr(34))[1]}')
-            start = message.find('<div id="probe"', start + 1)
-    return found
+    """The `event:id` of every probe the socket received."""
+    return {f"{name}:{id_}" for m in messages for name, id_ in PROBE_RE.findall(m)}
 
 
 async def test_a_connection_receives_only_what_its_user_may_see(app, make_user):
@@ -65,7 +61,7 @@ async def test_a_connection_receives_only_what_its_user_may_see(app, make_user):
                 ticket = await ticket_services.create_ticket(desk_a, draft)
                 await ticket_services.update_ticket(desk_a, ticket["id"], {"priority": "high"}, version=None)
                 got = dict(zip(sockets, await asyncio.gather(*(pushes(s) for s in sockets.values()))))
-                card = f'card-{ticket["id"]}'
+                card = f"card-{ticket['id']}"
                 assert f"ticket.updated:{ticket['id']}" in _probes(got["desk_a"])
                 assert any(card in m for m in got["desk_a"])
                 for name in ("desk_b", "advisor_a", "advisor_b", "leader_a"):

@@ -25,7 +25,9 @@ from tests.support import make_campus, make_team, set_leader
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def person(user_id: int = 1, role: str = "teacher", *, team: int | None = None, campus: int | None = None) -> CurrentUser:
+def person(
+    user_id: int = 1, role: str = "teacher", *, team: int | None = None, campus: int | None = None
+) -> CurrentUser:
     return CurrentUser(id=user_id, username=f"u{user_id}", display_name="", role=role, team_id=team, campus_id=campus)
 
 

@@ -16,7 +16,7 @@ from app.calendars.services import hours_for_campus
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.core.events import Event
+from app.core.events import Audience, Event
 from app.core.i18n import N_, _current, gettext, set_locale
 from app.core.permissions import CurrentUser
 from app.core.prepared import Prepared
@@ -170,7 +170,7 @@ async def start_approval(uow: UnitOfWork, ticket_id: int, type_code: str) -> int
     await _hand_over(uow, instance_id, ticket, steps[0], state["approvers"])
     await _timeline(ticket_id, None, {"event": "started", "step": steps[0]["name"]}, "", now)
     uow.emit(Event("approval.changed", {"ticket": ticket_id, "status": "running", "position": 0},
-                   audience=state["approvers"]))  # fmt: skip
+                   audience=Audience.user(*state["approvers"])))  # fmt: skip
     return instance_id
 
 
@@ -214,7 +214,7 @@ async def follow_ticket_change(uow: UnitOfWork, ticket_id: int) -> None:
     await _set_pending(instance["id"], ticket_id, people)
     await _involve(uow, ticket, step, [u for u in people if u not in (instance["approvers"] or [])])
     uow.emit(Event("approval.changed", {"ticket": ticket_id, "status": "running", "position": instance["position"]},
-                   audience=sorted(set(instance["approvers"] or []) | set(people))))  # fmt: skip
+                   audience=Audience.user(*(instance["approvers"] or []), *people)))  # fmt: skip
 
 
 def _stale() -> Conflict:
@@ -303,7 +303,7 @@ async def decide(
         }, reason, now)  # fmt: skip
         await _tell_the_requester(uow, actor, ticket, status, steps, step_name, reason, now)
         uow.emit(Event("approval.changed", {"ticket": ticket_id, "status": status, "position": target},
-                       audience=sorted(set(instance["approvers"] or []) | set(state["approvers"]))))  # fmt: skip
+                       audience=Audience.user(*(instance["approvers"] or []), *state["approvers"])))  # fmt: skip
     return await instance_for(ticket_id)
 
 

@@ -105,3 +105,22 @@ async def test_update_lead_moves_owners_through_the_pool(make_user):
     assert released["owner"] is None
     entry = await AuditEntry.select().where(on_lead).order_by(AuditEntry.id, ascending=False).first()
     assert entry["action"] == "release"
+
+
+async def test_undoing_a_merge_into_a_binned_lead_is_refused_alike_from_the_lead_the_merge_and_the_bin(client, make_user):
+    from app.leads import merge
+    from tables.leads.tables import Lead, LeadMerge
+
+    admin = await make_user("admin")
+    survivor = await services.create_lead(admin, {"student_name": "张伟", "phone": "13800138000"})
+    merged = await services.create_lead(admin, {"student_name": "Zhang Wei", "phone": "13800138001"})
+    await merge.merge_leads(admin, survivor["id"], merged["id"], {})
+    await services.delete_lead(admin, survivor["id"])
+    merge_id = (await LeadMerge.select(LeadMerge.id).first())["id"]
+    await login(client, admin)
+    answers = [await post_form(client, url, {}, headers=EN) for url in (
+        f"/leads/{merged['id']}/restore", f"/leads/merges/{merge_id}/undo", f"/recycle/lead/{merged['id']}/restore")]
+    for answer in answers:
+        assert answer.status_code == 409, answer.text[:500]
+        assert "which is in the recycle bin too" in answer.text and "张伟" in answer.text
+    assert (await Lead.select(Lead.merged_into).where(Lead.id == merged["id"]).first())["merged_into"] == survivor["id"]

@@ -13,6 +13,7 @@ import io
 import secrets
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from app.core.clock import Clock, system_clock
@@ -177,7 +178,7 @@ class OnDisk:
     path: Path
 
 
-async def write_files(uploads: list[Upload], now) -> list[OnDisk]:
+async def write_files(uploads: list[Upload], now: datetime) -> list[OnDisk]:
     """Write checked uploads to disk, outside any transaction; on failure nothing stays behind.
     The caller records them (`record`) and calls `discard_files` if its transaction fails."""
     written: list[OnDisk] = []
@@ -198,17 +199,16 @@ def discard_files(written: list[OnDisk]) -> None:
         item.path.unlink(missing_ok=True)
 
 
-async def record(actor: CurrentUser | None, ticket_id: int, written: list[OnDisk], *, activity_id: int | None = None,
-                 link_fields: bool = False, now=None) -> list[dict]:  # fmt: skip
+async def record(actor: CurrentUser | None, ticket_id: int, written: list[OnDisk], *, now: datetime,
+                 activity_id: int | None = None, link_fields: bool = False) -> list[dict]:  # fmt: skip
     """The attachment rows of files `write_files` wrote, in the caller's transaction. `link_fields`
     points each `attachment` custom field at its new file (the ticket is being created with them)."""
     if not written:
         return []
-    at = now or system_clock.now()
     rows = [TicketAttachment(
         ticket=ticket_id, activity=activity_id, field_key=w.upload.field_key, filename=w.upload.filename,
         stored_name=w.stored_name, content_type=KINDS[w.upload.extension][0], size=len(w.upload.data),
-        uploaded_by=actor.id if actor else None, created_at=at,
+        uploaded_by=actor.id if actor else None, created_at=now,
     ) for w in written]  # fmt: skip
     saved = await TicketAttachment.insert(*rows).returning(TicketAttachment.id, TicketAttachment.field_key)
     if link_fields:

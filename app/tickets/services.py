@@ -163,7 +163,7 @@ async def _check_assignee(actor: CurrentUser, assignee: int | None, errors: list
         errors.append(FieldError("assignee_id", "Choose from the list."))
 
 
-async def _check_draft(actor: CurrentUser, draft: Draft, values: dict, custom: dict, definition: list[dict],
+async def _check_draft(actor: CurrentUser, values: dict, custom: dict, definition: list[dict],
                        errors: list[FieldError]) -> None:  # fmt: skip
     """What a new ticket names must be the user's to name: students and classes they can see, a
     parent ticket they can see, and only the desk assigns to others. The page, the API and a split
@@ -247,7 +247,7 @@ async def create_ticket(
     errors += field_errors + tag_errors
     await _check_references(values, errors)
     if actor is not None:
-        await _check_draft(actor, draft, values, custom, type_row["fields"], errors)
+        await _check_draft(actor, values, custom, type_row["fields"], errors)
     if errors:
         raise ValidationFailed(errors)
     if values["campus"] is None and actor is not None:
@@ -270,7 +270,7 @@ async def create_ticket(
                 "changes": {"status": [None, status], "priority": [None, values["priority"]],
                             "channel": [None, values["channel"]]},
             }))[0]  # fmt: skip
-            saved = await attachments.record(actor, ticket_id, files, activity_id=activity_id, link_fields=True)
+            saved = await attachments.record(actor, ticket_id, files, activity_id=activity_id, link_fields=True, now=now)
 
             async def number_it() -> None:
                 number = await assign_number(ticket_id, now)

@@ -17,7 +17,7 @@ from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from app.core.events import Event
-from app.core.i18n import N_
+from app.core.i18n import N_, gettext
 from app.core.permissions import CurrentUser
 from app.leads.audience import of_lead
 from app.leads.dedup import check as dedup
@@ -155,7 +155,10 @@ async def undo_merge(user: CurrentUser, merge_id: int, *, ip: str = "", clock: C
         raise NotFound()
     if record["undone_at"] is not None:
         raise Conflict(N_("This merge has already been undone."))
-    survivor = await get_lead(user, record["survivor"])
+    survivor = await get_lead(user, record["survivor"], include_deleted=True)
+    if survivor["deleted_at"] is not None:  # the merged lead would come back pointing at a binned one
+        raise Conflict(gettext(N_("It was merged into “%(name)s”, which is in the recycle bin too. Restore that lead "
+                                  "first, then undo the merge."), name=survivor["student_name"]))  # fmt: skip
     merged = await get_lead(user, record["merged"], include_deleted=True)
     if not can_merge(user, survivor, merged):
         raise Forbidden(N_("Only an admin, a supervisor or the owner of both leads can merge them."))

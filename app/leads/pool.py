@@ -83,11 +83,14 @@ async def quota(user: CurrentUser) -> dict:
 
 async def record_move(
     uow: UnitOfWork, lead_id: int, *, action: str, old_owner: int | None, new_owner: int | None,
-    actor_id: int | None, clock: Clock = system_clock, reason: str = "", ip: str = "",
+    actor_id: int | None, clock: Clock = system_clock, reason: str = "", ip: str = "", version: int | None = None,
 ) -> bool:  # fmt: skip
     """Move a lead from `old_owner` (None: the pool) to `new_owner`, only if it still has that owner
-    and is not deleted. Returns whether this call moved it; a False means someone else was first."""
+    (and `version`, when given) and is not deleted. Returns whether this call moved it; a False
+    means someone else was first."""
     where = (Lead.id == lead_id) & Lead.deleted_at.is_null()
+    if version is not None:
+        where &= Lead.version == version
     where &= Lead.owner.is_null() if old_owner is None else (Lead.owner == old_owner)
     moved = await Lead.update(
         {Lead.owner: new_owner, Lead.version: Lead.version + 1, Lead.updated_at: clock.now()}
@@ -111,26 +114,41 @@ async def _lock_holder(user_id: int) -> None:
         await User.select(User.id).where(User.id == user_id).lock_rows()
 
 
-async def claim(user: CurrentUser, lead_id: int, *, ip: str = "", clock: Clock = system_clock) -> dict:
-    """Take a lead from the pool into the user's private list, within the role's limit."""
+async def check_claim(user: CurrentUser, lead: dict | None) -> int | None:
+    """The claim rules that need no lock (the caller read `lead`: id, owner, deleted_at); returns
+    the role's limit, checked again under the lock by `take`."""
     if not policy.can_use_leads(user):
         raise Forbidden()
     settings = await pool_settings.load()
     limit = settings.limit_for(user.role)
     if limit == 0:
         raise Forbidden(N_("Your role cannot claim leads from the public pool."))
-    lead = await Lead.select(Lead.id, Lead.owner, Lead.deleted_at).where(Lead.id == lead_id).first()
-    if lead is None or lead["deleted_at"] is not None:
+    # A lead the user may not see answers as one that does not exist: no probing of ids.
+    if lead is None or lead["deleted_at"] is not None or not await policy.can_view(user, lead):
         raise NotFound(N_("This lead does not exist or you cannot see it."))
     if lead["owner"] == user.id:
         raise Conflict(N_("This lead is already yours."))
+    return limit
+
+
+async def take(uow: UnitOfWork, user: CurrentUser, lead_id: int, limit: int | None, *, ip: str = "",
+               clock: Clock = system_clock, version: int | None = None) -> bool:  # fmt: skip
+    """Move a pool lead to `user` within their limit, in the caller's unit of work; False when
+    someone else was first (or the lead left the pool)."""
+    await _lock_holder(user.id)
+    if limit is not None and await held_count(user.id) >= limit:
+        raise Conflict(gettext(N_("You already hold %(limit)s private leads, the limit for your role. Release "
+                                  "or convert some before claiming more."), limit=limit))  # fmt: skip
+    return await record_move(uow, lead_id, action="claim", old_owner=None, new_owner=user.id, actor_id=user.id,
+                             clock=clock, ip=ip, version=version)  # fmt: skip
+
+
+async def claim(user: CurrentUser, lead_id: int, *, ip: str = "", clock: Clock = system_clock) -> dict:
+    """Take a lead from the pool into the user's private list, within the role's limit."""
+    lead = await Lead.select(Lead.id, Lead.owner, Lead.deleted_at).where(Lead.id == lead_id).first()
+    limit = await check_claim(user, lead)
     async with UnitOfWork() as uow:
-        await _lock_holder(user.id)
-        if limit is not None and await held_count(user.id) >= limit:
-            raise Conflict(gettext(N_("You already hold %(limit)s private leads, the limit for your role. Release "
-                                      "or convert some before claiming more."), limit=limit))  # fmt: skip
-        if not await record_move(uow, lead_id, action="claim", old_owner=None, new_owner=user.id,
-                                 actor_id=user.id, clock=clock, ip=ip):  # fmt: skip
+        if not await take(uow, user, lead_id, limit, ip=ip, clock=clock):
             raise Conflict(N_("Someone else claimed this lead first."))
     return {"id": lead_id, "owner": user.id}
 
@@ -147,20 +165,32 @@ async def can_release(user: CurrentUser, owner_id: int | None) -> bool:
     return visible is None or owner_id in visible
 
 
-async def release(user: CurrentUser, lead_id: int, *, reason: str = "", ip: str = "",
-                  clock: Clock = system_clock) -> dict:  # fmt: skip
-    lead = await Lead.select(Lead.id, Lead.owner, Lead.deleted_at).where(Lead.id == lead_id).first()
+async def check_release(user: CurrentUser, lead: dict | None) -> None:
+    """The release rules (the caller read `lead`: id, owner, deleted_at)."""
     if lead is None or lead["deleted_at"] is not None or not await policy.can_view(user, lead):
         raise NotFound(N_("This lead does not exist or you cannot see it."))
     if lead["owner"] is None:
         raise Conflict(N_("This lead is already in the public pool."))
     if not await can_release(user, lead["owner"]):
         raise Forbidden(N_("Only the owner or their supervisor can release this lead."))
-    reason = (reason or "").strip()[:200]
+
+
+async def give_back(uow: UnitOfWork, user: CurrentUser, lead_id: int, owner: int, *, reason: str = "", ip: str = "",
+                    clock: Clock = system_clock, version: int | None = None) -> bool:  # fmt: skip
+    """Put `owner`'s lead back into the pool in the caller's unit of work; False when it changed hands."""
+    if not await record_move(uow, lead_id, action="release", old_owner=owner, new_owner=None, actor_id=user.id,
+                             clock=clock, reason=(reason or "").strip()[:200], ip=ip, version=version):  # fmt: skip
+        return False
+    # Returned leads meet the distribution rules, never the person who let them go.
+    uow.enqueue("distribute_pool_leads", [lead_id], {str(lead_id): owner})
+    return True
+
+
+async def release(user: CurrentUser, lead_id: int, *, reason: str = "", ip: str = "",
+                  clock: Clock = system_clock) -> dict:  # fmt: skip
+    lead = await Lead.select(Lead.id, Lead.owner, Lead.deleted_at).where(Lead.id == lead_id).first()
+    await check_release(user, lead)
     async with UnitOfWork() as uow:
-        if not await record_move(uow, lead_id, action="release", old_owner=lead["owner"], new_owner=None,
-                                 actor_id=user.id, clock=clock, reason=reason, ip=ip):  # fmt: skip
+        if not await give_back(uow, user, lead_id, lead["owner"], reason=reason, ip=ip, clock=clock):
             raise Conflict(N_("This lead changed hands meanwhile. Reload and try again."))
-        # Returned leads meet the distribution rules, never the person who let them go.
-        uow.enqueue("distribute_pool_leads", [lead_id], {str(lead_id): lead["owner"]})
     return {"id": lead_id, "owner": None}

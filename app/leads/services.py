@@ -14,7 +14,7 @@ from app.core.events import Event
 from app.core.i18n import N_
 from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import CurrentUser
-from app.leads import policy
+from app.leads import policy, pool
 from app.leads.audience import of_lead
 from app.leads.dedup import check as dedup
 from app.leads.dedup.normalise import normalise_phone
@@ -311,6 +311,7 @@ async def update_lead(
     changes = audit.diff(before, data, data.keys())
     if not changes:
         return before
+    move, limit = await _owner_move(user, before, data)
     matches: list[Match] = []
     identity_changed = any(f in changes for f in IDENTITY)
     if identity_changed:
@@ -318,27 +319,51 @@ async def update_lead(
         new_keys = {k for k in match_keys(profile(after)) - match_keys(profile(before)) if k.split(":")[0] in EXACT_KINDS}
         if not allow_duplicate and _blocking(matches, new_keys):
             raise DuplicatesFound(_blocking(matches, new_keys))
+    stale = Conflict("Someone else changed this lead after you opened it. Reload to see their changes, then try again.")
+    rest = {k: v for k, v in data.items() if not (move and k == "owner")}
+    rest_changes = {k: v for k, v in changes.items() if not (move and k == "owner")}
     async with UnitOfWork() as uow:
-        where = (Lead.id == lead_id) & Lead.deleted_at.is_null()
-        if version is not None:
-            where &= Lead.version == version
-        updated = await Lead.update(
-            {**{getattr(Lead, k): v for k, v in data.items()}, Lead.version: Lead.version + 1,
-             Lead.updated_at: clock.now()}  # fmt: skip
-        ).where(where).returning(Lead.id)
-        if not updated:
-            raise Conflict(
-                "Someone else changed this lead after you opened it. Reload to see their changes, then try again."
-            )
+        if rest_changes:
+            where = (Lead.id == lead_id) & Lead.deleted_at.is_null()
+            if version is not None:
+                where &= Lead.version == version
+            updated = await Lead.update(
+                {**{getattr(Lead, k): v for k, v in rest.items()}, Lead.version: Lead.version + 1,
+                 Lead.updated_at: clock.now()}  # fmt: skip
+            ).where(where).returning(Lead.id)
+            if not updated:
+                raise stale
+            version = None  # checked: the move below only needs the owner to be unchanged
+        if move == "claim" and not await pool.take(uow, user, lead_id, limit, ip=ip, clock=clock, version=version):
+            raise stale
+        if move == "release" and not await pool.give_back(uow, user, lead_id, before["owner"], ip=ip, clock=clock,
+                                                          version=version):  # fmt: skip
+            raise stale
         if identity_changed:
             await dedup.write_keys(lead_id, after)
-        await audit.record(actor_id=user.id, action="update", entity_type="lead", entity_id=lead_id,
-                           changes=changes, ip=ip)  # fmt: skip
-        uow.emit(Event("lead.updated", {"id": lead_id, "fields": sorted(changes)},
-                       audience=of_lead(lead_id, old_owner=before["owner"], had_owner="owner" in changes)))  # fmt: skip
+        if rest_changes:
+            await audit.record(actor_id=user.id, action="update", entity_type="lead", entity_id=lead_id,
+                               changes=rest_changes, ip=ip)  # fmt: skip
+            uow.emit(Event("lead.updated", {"id": lead_id, "fields": sorted(rest_changes)},
+                           audience=of_lead(lead_id, old_owner=before["owner"], had_owner="owner" in rest_changes)))  # fmt: skip
     lead = await get_lead(user, lead_id)
     lead["duplicates"] = matches
     return lead
+
+
+async def _owner_move(user: CurrentUser, before: dict, data: dict) -> tuple[str | None, int | None]:
+    """An edit that takes a pool lead for oneself is a claim, one that empties the owner a release:
+    both follow the public pool's rules (limits, who may release, the lead's timeline) whichever
+    form or API sends them, so naming oneself owner is no way round the pool's masked numbers.
+    Returns the move ("claim", "release" or None) and, for a claim, the limit to check under lock."""
+    if "owner" not in data or data["owner"] == before["owner"]:
+        return None, None
+    if before["owner"] is None and data["owner"] == user.id:
+        return "claim", await pool.check_claim(user, before)
+    if data["owner"] is None:
+        await pool.check_release(user, before)
+        return "release", None
+    return None, None
 
 
 async def duplicates_of(user: CurrentUser, lead_id: int) -> list[Match]:

@@ -15,7 +15,7 @@ from app.core.errors import Conflict, ValidationFailed
 from app.core.pagination import PageRequest
 from app.tickets import api_schemas as schema
 from app.tickets import deletion, queries, services
-from tables.tickets.tables import TicketActivity, TicketType
+from tables.tickets.tables import TicketType
 
 
 class TicketTypeApi(Controller):
@@ -91,31 +91,14 @@ class TicketApi(Controller):
         """A reply to the requester (`public: true`) or an internal note (the default)."""
         body, public = _message_body(data)
         user = request.scope["user"]
-        ticket = await services.add_message(user, ticket_id, body, public=public)
-        latest = await (
-            TicketActivity.select(*_ACTIVITY_COLUMNS)
-            .where(
-                (TicketActivity.ticket == ticket_id)
-                & (TicketActivity.actor == user.id)
-                & TicketActivity.kind.is_in(["reply", "note"])
-            )  # fmt: skip
-            .order_by(TicketActivity.id, ascending=False)
-            .first()
-            .output(load_json=True)
-        )
-        return Response(schema.serialise_activity(latest), status_code=201, headers=schema.etag(ticket))
+        written = await services.add_message(user, ticket_id, body, public=public)
+        return Response(schema.serialise_activity(written.activity), status_code=201, headers=schema.etag(written))
 
     @get("/{ticket_id:int}/timeline")
     async def timeline(self, request: Request, ticket_id: FromPath[int]) -> dict:
         """Every reply, note and change, oldest first."""
         await services.get_ticket(request.scope["user"], ticket_id)
         return {"items": [schema.serialise_activity(a) for a in await queries.timeline(ticket_id)]}
-
-
-_ACTIVITY_COLUMNS = (
-    TicketActivity.id, TicketActivity.kind, TicketActivity.body, TicketActivity.is_public, TicketActivity.changes,
-    TicketActivity.created_at, TicketActivity.actor, TicketActivity.actor.display_name.as_alias("actor_name"),
-)  # fmt: skip
 
 
 def _message_body(data) -> tuple[str, bool]:

@@ -13,6 +13,7 @@ import io
 import secrets
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from app.core.clock import Clock, system_clock
@@ -22,7 +23,6 @@ from app.core.i18n import gettext as _
 from app.core.permissions import CurrentUser
 from app.core.storage import path_under
 from app.settings import get_settings
-from app.tickets import services
 from tables.tickets.tables import Ticket, TicketActivity, TicketAttachment
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -169,43 +169,74 @@ def _write(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-async def store(actor: CurrentUser, ticket_id: int, uploads: list[Upload], *, activity_id: int | None = None,
-                link_fields: bool = False, record: bool = False, clock: Clock = system_clock) -> list[dict]:  # fmt: skip
-    """Write checked uploads to disk and record them.
+@dataclass(frozen=True)
+class OnDisk:
+    """A checked upload already on disk, not yet recorded."""
 
-    `activity_id` ties them to a reply or note; `record` adds their own timeline entry instead;
-    `link_fields` points each `attachment` custom field at its new file (right after creation).
-    """
-    if not uploads:
-        return []
-    now = clock.now()
-    written: list[Path] = []
-    rows = []
+    upload: Upload
+    stored_name: str
+    path: Path
+
+
+async def write_files(uploads: list[Upload], now: datetime) -> list[OnDisk]:
+    """Write checked uploads to disk, outside any transaction; on failure nothing stays behind.
+    The caller records them (`record`) and calls `discard_files` if its transaction fails."""
+    written: list[OnDisk] = []
     try:
         for upload in uploads:
             stored_name = f"{now:%Y}/{now:%m}/{secrets.token_hex(16)}"
             path = path_of(stored_name)
             await asyncio.to_thread(_write, path, upload.data)
-            written.append(path)
-            rows.append(TicketAttachment(
-                ticket=ticket_id, activity=activity_id, field_key=upload.field_key, filename=upload.filename,
-                stored_name=stored_name, content_type=KINDS[upload.extension][0], size=len(upload.data),
-                uploaded_by=actor.id, created_at=now,
-            ))  # fmt: skip
+            written.append(OnDisk(upload, stored_name, path))
+    except BaseException:
+        discard_files(written)
+        raise
+    return written
+
+
+def discard_files(written: list[OnDisk]) -> None:
+    for item in written:
+        item.path.unlink(missing_ok=True)
+
+
+async def record(actor: CurrentUser | None, ticket_id: int, written: list[OnDisk], *, now: datetime,
+                 activity_id: int | None = None, link_fields: bool = False) -> list[dict]:  # fmt: skip
+    """The attachment rows of files `write_files` wrote, in the caller's transaction. `link_fields`
+    points each `attachment` custom field at its new file (the ticket is being created with them)."""
+    if not written:
+        return []
+    rows = [TicketAttachment(
+        ticket=ticket_id, activity=activity_id, field_key=w.upload.field_key, filename=w.upload.filename,
+        stored_name=w.stored_name, content_type=KINDS[w.upload.extension][0], size=len(w.upload.data),
+        uploaded_by=actor.id if actor else None, created_at=now,
+    ) for w in written]  # fmt: skip
+    saved = await TicketAttachment.insert(*rows).returning(TicketAttachment.id, TicketAttachment.field_key)
+    if link_fields:
+        await _link_fields(ticket_id, saved)
+    return saved
+
+
+async def store(actor: CurrentUser, ticket_id: int, uploads: list[Upload], *, record_activity: bool = False,
+                clock: Clock = system_clock) -> list[dict]:  # fmt: skip
+    """Write checked uploads to disk and record them on their own (`record_activity`: with a
+    timeline entry of their own). Replies and new tickets store theirs with the write itself
+    (services.add_message, create_ticket)."""
+    if not uploads:
+        return []
+    now = clock.now()
+    written = await write_files(uploads, now)
+    try:
         async with UnitOfWork():
-            if record:
+            activity_id = None
+            if record_activity:
                 activity = await TicketActivity.insert(TicketActivity(
                     ticket=ticket_id, actor=actor.id, kind="attachment", created_at=now,
                     changes={"files": [u.filename for u in uploads]},
                 )).returning(TicketActivity.id)  # fmt: skip
-                for row in rows:
-                    row.activity = activity[0]["id"]
-            saved = await TicketAttachment.insert(*rows).returning(TicketAttachment.id, TicketAttachment.field_key)
-            if link_fields:
-                await _link_fields(ticket_id, saved)
+                activity_id = activity[0]["id"]
+            saved = await record(actor, ticket_id, written, activity_id=activity_id, now=now)
     except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
+        discard_files(written)
         raise
     return saved
 
@@ -215,9 +246,7 @@ async def _link_fields(ticket_id: int, saved: list[dict]) -> None:
     if not linked:
         return
     current = await Ticket.select(Ticket.fields).where(Ticket.id == ticket_id).first().output(load_json=True)
-    await Ticket.update({Ticket.fields: {**current["fields"], **linked}, Ticket.version: Ticket.version + 1}).where(
-        Ticket.id == ticket_id
-    )
+    await Ticket.update({Ticket.fields: {**current["fields"], **linked}}).where(Ticket.id == ticket_id)
 
 
 async def discard(saved: list[dict]) -> None:
@@ -253,6 +282,8 @@ async def attachments_of(ticket_id: int) -> list[dict]:
 
 async def open_attachment(user: CurrentUser, ticket_id: int, attachment_id: int) -> tuple[dict, Path]:
     """The row and file of one attachment, for users who may see its ticket; NotFound otherwise."""
+    from app.tickets import services  # services stores files through this module
+
     await services.get_ticket(user, ticket_id)
     row = await (
         TicketAttachment.select(TicketAttachment.filename, TicketAttachment.content_type, TicketAttachment.stored_name)

@@ -1,17 +1,18 @@
-"""The ticket pages' writes that combine core services with files and the form's version.
+"""The ticket pages' edits that combine core services with files and the form's version.
 
 Each checks the version the form was rendered with first, so a change based on an old page is
 refused with the same message as the core's own version check, before any file is written.
+Creating a ticket and replying take their files into the service itself (services.create_ticket,
+add_message), so those have no helper here.
 """
 
 from __future__ import annotations
 
 from app.core.errors import Conflict, Forbidden, ValidationFailed
 from app.core.permissions import CurrentUser
-from app.tickets import attachments, page_forms, pickers, policy, services
+from app.tickets import attachments, page_forms, policy, services
 from app.tickets.attachments import Upload
 from app.tickets.fields import clean_values
-from tables.tickets.tables import TicketActivity
 
 STALE = "This ticket was changed by someone else after you opened it. Reload to see their changes, then try again."
 
@@ -23,46 +24,6 @@ async def _current(actor: CurrentUser, ticket_id: int, version: int, *, work: bo
     if version != ticket["version"]:
         raise Conflict(STALE)
     return ticket
-
-
-async def create(actor: CurrentUser, values: dict, type_row: dict, uploads: list[Upload]) -> dict:
-    """Open a ticket from the form, then store its files (custom attachment fields point at theirs)."""
-    attachments.check_uploads(uploads)
-    draft = page_forms.draft_from_form(values, type_row, uploads)
-    errors = await pickers.check_draft(actor, draft, type_row["fields"])
-    if errors:
-        raise ValidationFailed(errors)
-    ticket = await services.create_ticket(actor, draft)
-    if uploads:
-        created = (
-            await TicketActivity.select(TicketActivity.id)
-            .where((TicketActivity.ticket == ticket["id"]) & (TicketActivity.kind == "created"))
-            .first()
-        )
-        await attachments.store(actor, ticket["id"], uploads, activity_id=created["id"], link_fields=True)
-    return ticket
-
-
-async def claim(actor: CurrentUser, ticket_id: int) -> dict:
-    """Only people who could work the ticket once it is theirs may take it: the desk."""
-    ticket = await services.get_ticket(actor, ticket_id)
-    if not policy.can_work(actor, ticket):
-        raise Forbidden("Only the service desk can claim tickets.")
-    return await services.claim_ticket(actor, ticket_id)
-
-
-async def reply(actor: CurrentUser, ticket_id: int, body: str, *, public: bool, version: int,
-                uploads: list[Upload]) -> None:  # fmt: skip
-    """A reply or internal note with its files; anyone who sees the ticket may write one."""
-    await _current(actor, ticket_id, version, work=False)
-    attachments.check_uploads(uploads)
-    await services.add_message(actor, ticket_id, body, public=public)
-    if uploads:
-        mine = await TicketActivity.select(TicketActivity.id).where(
-            (TicketActivity.ticket == ticket_id) & (TicketActivity.actor == actor.id)
-            & TicketActivity.kind.is_in(["reply", "note"])
-        ).order_by(TicketActivity.id, ascending=False).first()  # fmt: skip
-        await attachments.store(actor, ticket_id, uploads, activity_id=mine["id"])
 
 
 async def edit_fields(actor: CurrentUser, ticket_id: int, values: dict, uploads: list[Upload], version: int) -> dict:
@@ -87,4 +48,4 @@ async def upload(actor: CurrentUser, ticket_id: int, uploads: list[Upload], vers
     if not uploads:
         raise ValidationFailed.one("files", "Choose a file first.")
     attachments.check_uploads(uploads)
-    return await attachments.store(actor, ticket_id, uploads, record=True)
+    return await attachments.store(actor, ticket_id, uploads, record_activity=True)

@@ -11,7 +11,7 @@ from app.core.clock import system_clock
 from app.core.errors import NotFound, ValidationFailed
 from app.core.pagination import PageRequest
 from app.core.web import page
-from app.tickets import attachments, page_actions, page_context, page_forms, pickers, queries, saved_views, services
+from app.tickets import attachments, page_context, page_forms, pickers, queries, saved_views, services
 from app.tickets.attachments import REQUEST_LIMIT
 from app.tickets.fields import active_fields
 
@@ -85,7 +85,8 @@ class TicketPages(Controller):
         ]
         uploads = await attachments.read_uploads(form, names)
         try:
-            ticket = await page_actions.create(user, values, type_row, uploads)
+            draft = page_forms.draft_from_form(values, type_row, uploads)
+            ticket = await services.create_ticket(user, draft, uploads=uploads)
         except ValidationFailed as exc:
             context = await page_context.form_context(user, type_row, values)
             return await page(request, "tickets/form.html", status_code=exc.status_code, values=values,

@@ -68,7 +68,7 @@ class TicketDetailPages(Controller):
     @post("/claim")
     async def claim(self, request: Request, ticket_id: FromPath[int]) -> Response:
         try:
-            await page_actions.claim(request.scope["user"], ticket_id)
+            await services.claim_ticket(request.scope["user"], ticket_id)
         except Conflict as exc:
             return await _refused(request, ticket_id, exc, "claim")
         return await _done(request, ticket_id, _("The ticket is yours now."))
@@ -106,8 +106,8 @@ class TicketDetailPages(Controller):
         try:
             version = page_forms.form_version(values)
             uploads = await attachments.read_uploads(form, ["files"])
-            await page_actions.reply(request.scope["user"], ticket_id, str(values.get("body", "")),
-                                     public=not internal, version=version, uploads=uploads)  # fmt: skip
+            await services.add_message(request.scope["user"], ticket_id, str(values.get("body", "")),
+                                       public=not internal, version=version, uploads=uploads)  # fmt: skip
         except (Conflict, ValidationFailed) as exc:
             return await _refused(request, ticket_id, exc, "reply", values)
         return await _done(request, ticket_id, _("Internal note added.") if internal else _("Reply sent."))

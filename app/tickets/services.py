@@ -18,8 +18,9 @@ from app.core.events import Event
 from app.core.permissions import CurrentUser
 from app.core.prepared import Prepared, PreparedInsert
 from app.notifications.services import notify
+from app.tickets import attachments, policy, workflow
 from app.tickets import fields as ticket_fields
-from app.tickets import policy, workflow
+from app.tickets.attachments import Upload
 from app.tickets.audience import of_ticket
 from app.tickets.numbering import assign_number, pending_number
 from tables.accounts.tables import Campus, User
@@ -50,6 +51,10 @@ DETAIL_COLUMNS = (
     Ticket.ticket_type.fields.as_alias("type_fields"),
 )  # fmt: skip
 SIMPLE_FIELDS = ("title", "description", "priority", "student", "class_group", "campus", "assignee", "status")
+ACTIVITY_COLUMNS = (
+    TicketActivity.id, TicketActivity.kind, TicketActivity.body, TicketActivity.is_public, TicketActivity.changes,
+    TicketActivity.created_at, TicketActivity.actor, TicketActivity.actor.display_name.as_alias("actor_name"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,17 @@ class Draft:
     tags: list[str] = field(default_factory=list)
 
 
+class Written(dict):
+    """What a write made: the ticket as `get_ticket` returns it (so callers that want the ticket use
+    it as one) and, as `.activity`, the timeline row the write added (ACTIVITY_COLUMNS) and, as
+    `.files`, the attachment rows stored with it."""
+
+    def __init__(self, ticket: dict, activity: dict, files: list[dict] | None = None) -> None:
+        super().__init__(ticket)
+        self.activity = activity
+        self.files = files or []
+
+
 async def ticket_types(active_only: bool = True) -> list[dict]:
     query = TicketType.select().order_by(TicketType.sort_order).order_by(TicketType.id)
     if active_only:
@@ -120,6 +136,55 @@ async def _check_references(values: dict, errors: list[FieldError]) -> None:
         (User.id == values["assignee"]) & User.is_active.eq(True)
     ):
         errors.append(FieldError("assignee_id", "Unknown user."))
+
+
+def _ids_of(definition: list[dict], values: dict, kind: str) -> dict[str, int]:
+    """`fields.<key>` -> id for the custom fields of `kind` (student, class_group) that hold one."""
+    keys = {f["key"] for f in definition if f["type"] == kind}
+    return {f"fields.{k}": v for k, v in values.items() if k in keys and isinstance(v, int) and not isinstance(v, bool)}
+
+
+async def _check_choices(actor: CurrentUser, named: dict[str, dict[str, int]], errors: list[FieldError],
+                         allowed: dict[str, set[int]] | None = None) -> None:  # fmt: skip
+    """Students and classes a write names must be ones the actor could have picked from the form's
+    lists (policy.student_scope, class_scope); `allowed` ids pass anyway (a visible parent's)."""
+    known = {e.field for e in errors}
+    for kind, scope, table in (("student", policy.student_scope, Student), ("class_group", policy.class_scope, ClassGroup)):
+        wanted = {name: v for name, v in named[kind].items() if name not in known and v not in (allowed or {}).get(kind, ())}
+        if not wanted:
+            continue
+        seen = {r["id"] for r in await table.select(table.id).where(await scope(actor) & table.id.is_in(sorted(set(wanted.values()))))}
+        errors += [FieldError(name, "Choose from the list.") for name, v in sorted(wanted.items()) if v not in seen]
+
+
+async def _check_assignee(actor: CurrentUser, assignee: int | None, errors: list[FieldError]) -> None:
+    if assignee is None or assignee == actor.id or any(e.field == "assignee_id" for e in errors):
+        return
+    if not await User.exists().where(policy.staff_scope(actor) & (User.id == assignee)):
+        errors.append(FieldError("assignee_id", "Choose from the list."))
+
+
+async def _check_draft(actor: CurrentUser, values: dict, custom: dict, definition: list[dict],
+                       errors: list[FieldError]) -> None:  # fmt: skip
+    """What a new ticket names must be the user's to name: students and classes they can see, a
+    parent ticket they can see, and only the desk assigns to others. The page, the API and a split
+    all come through here; the public intake and automation (no user) do not."""
+    allowed: dict[str, set[int]] = {}
+    if values["parent"] is not None and not any(e.field == "parent_id" for e in errors):
+        parent = await _load(values["parent"])
+        if parent["deleted_at"] is not None or not await policy.can_view(actor, parent):
+            errors.append(FieldError("parent_id", "Unknown record."))
+        else:  # a child may name what its parent names (a split keeps the original's student)
+            for kind, column in (("student", "student"), ("class_group", "class_group")):
+                allowed[kind] = {parent[column], *_ids_of(parent["type_fields"], parent["fields"], kind).values()}
+    named = {
+        kind: {**({column: values[key]} if values[key] is not None else {}), **_ids_of(definition, custom, kind)}
+        for kind, key, column in (("student", "student", "student_id"), ("class_group", "class_group", "class_group_id"))
+    }
+    await _check_choices(actor, named, errors, allowed)
+    if values["assignee"] is not None and not policy.is_desk(actor) and values["assignee"] != actor.id:
+        errors.append(FieldError("assignee_id", "Only the service desk assigns tickets to others."))
+    await _check_assignee(actor, values["assignee"], errors)
 
 
 def _clean_tags(tags) -> tuple[list[str], list[FieldError]]:
@@ -163,10 +228,16 @@ def _clean_basics(draft: Draft, type_row: dict) -> tuple[dict, list[FieldError]]
 
 
 async def create_ticket(
-    actor: CurrentUser | None, draft: Draft, clock: Clock = system_clock, *, optional_types: tuple[str, ...] = ()
-) -> dict:
-    """Open a ticket. `actor` is None for the public intake form, which passes the field types the
-    public cannot fill as `optional_types`: those stay empty until staff triage the ticket."""
+    actor: CurrentUser | None, draft: Draft, clock: Clock = system_clock, *, optional_types: tuple[str, ...] = (),
+    uploads: list[Upload] | tuple[Upload, ...] = (),
+) -> Written:
+    """Open a ticket, with its files (`uploads`; an attachment field's file becomes its value).
+    `actor` is None for the public intake form, which passes the field types the public cannot
+    fill as `optional_types`: those stay empty until staff triage the ticket.
+
+    Files are checked before anything is written; the ticket, its first timeline row and its
+    files are stored in one unit of work, and files written to disk are removed if it fails."""
+    attachments.check_uploads(list(uploads))
     type_row = await type_by_code(draft.type) if isinstance(draft.type, str) else None
     if type_row is None or not type_row["is_active"]:
         raise ValidationFailed([FieldError("type", "Unknown ticket type.")])
@@ -176,36 +247,46 @@ async def create_ticket(
     tags, tag_errors = _clean_tags(draft.tags)
     errors += field_errors + tag_errors
     await _check_references(values, errors)
+    if actor is not None:
+        await _check_draft(actor, values, custom, type_row["fields"], errors)
     if errors:
         raise ValidationFailed(errors)
     if values["campus"] is None and actor is not None:
         values["campus"] = actor.campus_id
     now = clock.now()
-    async with UnitOfWork() as uow:
-        status = "assigned" if values["assignee"] else "new"
-        ticket_id = (await _INSERT_TICKET.run({
-            **values, "number": pending_number(), "ticket_type": type_row["id"], "fields": custom, "team": type_row["team"],
-            "status": status, "created_by": actor.id if actor else None,
-            "search_text": _search_text(values["title"], values["description"], type_row["fields"], custom),
-            "tracking_token": secrets.token_urlsafe(32), "created_at": now, "updated_at": now,
-        }))[0]  # fmt: skip
-        if tags:
-            await _INSERT_TAG.run(*[{"ticket": ticket_id, "tag": t} for t in tags])
-        await _INSERT_ACTIVITY.run({
-            "ticket": ticket_id, "actor": actor.id if actor else None, "kind": "created", "created_at": now,
-            "changes": {"status": [None, status], "priority": [None, values["priority"]], "channel": [None, values["channel"]]},
-        })  # fmt: skip
+    files = await attachments.write_files(list(uploads), now)
+    try:
+        async with UnitOfWork() as uow:
+            status = "assigned" if values["assignee"] else "new"
+            ticket_id = (await _INSERT_TICKET.run({
+                **values, "number": pending_number(), "ticket_type": type_row["id"], "fields": custom,
+                "team": type_row["team"], "status": status, "created_by": actor.id if actor else None,
+                "search_text": _search_text(values["title"], values["description"], type_row["fields"], custom),
+                "tracking_token": secrets.token_urlsafe(32), "created_at": now, "updated_at": now,
+            }))[0]  # fmt: skip
+            if tags:
+                await _INSERT_TAG.run(*[{"ticket": ticket_id, "tag": t} for t in tags])
+            activity_id = (await _INSERT_ACTIVITY.run({
+                "ticket": ticket_id, "actor": actor.id if actor else None, "kind": "created", "created_at": now,
+                "changes": {"status": [None, status], "priority": [None, values["priority"]],
+                            "channel": [None, values["channel"]]},
+            }))[0]  # fmt: skip
+            saved = await attachments.record(actor, ticket_id, files, activity_id=activity_id, link_fields=True, now=now)
 
-        async def number_it() -> None:
-            number = await assign_number(ticket_id, now)
-            if values["assignee"] and (actor is None or values["assignee"] != actor.id):
-                await notify(uow, [values["assignee"]], kind="ticket_assigned", title=f"{number} {values['title']}",
-                             link=f"/tickets/{ticket_id}")  # fmt: skip
+            async def number_it() -> None:
+                number = await assign_number(ticket_id, now)
+                if values["assignee"] and (actor is None or values["assignee"] != actor.id):
+                    await notify(uow, [values["assignee"]], kind="ticket_assigned", title=f"{number} {values['title']}",
+                                 link=f"/tickets/{ticket_id}")  # fmt: skip
 
-        uow.before_commit(number_it)
-        uow.emit(Event("ticket.created", _event_payload(ticket_id, status, None, values, type_row["code"], 1),
-                       audience=of_ticket(ticket_id)))  # fmt: skip
-    return await _load(ticket_id, tags=tags)  # the tags just written, in the order they were inserted
+            uow.before_commit(number_it)
+            uow.emit(Event("ticket.created", _event_payload(ticket_id, status, None, values, type_row["code"], 1),
+                           audience=of_ticket(ticket_id)))  # fmt: skip
+    except BaseException:
+        attachments.discard_files(files)
+        raise
+    # the tags just written, in the order they were inserted
+    return Written(await _load(ticket_id, tags=tags), await _activity(activity_id), saved)
 
 
 # Every ticket created runs these: compiled once (app/core/prepared.py) instead of built each time.
@@ -228,6 +309,12 @@ async def _load(ticket_id: int, tags: list[str] | None = None) -> dict:
         raise NotFound("This ticket does not exist or you cannot see it.")
     row["tags"] = list(tags) if tags is not None else [r["tag"] for r in await _TAGS.run(ticket_id)]
     return row
+
+
+async def _activity(activity_id: int) -> dict:
+    return await TicketActivity.select(*ACTIVITY_COLUMNS).where(TicketActivity.id == activity_id).first().output(
+        load_json=True
+    )
 
 
 async def get_ticket(user: CurrentUser, ticket_id: int) -> dict:
@@ -273,6 +360,7 @@ async def update_ticket(
     if version is not None and version != ticket["version"]:
         raise _conflict()
     new, errors = await _clean_changes(ticket, changes)
+    await _check_changed_choices(actor, ticket, new, errors)
     if errors:
         raise ValidationFailed(errors)
     diff = {k: [ticket[k], v] for k, v in new.items() if k not in ("fields", "tags") and ticket[k] != v}
@@ -360,6 +448,19 @@ async def _clean_changes(ticket: dict, changes: dict) -> tuple[dict, list[FieldE
     return new, errors
 
 
+async def _check_changed_choices(actor: CurrentUser, ticket: dict, new: dict, errors: list[FieldError]) -> None:
+    """A change may name only students and classes the actor could pick, and assign only people
+    the form lists, as on creation; values the ticket already holds stay (the change keeps them)."""
+    named: dict[str, dict[str, int]] = {}
+    for kind, column in (("student", "student_id"), ("class_group", "class_group_id")):
+        named[kind] = {column: new[kind]} if new.get(kind) is not None and new[kind] != ticket[kind] else {}
+        changed = {k: v for k, v in new.get("fields", {}).items() if ticket["fields"].get(k) != v}
+        named[kind].update(_ids_of(ticket["type_fields"], changed, kind))
+    await _check_choices(actor, named, errors)
+    if "assignee" in new and new["assignee"] != ticket["assignee"]:
+        await _check_assignee(actor, new["assignee"], errors)
+
+
 def _implied_status(ticket: dict, diff: dict) -> None:
     """Assigning a new ticket makes it 'assigned'; unassigning an assigned one returns it to 'new'."""
     if "status" in diff or "assignee" not in diff:
@@ -412,8 +513,11 @@ async def _notify_assignment(uow: UnitOfWork, actor: CurrentUser, ticket: dict, 
 
 
 async def claim_ticket(actor: CurrentUser, ticket_id: int, clock: Clock = system_clock) -> dict:
-    """Take an unassigned ticket. Atomic: of many people claiming at once, exactly one wins."""
+    """Take an unassigned ticket. Atomic: of many people claiming at once, exactly one wins.
+    Only people who could work the ticket once it is theirs may take it: the desk."""
     ticket = await get_ticket(actor, ticket_id)
+    if not policy.can_work(actor, ticket):
+        raise Forbidden("Only the service desk can claim tickets.")
     now = clock.now()
     async with UnitOfWork() as uow:
         won = await Ticket.update({
@@ -437,10 +541,16 @@ async def claim_ticket(actor: CurrentUser, ticket_id: int, clock: Clock = system
 
 
 async def add_message(
-    actor: CurrentUser, ticket_id: int, body: str, *, public: bool, clock: Clock = system_clock
-) -> dict:
-    """A reply (visible to the requester) or an internal note; @username mentions notify."""
+    actor: CurrentUser, ticket_id: int, body: str, *, public: bool, clock: Clock = system_clock,
+    version: int | None = None, uploads: list[Upload] | tuple[Upload, ...] = (),
+) -> Written:
+    """A reply (visible to the requester) or an internal note, with its files; anyone who sees the
+    ticket may write one; @username mentions notify. `version`: the one the form was rendered with
+    (a stale one is refused before any file is written)."""
     ticket = await get_ticket(actor, ticket_id)
+    if version is not None and version != ticket["version"]:
+        raise _conflict()
+    attachments.check_uploads(list(uploads))
     body = (body or "").strip()
     if not body:
         raise ValidationFailed.one("body", "Write something first.")
@@ -450,22 +560,29 @@ async def add_message(
     mentioned = await User.select(User.id).where(User.username.is_in(names) & User.is_active.eq(True)) if names else []
     mentioned_ids = [r["id"] for r in mentioned if r["id"] != actor.id]
     now = clock.now()
-    async with UnitOfWork() as uow:
-        rows = await TicketActivity.insert(TicketActivity(
-            ticket=ticket_id, actor=actor.id, kind="reply" if public else "note", body=body, is_public=public,
-            changes={"mentions": mentioned_ids} if mentioned_ids else {}, created_at=now,
-        )).returning(TicketActivity.id)  # fmt: skip
-        stamps = {Ticket.updated_at: now, Ticket.version: Ticket.version + 1}
-        if public and ticket["first_response_at"] is None:
-            stamps[Ticket.first_response_at] = now
-        await Ticket.update(stamps).where(Ticket.id == ticket_id)
-        title = f"{ticket['number']} {ticket['title']}"
-        await notify(uow, mentioned_ids, kind="mention", title=title, body=body[:200], link=f"/tickets/{ticket_id}#a{rows[0]['id']}")
-        others = await _followers(ticket, exclude={actor.id, *mentioned_ids})
-        await notify(uow, others, kind="ticket_message", title=title, body=body[:200], link=f"/tickets/{ticket_id}")
-        uow.emit(Event("ticket.message", {"id": ticket_id, "activity": rows[0]["id"], "public": public,
-                                          "version": ticket["version"] + 1}, audience=of_ticket(ticket_id)))  # fmt: skip
-    return await _load(ticket_id)
+    files = await attachments.write_files(list(uploads), now)
+    try:
+        async with UnitOfWork() as uow:
+            rows = await TicketActivity.insert(TicketActivity(
+                ticket=ticket_id, actor=actor.id, kind="reply" if public else "note", body=body, is_public=public,
+                changes={"mentions": mentioned_ids} if mentioned_ids else {}, created_at=now,
+            )).returning(TicketActivity.id)  # fmt: skip
+            saved = await attachments.record(actor, ticket_id, files, activity_id=rows[0]["id"], now=now)
+            stamps = {Ticket.updated_at: now, Ticket.version: Ticket.version + 1}
+            if public and ticket["first_response_at"] is None:
+                stamps[Ticket.first_response_at] = now
+            await Ticket.update(stamps).where(Ticket.id == ticket_id)
+            title = f"{ticket['number']} {ticket['title']}"
+            await notify(uow, mentioned_ids, kind="mention", title=title, body=body[:200],
+                         link=f"/tickets/{ticket_id}#a{rows[0]['id']}")  # fmt: skip
+            others = await _followers(ticket, exclude={actor.id, *mentioned_ids})
+            await notify(uow, others, kind="ticket_message", title=title, body=body[:200], link=f"/tickets/{ticket_id}")
+            uow.emit(Event("ticket.message", {"id": ticket_id, "activity": rows[0]["id"], "public": public,
+                                              "version": ticket["version"] + 1}, audience=of_ticket(ticket_id)))  # fmt: skip
+    except BaseException:
+        attachments.discard_files(files)
+        raise
+    return Written(await _load(ticket_id), await _activity(rows[0]["id"]), saved)
 
 
 async def _followers(ticket: dict, exclude: set[int]) -> list[int]:

@@ -152,7 +152,7 @@ def row_actions(user: CurrentUser, ticket: dict) -> dict[str, bool]:
     """Which one-click buttons a row offers; the services check again when clicked."""
     workable = policy.can_work(user, ticket)
     return {
-        "claim": ticket["assignee"] is None,
+        "claim": policy.can_claim(user, ticket),
         "resolve": workable and workflow.can_move(ticket["status"], "resolved")
         and not ticket.get("approval_running"),
         "reply": True,

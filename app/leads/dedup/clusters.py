@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from app.core.errors import Forbidden
 from app.core.pagination import Page, PageRequest
 from app.core.permissions import CurrentUser
 from app.leads import policy
@@ -62,6 +63,8 @@ async def _visible_ids(user: CurrentUser, ids: set[int]) -> set[int]:
 
 async def duplicate_clusters(user: CurrentUser, page: PageRequest) -> Page[Cluster]:
     """Clusters of likely duplicates among the leads the user can see, the strongest first."""
+    if not policy.can_use_leads(user):
+        raise Forbidden()
     rows = await LeadMatchKey.raw(_SHARED_KEYS.format(max_block=MAX_BLOCK))
     by_key: dict[str, list[int]] = defaultdict(list)
     for row in rows:

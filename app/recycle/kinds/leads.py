@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from app.core.errors import Conflict
 from app.core.i18n import N_, gettext
 from app.core.permissions import CurrentUser
 from app.leads import phones, policy, services
@@ -32,19 +31,10 @@ async def _describe(user: CurrentUser, rows: list[dict]) -> None:
             row["restore_label"] = N_("Undo merge")
 
 
-async def _restore(user: CurrentUser, lead_id: int, ip: str) -> None:
-    lead = await Lead.select(Lead.merged_into, Lead.merged_into.deleted_at.as_alias("survivor_deleted"),
-                             Lead.merged_into.student_name.as_alias("survivor_name")).where(Lead.id == lead_id).first()  # fmt: skip
-    if lead and lead["merged_into"] is not None and lead["survivor_deleted"] is not None:
-        raise Conflict(gettext(N_("It was merged into “%(name)s”, which is in the recycle bin too. Restore that lead "
-                                  "first, then undo the merge."), name=lead["survivor_name"]))  # fmt: skip
-    await services.restore_lead(user, lead_id, ip=ip)
-
-
 register(RecycleKind(
     name="lead", label=N_("Lead"), table=Lead,
     columns=(Lead.student_name, Lead.guardian_name, Lead.phone, Lead.owner, Lead.merged_into,
              Lead.merged_into.student_name.as_alias("survivor_name")),
-    search=_search, visible=_visible, describe=_describe, restore=_restore, url=lambda i: f"/leads/{i}",
+    search=_search, visible=_visible, describe=_describe, restore=services.restore_lead, url=lambda i: f"/leads/{i}",
     delete_actions=("delete", "merge"),
 ))  # fmt: skip

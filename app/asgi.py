@@ -31,7 +31,7 @@ from app.core.i18n import LocaleMiddleware
 from app.core.jobs import close_pool
 from app.core.redis import close_redis
 from app.core.templates import environment
-from app.core.web import exception_handlers
+from app.core.web import exception_handlers, reject_nul_characters
 from app.dashboard.controllers import dashboard
 from app.health.routes import healthz
 from app.leads.api import LeadApi
@@ -129,6 +129,7 @@ def create_app() -> Litestar:
             "it as `Authorization: Bearer <token>`. Errors: {detail, errors: [{field, message}]}.",
             render_plugins=[SwaggerRenderPlugin()],
         ),
+        before_request=reject_nul_characters,
         before_send=[_keep_history_on_writes],
         on_startup=[_startup],
         on_shutdown=[_shutdown],

@@ -133,6 +133,10 @@ async def _record_failure(username: str, ip: str) -> None:
         await pipe.execute()
 
 
+class WrongCredentials(ValidationFailed):
+    """The login form shows it beside the password (422); the API answers 401 with the same body."""
+
+
 async def authenticate(username: str, password: str, ip: str = "") -> CurrentUser:
     """Check a username and password; raises ValidationFailed or Throttled."""
     username = (username or "").strip()
@@ -150,7 +154,7 @@ async def authenticate(username: str, password: str, ip: str = "") -> CurrentUse
     ok = passwords.verify_password(row["password_hash"] if row else None, password)
     if not ok or not row["is_active"]:
         await _record_failure(username, ip)
-        raise ValidationFailed(
+        raise WrongCredentials(
             [FieldError("password", "Wrong username or password.")],
             detail="Wrong username or password.",
         )

@@ -50,6 +50,10 @@ class NotFound(DomainError):
         super().__init__(detail)
 
 
+class Unauthenticated(DomainError):
+    status_code = 401
+
+
 class Forbidden(DomainError):
     status_code = 403
 

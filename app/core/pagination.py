@@ -11,6 +11,7 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+MAX_OFFSET = 2**63 - 1  # the databases' OFFSET is a signed 64-bit integer
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class PageRequest:
             lim = DEFAULT_LIMIT
         try:
             off = 0 if offset in (None, "") else int(offset)
-            if off < 0:
+            if not 0 <= off <= MAX_OFFSET:
                 raise ValueError
         except (TypeError, ValueError):
             errors.append(FieldError("offset", "Must be a whole number of 0 or more."))

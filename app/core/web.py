@@ -21,7 +21,7 @@ from litestar.plugins.htmx import ClientRedirect, HTMXTemplate
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from app.core.errors import DomainError, FieldError
+from app.core.errors import DomainError, FieldError, ValidationFailed
 from app.core.i18n import N_
 from app.core.i18n import gettext as _
 
@@ -61,20 +61,92 @@ def error_body(detail: str, errors: list[FieldError] | list[dict] | None = None)
     return {"detail": _(detail), "errors": items}
 
 
-_MISSING_FIELD = re.compile(r"field `([^`]+)`")
+# msgspec's decoding errors (a Struct body, a typed query parameter), as our own translatable messages.
+_MSGSPEC_PATH = re.compile(r" - at `\$\.(?:data\.)?([A-Za-z_][\w-]*)")
+_NAMED = re.compile(r"field `([^`]+)`")
+_EXPECTED = [
+    (re.compile(r"^Expected `(int|null \| int|int \| null)` (>=|<=|>|<)"), N_("Number out of range.")),
+    (re.compile(r"^Expected `(int \| null|null \| int)`"), N_("Must be an integer or null.")),
+    (re.compile(r"^Expected `int`"), N_("Must be an integer.")),
+    (re.compile(r"^Expected `(bool|bool \| null|null \| bool)`"), N_("Must be true or false.")),
+    (re.compile(r"^Expected `object"), N_("Send a JSON object.")),
+    (re.compile(r"^Expected `array"), N_("Send a list.")),
+    (re.compile(r"^Expected `(str|str \| null|null \| str)`"), N_("Must be text.")),
+    (re.compile(r"^Invalid enum value"), N_("Choose one of the listed options.")),
+    (re.compile(r"^Object contains unknown field"), N_("Unknown field.")),
+    (re.compile(r"^Object missing required field"), N_("This field is required.")),
+]
 
 
-def _litestar_field_errors(exc: ValidationException) -> list[dict]:
-    items = []
+def _decoding_message(raw: str) -> str:
+    for pattern, message in _EXPECTED:
+        if pattern.search(raw):
+            return message
+    return N_("Invalid value.")
+
+
+def _litestar_field_errors(exc: ValidationException) -> tuple[int, list[dict]]:
+    """Field errors of a request Litestar could not decode, and the status: 422 when a body field has the
+    wrong type, an unknown value or an unknown name; 400 when the body as a whole is wrong (not an
+    object, a required field missing) or a query parameter is."""
+    cause = str(exc.__cause__ or "")
+    in_path = _MSGSPEC_PATH.search(cause)
+    items, status = [], 400
     for item in exc.extra if isinstance(exc.extra, list) else []:
-        if isinstance(item, dict):
-            message = str(item.get("message", ""))
-            field = str(item.get("key") or item.get("source") or "body")
-            if field == "data":  # the body as a whole: name the field the message is about
-                named = _MISSING_FIELD.search(message)
-                field = named.group(1) if named else "body"
-            items.append({"field": field, "message": message})
-    return items
+        if not isinstance(item, dict):
+            continue
+        raw = str(item.get("message", ""))
+        field = str(item.get("key") or item.get("source") or "body")
+        whole_body = field == "data"
+        if whole_body:  # the body as a whole: name the field the message is about, if any
+            named = _NAMED.search(raw)
+            field = named.group(1) if named else "body"
+        elif item.get("source") == "body" and in_path:
+            field = in_path.group(1)
+        if item.get("source") == "body" and (not whole_body or raw.startswith("Object contains unknown field")):
+            status = 422
+        items.append({"field": field, "message": _(_decoding_message(raw))})
+    return status, items
+
+
+_OUT_OF_RANGE = re.compile(r"out of int\d+ range")
+
+
+def _out_of_range_id(exc: Exception) -> bool:
+    """An integer too large for its column reached the database (an id in the path): no such record can
+    exist. SQLite's driver raises OverflowError past 64 bits; asyncpg a DataError past the column's 32 or
+    64 bits ("value out of int32 range")."""
+    if isinstance(exc, OverflowError):
+        return True
+    return type(exc).__name__ == "DataError" and bool(_OUT_OF_RANGE.search(str(exc)))
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+async def reject_nul_characters(request: Request) -> None:
+    """A NUL character in a query parameter or a JSON body: 422 naming the field, on both databases
+    (PostgreSQL cannot store it in text at all; SQLite would). Runs before the handler decodes anything."""
+    fields = sorted({key for key, value in request.query_params.multi_items() if _holds_nul(key) or _holds_nul(value)})
+    if "json" in request.headers.get("content-type", "") and request.method in ("POST", "PUT", "PATCH"):
+        try:
+            body = await request.json()
+        except Exception:  # noqa: BLE001 - malformed JSON: the handler's decoding names it
+            body = None
+        if isinstance(body, dict):
+            fields += sorted(str(k) for k, v in body.items() if _holds_nul(k) or _holds_nul(v))
+        elif _holds_nul(body):
+            fields.append("body")
+    if fields:
+        raise ValidationFailed([FieldError(f.replace("\x00", "\\0"), N_("Text may not contain the NUL character."))
+                                for f in fields])  # fmt: skip
 
 
 TITLES = {
@@ -116,7 +188,10 @@ def handle_exception(request: Request, exc: Exception) -> Response:
         status, detail = 400, "The request body is not valid JSON."
         errors = [{"field": "body", "message": _("The request body is not valid JSON.")}]
     elif isinstance(exc, ValidationException):
-        status, detail, errors = 400, N_("The request is malformed."), _litestar_field_errors(exc)
+        status, errors = _litestar_field_errors(exc)
+        detail = N_("The request is malformed.") if status == 400 else N_("Please correct the highlighted fields.")
+    elif _out_of_range_id(exc):
+        status, detail, errors = 404, MESSAGES[404], []
     elif isinstance(exc, HTTPException):
         status, errors = exc.status_code, []
         # Litestar fills an empty detail with the English status phrase ("Method Not Allowed"),

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
+from msgspec import UNSET, UnsetType
 
 from app.core import audit
+from app.core.api import ERRORS, DbInt, set_fields, to
 from app.core.auth import client_ip
-from app.core.errors import FieldError, ValidationFailed
+from app.core.errors import ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.pagination import PageRequest
 from app.leads import phones, services
@@ -16,6 +22,105 @@ from app.leads.schemas import OwnerScope
 # API names for the foreign keys; the tables call them owner/campus.
 _RENAMES = {"owner_id": "owner", "campus_id": "campus"}
 _API_NAMES = {v: k for k, v in _RENAMES.items()}
+
+Text = str | None | UnsetType
+TextList = list[str] | str | None | UnsetType
+
+
+class LeadIn(msgspec.Struct):
+    """A lead's fields; the service checks values and names each failing field (422). Lists may also be
+    sent as one comma-separated string; null text counts as empty."""
+
+    student_name: Text = UNSET
+    guardian_name: Text = UNSET
+    phone: Text = UNSET
+    phones: TextList = UNSET
+    email: Text = UNSET
+    wechat: Text = UNSET
+    city: Text = UNSET
+    district: Text = UNSET
+    grade: Text = UNSET
+    course_interests: TextList = UNSET
+    source: Text = UNSET
+    source_campaign: Text = UNSET
+    status: Text = UNSET
+    invalid_reason: Text = UNSET
+    owner_id: DbInt | None | UnsetType = UNSET
+    campus_id: DbInt | None | UnsetType = UNSET
+    note: Text = UNSET
+    next_follow_up_on: Text = UNSET
+    allow_duplicate: bool = False
+
+
+class LeadPatch(LeadIn):
+    """Only the fields sent change. `version`: the one you read (stale: 409)."""
+
+    version: DbInt | None | UnsetType = UNSET
+
+
+class DuplicateOut(msgspec.Struct):
+    id: int
+    score: int
+    reasons: list[str]
+    blocking: bool
+
+
+class LeadSummary(msgspec.Struct):
+    id: int
+    student_name: str
+    guardian_name: str
+    phone: str
+    phone_masked: bool
+    status: str
+    source: str
+    city: str
+    district: str
+    grade: str
+    next_follow_up_on: date | None
+    created_at: datetime
+    version: int
+    owner_id: int | None
+    owner_name: str | None
+    campus_id: int | None
+
+
+class LeadOut(LeadSummary):
+    email: str
+    wechat: str
+    campus_name: str | None
+    note: str
+    phones: list[str]
+    course_interests: list[str]
+    source_campaign: str
+    invalid_reason: str
+    converted_at: datetime | None
+    updated_at: datetime
+    student_id: int | None | UnsetType = UNSET
+    merged_into_id: int | None | UnsetType = UNSET
+    duplicates: list[DuplicateOut] | UnsetType = UNSET  # on create and update: likely duplicates, best first
+
+
+class LeadPage(msgspec.Struct):
+    items: list[LeadSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class Duplicates(msgspec.Struct):
+    duplicates: list[DuplicateOut]
+
+
+class HistoryEntry(msgspec.Struct):
+    id: int
+    action: str
+    changes: dict[str, Any]  # field -> [old, new]
+    at: datetime
+    actor_name: str | None
+
+
+class History(msgspec.Struct):
+    items: list[HistoryEntry]
 
 
 def _api_field_names(exc: ValidationFailed) -> ValidationFailed:
@@ -36,82 +141,71 @@ def _serialise(lead: dict) -> dict:
     return out
 
 
-def _body(data) -> dict:
-    if not isinstance(data, dict):
-        raise ValidationFailed([FieldError("body", "Send a JSON object.")])
-    return {_RENAMES.get(k, k): v for k, v in data.items()}
-
-
-def _allow_duplicate(values: dict) -> bool:
-    allow = values.pop("allow_duplicate", False)
-    if not isinstance(allow, bool):
-        raise ValidationFailed([FieldError("allow_duplicate", "Must be true or false.")])
-    return allow
+def _values(data: LeadIn) -> dict:
+    values = set_fields(data)
+    values.pop("allow_duplicate", None)
+    values.pop("version", None)
+    return {_RENAMES.get(k, k): v for k, v in values.items()}
 
 
 class LeadApi(Controller):
     path = "/api/v1/leads"
     tags = ["leads"]
 
-    @get("/")
+    @get("/", responses=ERRORS)
     async def list_leads(
         self, request: Request, q: FromQuery[str] = "", status: FromQuery[str] = "", owner_scope: OwnerScope = "",
         limit: FromQuery[str | None] = None, offset: FromQuery[str | None] = None,
-    ) -> dict:  # fmt: skip
+    ) -> LeadPage:  # fmt: skip
         """Leads the caller may see, newest first. `scope` is `mine` or `pool` to narrow."""
         result = await services.list_leads(
             request.scope["user"], services.LeadFilter(q, status, owner_scope), PageRequest.parse(limit, offset)
         )
         user = request.scope["user"]
-        return {"items": [_serialise(phones.present_lead(user, i)) for i in result.items], "total": result.total,
-                "limit": result.limit, "offset": result.offset}  # fmt: skip
+        return LeadPage([to(LeadSummary, _serialise(phones.present_lead(user, i))) for i in result.items],
+                        result.total, result.limit, result.offset)  # fmt: skip
 
-    @post("/")
-    async def create_lead(self, request: Request, data: JSONBody[dict]) -> dict:
+    @post("/", responses=ERRORS)
+    async def create_lead(self, request: Request, data: JSONBody[LeadIn]) -> LeadOut:
         """Create a lead. The same phone, e-mail or WeChat id as a stored lead answers 409 with
         `duplicates`; resend with `"allow_duplicate": true` to create it anyway. The created lead
         lists its likely duplicates (fuzzy ones warn only)."""
-        values = _body(data)
-        allow = _allow_duplicate(values)
         try:
-            lead = await services.create_lead(request.scope["user"], values, ip=client_ip(request),
-                                              allow_duplicate=allow)  # fmt: skip
+            lead = await services.create_lead(request.scope["user"], _values(data), ip=client_ip(request),
+                                              allow_duplicate=data.allow_duplicate)  # fmt: skip
         except ValidationFailed as exc:
             raise _api_field_names(exc) from None
-        return _serialise(phones.present_lead(request.scope["user"], lead))
+        return to(LeadOut, _serialise(phones.present_lead(request.scope["user"], lead)))
 
-    @get("/{lead_id:int}")
-    async def get_lead(self, request: Request, lead_id: FromPath[int]) -> dict:
+    @get("/{lead_id:int}", responses=ERRORS)
+    async def get_lead(self, request: Request, lead_id: FromPath[int]) -> LeadOut:
         user = request.scope["user"]
-        return _serialise(phones.present_lead(user, await services.get_lead(user, lead_id)))
+        return to(LeadOut, _serialise(phones.present_lead(user, await services.get_lead(user, lead_id))))
 
-    @patch("/{lead_id:int}")
-    async def update_lead(self, request: Request, lead_id: FromPath[int], data: JSONBody[dict]) -> dict:
+    @patch("/{lead_id:int}", responses=ERRORS)
+    async def update_lead(self, request: Request, lead_id: FromPath[int], data: JSONBody[LeadPatch]) -> LeadOut:
         """Partial update. Send the `version` you read to refuse overwriting someone else's change (409)."""
-        values = _body(data)
-        allow = _allow_duplicate(values)
-        version = values.pop("version", None)
-        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-            raise ValidationFailed([FieldError("version", "Must be an integer.")])
+        version = data.version if isinstance(data.version, int) else None
         try:
-            lead = await services.update_lead(request.scope["user"], lead_id, values, version=version,
-                                              ip=client_ip(request), allow_duplicate=allow)  # fmt: skip
+            lead = await services.update_lead(request.scope["user"], lead_id, _values(data), version=version,
+                                              ip=client_ip(request), allow_duplicate=data.allow_duplicate)  # fmt: skip
         except ValidationFailed as exc:
             raise _api_field_names(exc) from None
-        return _serialise(phones.present_lead(request.scope["user"], lead))
+        return to(LeadOut, _serialise(phones.present_lead(request.scope["user"], lead)))
 
-    @delete("/{lead_id:int}")
+    @delete("/{lead_id:int}", responses=ERRORS)
     async def delete_lead(self, request: Request, lead_id: FromPath[int]) -> None:
         await services.delete_lead(request.scope["user"], lead_id, ip=client_ip(request))
 
-    @get("/{lead_id:int}/duplicates")
-    async def duplicates(self, request: Request, lead_id: FromPath[int]) -> dict:
+    @get("/{lead_id:int}/duplicates", responses=ERRORS)
+    async def duplicates(self, request: Request, lead_id: FromPath[int]) -> Duplicates:
         """Likely duplicates of this lead among the live leads: `{"duplicates": [{"id", "score", "reasons", "blocking"}]}`."""
         matches = await services.duplicates_of(request.scope["user"], lead_id)
-        return {"duplicates": [m.as_dict(_) for m in matches]}
+        return Duplicates([to(DuplicateOut, m.as_dict(_)) for m in matches])
 
-    @get("/{lead_id:int}/history")
-    async def history(self, request: Request, lead_id: FromPath[int]) -> dict:
+    @get("/{lead_id:int}/history", responses=ERRORS)
+    async def history(self, request: Request, lead_id: FromPath[int]) -> History:
         user = request.scope["user"]
         lead = await services.get_lead(user, lead_id)
-        return {"items": phones.present_changes(user, lead["owner"], await audit.history("lead", lead_id))}
+        entries = phones.present_changes(user, lead["owner"], await audit.history("lead", lead_id))
+        return History([to(HistoryEntry, e) for e in entries])

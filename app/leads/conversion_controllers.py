@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 
+from app.core.api import ERRORS, DbInt
 from app.core.auth import client_ip
-from app.core.errors import Conflict, FieldError, ValidationFailed
+from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import form_data
 from app.core.web import page
 from app.leads import conversion, services
@@ -46,17 +48,23 @@ class LeadConversionController(Controller):
         return _redirect(request, f"/leads/{lead_id}")
 
 
-def _int(value, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationFailed([FieldError(name, "Must be an integer.")])
-    return value
+class ConvertIn(msgspec.Struct):
+    """Optional body of POST /api/v1/leads/{id}/convert."""
+
+    version: DbInt | None = None  # or If-Match: W/"<version>"; stale: 409
+    student_id: DbInt | None = None  # link to this existing student instead of creating one
+    allow_duplicate: bool = False  # create a student even though one has the same phone
 
 
-def _version(request: Request, body: dict) -> int | None:
+class Converted(msgspec.Struct):
+    student_id: int
+    lead_id: int
+    linked: bool
+    ticket_ids: list[int]
+
+
+def _version(request: Request, version: int | None) -> int | None:
     """The lead's version the client saw: the `version` field, or the ETag in If-Match."""
-    version = _int(body.get("version"), "version")
     header = request.headers.get("if-match", "").strip()
     if header and header != "*":
         match = _ETAG.match(header)
@@ -72,8 +80,8 @@ class LeadConversionApi(Controller):
     path = "/api/v1/leads"
     tags = ["leads"]
 
-    @post("/{lead_id:int}/convert", status_code=201)
-    async def convert(self, request: Request, lead_id: FromPath[int], data: JSONBody[dict | None] = None) -> Response:
+    @post("/{lead_id:int}/convert", status_code=201, responses=ERRORS)
+    async def convert(self, request: Request, lead_id: FromPath[int], data: JSONBody[ConvertIn | None] = None) -> Converted:
         """Convert the lead to a student: 201 `{"student_id", "lead_id", "linked", "ticket_ids"}`.
 
         Optional body: `version` (or `If-Match: W/"<version>"`; stale: 409), `student_id` to link to an
@@ -81,15 +89,9 @@ class LeadConversionApi(Controller):
         student has the same phone (otherwise 409 with `students`). 403 for people other than the
         lead's owner, supervisors and admins; 409 naming why for converted, merged, deleted or invalid leads.
         """
-        body = data if isinstance(data, dict) else {}
-        if data is not None and not isinstance(data, dict):
-            raise ValidationFailed([FieldError("body", "Send a JSON object.")])
-        allow = body.get("allow_duplicate", False)
-        if not isinstance(allow, bool):
-            raise ValidationFailed([FieldError("allow_duplicate", "Must be true or false.")])
-        values = {"allow_duplicate": allow, "student_id": _int(body.get("student_id"), "student_id")}
-        result = await conversion.convert_lead(request.scope["user"], lead_id, values, _version(request, body),
+        body = data or ConvertIn()
+        values = {"allow_duplicate": body.allow_duplicate, "student_id": body.student_id}
+        result = await conversion.convert_lead(request.scope["user"], lead_id, values, _version(request, body.version),
                                                ip=client_ip(request))  # fmt: skip
-        return Response({"student_id": result.student_id, "lead_id": result.lead_id, "linked": result.linked,
-                         "ticket_ids": result.ticket_ids}, status_code=201)  # fmt: skip
+        return Converted(result.student_id, result.lead_id, result.linked, list(result.ticket_ids))
 

@@ -5,10 +5,13 @@ Progress and results: `GET /api/v1/jobs/{id}` (app/jobs/api.py).
 
 from __future__ import annotations
 
+import msgspec
 from litestar import Controller, Request, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
+from app.core.api import ERRORS
 from app.core.errors import FieldError, Forbidden, ValidationFailed
 from app.core.i18n import N_
 from app.jobs import services as jobs
@@ -32,12 +35,19 @@ def _id_or_default(form, name: str):
     return int(raw)
 
 
+class ImportStarted(msgspec.Struct):
+    job_id: int
+    status: str
+    dry_run: bool
+    mapping: dict[str, str]  # column header -> lead field
+
+
 class LeadImportApi(Controller):
     path = "/api/v1/leads/import"
     tags = ["leads"]
 
-    @post("/", status_code=202, request_max_body_size=import_files.REQUEST_LIMIT)
-    async def start_import(self, request: Request) -> dict:
+    @post("/", status_code=202, request_max_body_size=import_files.REQUEST_LIMIT, responses=ERRORS)
+    async def start_import(self, request: Request) -> ImportStarted:
         """Multipart: `file` (CSV or XLSX, at most 20 MB), optional `mapping` (JSON: {"header": "field"} or a
         list of fields by column; default: suggested from the headers), `dry_run` (true: check only),
         `owner_id` (empty: the public pool), `campus_id`, `on_duplicate` (`skip` or `import`).
@@ -57,10 +67,11 @@ class LeadImportApi(Controller):
             on_duplicate=str(form.get("on_duplicate") or "skip"), dry_run=_flag(form.get("dry_run")),
         )  # fmt: skip
         job_id = await importing.start_import(user, stored["token"], mapping, options)
-        return {"job_id": job_id, "status": "queued", "dry_run": options.dry_run,
-                "mapping": {h: f for h, f in zip(stored["headers"], mapping) if f}}  # fmt: skip
+        return ImportStarted(job_id, "queued", options.dry_run, {h: f for h, f in zip(stored["headers"], mapping) if f})
 
-    @get("/{job_id:int}/failed-rows")
+    @get("/{job_id:int}/failed-rows", responses={
+        **ERRORS, 200: ResponseSpec(None, description="The failed rows as a CSV or XLSX file download"),
+    })  # fmt: skip
     async def failed_rows(self, request: Request, job_id: FromPath[int], format: FromQuery[str] = "csv") -> Response:
         """The rows that were not imported (or would not be, after a dry run) with an `error` column."""
         job = await jobs.get_job(request.scope["user"], job_id, importing.KIND)

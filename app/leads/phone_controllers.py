@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Response
 
+from app.core.api import ERRORS, to
 from app.core.auth import client_ip, require_roles
 from app.core.pagination import PageRequest
 from app.core.web import page
@@ -41,16 +43,22 @@ class LeadPhoneController(Controller):
         return revealed(f"phone-{lead_id}", numbers["phone"], numbers["phones"], others=await wants_others(request))
 
 
+class LeadPhones(msgspec.Struct):
+    id: int
+    phone: str
+    phones: list[str]
+
+
 class LeadPhoneApi(Controller):
     path = "/api/v1/leads"
     tags = ["leads"]
 
-    @post("/{lead_id:int}/phone/reveal", status_code=200)
-    async def reveal(self, request: Request, lead_id: FromPath[int]) -> Response:
+    @post("/{lead_id:int}/phone/reveal", status_code=200, responses=ERRORS)
+    async def reveal(self, request: Request, lead_id: FromPath[int]) -> Response[LeadPhones]:
         """The lead's full numbers `{"id", "phone", "phones"}` for a caller who sees them masked. Each call is
         audited (who, which lead, when, from where); 403 when the caller may not see the lead."""
         numbers = await phones.reveal_lead_phone(request.scope["user"], lead_id, ip=client_ip(request))
-        return Response(numbers, headers=NO_STORE)
+        return Response(to(LeadPhones, numbers), headers=NO_STORE)
 
 
 class PhoneRevealLogController(Controller):

@@ -2,43 +2,68 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import datetime
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from app.core.api import ERRORS, to
 from app.core.pagination import PageRequest
 from app.notifications import services
 from app.notifications.jobs import queue_delivery
 
 
-@dataclass
-class AnnouncementIn:
+class AnnouncementIn(msgspec.Struct):
     title: str
     body: str = ""
-    audience: str = "all"
+    audience: str = "all"  # all | role | team | campus
     audience_value: str = ""
+
+
+class Created(msgspec.Struct):
+    id: int
+
+
+class NotificationOut(msgspec.Struct):
+    id: int
+    kind: str
+    title: str
+    body: str
+    link: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationPage(msgspec.Struct):
+    items: list[NotificationOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class Unread(msgspec.Struct):
+    unread: int
 
 
 class NotificationApi(Controller):
     path = "/api/v1"
     tags = ["notifications"]
 
-    @get("/notifications")
+    @get("/notifications", responses=ERRORS)
     async def list_notifications(
         self, request: Request, limit: FromQuery[str | None] = None, offset: FromQuery[str | None] = None,
         unread: FromQuery[bool] = False,
-    ) -> dict:
+    ) -> NotificationPage:
         result = await services.list_notifications(request.scope["user"], PageRequest.parse(limit, offset), unread)
-        return {"items": result.items, "total": result.total, "limit": result.limit, "offset": result.offset}
+        return NotificationPage([to(NotificationOut, i) for i in result.items], result.total, result.limit, result.offset)
 
-    @post("/notifications/{notification_id:int}/read", status_code=200)
-    async def read(self, request: Request, notification_id: FromPath[int]) -> dict:
-        unread = await services.mark_read(request.scope["user"], notification_id)
-        return {"unread": unread}
+    @post("/notifications/{notification_id:int}/read", status_code=200, responses=ERRORS)
+    async def read(self, request: Request, notification_id: FromPath[int]) -> Unread:
+        return Unread(await services.mark_read(request.scope["user"], notification_id))
 
-    @post("/announcements", status_code=202)
-    async def announce(self, request: Request, data: JSONBody[AnnouncementIn]) -> dict:
+    @post("/announcements", status_code=202, responses=ERRORS)
+    async def announce(self, request: Request, data: JSONBody[AnnouncementIn]) -> Created:
         """Send an announcement to everyone, a role, a team or a campus (admins and supervisors)."""
         announcement_id = await services.create_announcement(
             request.scope["user"],
@@ -48,4 +73,4 @@ class NotificationApi(Controller):
             audience_value=data.audience_value,
         )
         await queue_delivery(announcement_id)
-        return {"id": announcement_id}
+        return Created(announcement_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from app.core.api import ERRORS, to
 from app.core.auth import client_ip
 from app.core.errors import Conflict, ValidationFailed
 from app.core.pagination import PageRequest
@@ -22,24 +23,25 @@ class TicketTypeApi(Controller):
     path = "/api/v1/ticket-types"
     tags = ["tickets"]
 
-    @get("/")
-    async def list_types(self) -> dict:
+    @get("/", responses=ERRORS)
+    async def list_types(self) -> schema.TicketTypes:
         """Active ticket types with their active form fields (key, label, type, required, help, options)."""
-        return {"items": [schema.serialise_type(row) for row in await services.ticket_types(active_only=True)]}
+        rows = await services.ticket_types(active_only=True)
+        return schema.TicketTypes([to(schema.TicketTypeOut, schema.serialise_type(row)) for row in rows])
 
 
 class TicketApi(Controller):
     path = "/api/v1/tickets"
     tags = ["tickets"]
 
-    @get("/")
+    @get("/", responses=ERRORS)
     async def list_tickets(
         self, request: Request, status: FromQuery[list[str] | None] = None, type: FromQuery[str] = "",
         priority: FromQuery[str] = "", assignee: FromQuery[str] = "", campus: FromQuery[str] = "",
         tag: FromQuery[str] = "", q: FromQuery[str] = "", overdue: FromQuery[str] = "",
         created_from: FromQuery[str] = "", created_to: FromQuery[str] = "",
         limit: FromQuery[str | None] = None, offset: FromQuery[str | None] = None,
-    ) -> dict:  # fmt: skip
+    ) -> schema.TicketPage:  # fmt: skip
         """Tickets the caller may see, newest first. `status` may repeat or be comma-separated;
         `assignee` is `me`, `none` or a user id."""
         type_exists = bool(type) and await TicketType.exists().where(TicketType.code == type)
@@ -48,28 +50,31 @@ class TicketApi(Controller):
             overdue=overdue, created_from=created_from, created_to=created_to, type_exists=type_exists,
         )  # fmt: skip
         result = await queries.list_tickets(request.scope["user"], filters, PageRequest.parse(limit, offset))
-        return {"items": [schema.serialise(t) for t in result.items], "total": result.total,
-                "limit": result.limit, "offset": result.offset}  # fmt: skip
+        return schema.TicketPage([to(schema.TicketSummary, schema.serialise(t)) for t in result.items], result.total,
+                                 result.limit, result.offset)  # fmt: skip
 
-    @post("/")
-    async def create_ticket(self, request: Request, data: JSONBody[dict]) -> Response:
+    @post("/", responses=ERRORS)
+    async def create_ticket(self, request: Request, data: JSONBody[schema.TicketIn]) -> Response[schema.TicketOut]:
         """Open a ticket: `type` by code, `title`, `fields` per the type's form; `channel` defaults to api."""
         draft = schema.draft_from(data)
         try:
             ticket = await services.create_ticket(request.scope["user"], draft)
         except ValidationFailed as exc:
             raise schema.api_field_names(exc) from None
-        return Response(schema.serialise(ticket), status_code=201, headers=schema.etag(ticket))
+        return Response(to(schema.TicketOut, schema.serialise(ticket)), status_code=201, headers=schema.etag(ticket))
 
-    @get("/{ticket_id:int}")
-    async def get_ticket(self, request: Request, ticket_id: FromPath[int]) -> Response:
+    @get("/{ticket_id:int}", responses=ERRORS)
+    async def get_ticket(self, request: Request, ticket_id: FromPath[int]) -> Response[schema.TicketOut]:
         ticket = await services.get_ticket(request.scope["user"], ticket_id)
         from app.sla.services import api_summary  # SLA fields: first_response_due, resolution_due, sla_breached
 
-        return Response({**schema.serialise(ticket), **await api_summary(ticket_id)}, headers=schema.etag(ticket))
+        body = to(schema.TicketOut, {**schema.serialise(ticket), **await api_summary(ticket_id)})
+        return Response(body, headers=schema.etag(ticket))
 
-    @patch("/{ticket_id:int}")
-    async def update_ticket(self, request: Request, ticket_id: FromPath[int], data: JSONBody[dict]) -> Response:
+    @patch("/{ticket_id:int}", responses=ERRORS)
+    async def update_ticket(
+        self, request: Request, ticket_id: FromPath[int], data: JSONBody[schema.TicketPatch]
+    ) -> Response[schema.TicketOut]:
         """Partial update. Send `If-Match` with the ETag you read (or a `version` field): a stale one is 409."""
         changes, body_version = schema.changes_from(data)
         version = schema.expected_version(request.headers.get("if-match"), body_version)
@@ -79,34 +84,27 @@ class TicketApi(Controller):
             raise schema.api_field_names(exc) from None
         except Conflict:
             raise schema.stale() from None
-        return Response(schema.serialise(ticket), headers=schema.etag(ticket))
+        return Response(to(schema.TicketOut, schema.serialise(ticket)), headers=schema.etag(ticket))
 
-    @delete("/{ticket_id:int}")
+    @delete("/{ticket_id:int}", responses=ERRORS)
     async def delete_ticket(self, request: Request, ticket_id: FromPath[int]) -> None:
         """Move the ticket to the recycle bin (the service desk only; restorable for 30 days at /recycle)."""
         await deletion.delete_ticket(request.scope["user"], ticket_id, ip=client_ip(request))
 
-    @post("/{ticket_id:int}/messages")
-    async def add_message(self, request: Request, ticket_id: FromPath[int], data: JSONBody[dict]) -> Response:
+    @post("/{ticket_id:int}/messages", responses=ERRORS)
+    async def add_message(
+        self, request: Request, ticket_id: FromPath[int], data: JSONBody[schema.MessageIn]
+    ) -> Response[schema.ActivityOut]:
         """A reply to the requester (`public: true`) or an internal note (the default)."""
-        body, public = _message_body(data)
         user = request.scope["user"]
-        written = await services.add_message(user, ticket_id, body, public=public)
-        return Response(schema.serialise_activity(written.activity), status_code=201, headers=schema.etag(written))
+        written = await services.add_message(user, ticket_id, data.body, public=data.public)
+        return Response(to(schema.ActivityOut, schema.serialise_activity(written.activity)), status_code=201,
+                        headers=schema.etag(written))  # fmt: skip
 
-    @get("/{ticket_id:int}/timeline")
-    async def timeline(self, request: Request, ticket_id: FromPath[int]) -> dict:
+    @get("/{ticket_id:int}/timeline", responses=ERRORS)
+    async def timeline(self, request: Request, ticket_id: FromPath[int]) -> schema.Timeline:
         """Every reply, note and change, oldest first."""
         await services.get_ticket(request.scope["user"], ticket_id)
-        return {"items": [schema.serialise_activity(a) for a in await queries.timeline(ticket_id)]}
+        return schema.Timeline([to(schema.ActivityOut, schema.serialise_activity(a)) for a in await queries.timeline(ticket_id)])
 
 
-def _message_body(data) -> tuple[str, bool]:
-    if not isinstance(data, dict):
-        raise ValidationFailed.one("body", "Send a JSON object.")
-    body, public = data.get("body"), data.get("public", False)
-    if not isinstance(body, str):
-        raise ValidationFailed.one("body", "Write something first.")
-    if not isinstance(public, bool):
-        raise ValidationFailed.one("public", "Use true or false.")
-    return body, public

@@ -8,21 +8,159 @@ service never receives a number where it expects text.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from app.core.api import DB_INT_MAX, DbInt, set_fields
 from app.core.errors import Conflict, FieldError, ValidationFailed
 from app.tickets import workflow
 from app.tickets.fields import active_fields
 from app.tickets.intake import requester_phone
 from app.tickets.services import Draft, TicketFilter
 
+
+class TicketIn(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /api/v1/tickets. `type` is a ticket type's code; `fields` follow that type's form (see
+    GET /api/v1/ticket-types). The service checks every value and names each failing field (422)."""
+
+    type: str | None = None
+    title: str | None = None
+    description: str | None = None
+    priority: str | None = None
+    channel: str | None = None  # default: api
+    requester_kind: str | None = None
+    requester_name: str | None = None
+    requester_phone: str | None = None
+    requester_email: str | None = None
+    student_id: DbInt | None = None
+    class_group_id: DbInt | None = None
+    campus_id: DbInt | None = None
+    assignee_id: DbInt | None = None
+    parent_id: DbInt | None = None
+    fields: dict[str, Any] | None = None
+    tags: list[str] | str | None = None
+
+
+class TicketPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """PATCH /api/v1/tickets/{id}: only the fields sent change (null clears an id). `version` (or
+    `If-Match`): the one you read; stale: 409."""
+
+    title: str | None | UnsetType = UNSET
+    description: str | None | UnsetType = UNSET
+    priority: str | None | UnsetType = UNSET
+    status: str | None | UnsetType = UNSET
+    fields: dict[str, Any] | UnsetType = UNSET
+    tags: list[str] | str | None | UnsetType = UNSET
+    assignee_id: DbInt | None | UnsetType = UNSET
+    student_id: DbInt | None | UnsetType = UNSET
+    class_group_id: DbInt | None | UnsetType = UNSET
+    campus_id: DbInt | None | UnsetType = UNSET
+    version: DbInt | None | UnsetType = UNSET
+
+
+class MessageIn(msgspec.Struct):
+    body: str = ""
+    public: bool = False  # true: a reply the requester sees; false: an internal note
+
+
+class TicketSummary(msgspec.Struct):
+    id: int
+    number: str
+    title: str
+    status: str
+    priority: str
+    channel: str
+    type: str | None
+    type_id: int | None
+    type_name: str | None
+    assignee_id: int | None
+    assignee_name: str | None
+    campus_id: int | None
+    created_by_id: int | None
+    requester_name: str
+    due_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class TicketOut(TicketSummary):
+    description: str
+    fields: dict[str, Any]
+    tags: list[str]
+    requester_kind: str
+    requester_phone: str
+    requester_email: str
+    student_id: int | None
+    student_name: str | None
+    class_group_id: int | None
+    class_name: str | None
+    campus_name: str | None
+    parent_id: int | None
+    merged_into_id: int | None
+    team_id: int | None
+    creator_name: str | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    tracking_url: str | UnsetType = UNSET  # the requester's tracking page, when the ticket has one
+    # GET /api/v1/tickets/{id} only: open SLA dues (null when met, paused or without target), any target missed
+    first_response_due: datetime | None | UnsetType = UNSET
+    resolution_due: datetime | None | UnsetType = UNSET
+    sla_breached: bool | UnsetType = UNSET
+
+
+class TicketPage(msgspec.Struct):
+    items: list[TicketSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class TypeField(msgspec.Struct):
+    key: str | None
+    label: str | None
+    type: str | None
+    required: bool | None
+    help: str | None
+    options: list[str] | None
+
+
+class TicketTypeOut(msgspec.Struct):
+    code: str
+    name: str
+    description: str
+    default_priority: str
+    public_intake: bool
+    fields: list[TypeField]
+
+
+class TicketTypes(msgspec.Struct):
+    items: list[TicketTypeOut]
+
+
+class ActivityOut(msgspec.Struct):
+    id: int
+    kind: str
+    body: str
+    public: bool
+    changes: dict[str, Any]
+    actor_id: int | None
+    actor_name: str | None
+    created_at: datetime
+
+
+class Timeline(msgspec.Struct):
+    items: list[ActivityOut]
+
+
 TEXT_KEYS = ("type", "title", "description", "priority", "channel", "requester_kind", "requester_name",
              "requester_phone", "requester_email")  # fmt: skip
-ID_KEYS = ("student_id", "class_group_id", "campus_id", "assignee_id", "parent_id")
-CREATE_KEYS = {*TEXT_KEYS, *ID_KEYS, "fields", "tags"}
 # API name -> the service's name, for PATCH.
 PATCH_IDS = {"assignee_id": "assignee", "student_id": "student", "class_group_id": "class_group", "campus_id": "campus"}
-PATCH_KEYS = {"title", "description", "priority", "status", "fields", "tags", "version", *PATCH_IDS}
 # The service's name -> the API name, for output and error bodies.
 API_NAMES = {"student": "student_id", "class_group": "class_group_id", "campus": "campus_id", "assignee": "assignee_id",
              "parent": "parent_id", "team": "team_id", "merged_into": "merged_into_id", "created_by": "created_by_id",
@@ -62,31 +200,6 @@ def serialise_activity(row: dict) -> dict:
             "created_at": row["created_at"]}  # fmt: skip
 
 
-def _object(data) -> dict:
-    if not isinstance(data, dict):
-        raise ValidationFailed.one("body", "Send a JSON object.")
-    return data
-
-
-def _type_errors(data: dict, text_keys, id_keys) -> list[FieldError]:
-    errors = [
-        FieldError(k, "Must be text.") for k in text_keys if data.get(k) is not None and not isinstance(data[k], str)
-    ]
-    for key in id_keys:
-        value = data.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            errors.append(FieldError(key, "Must be an integer or null."))
-    if "fields" in data and not isinstance(data["fields"], dict):
-        errors.append(FieldError("fields", "Send an object of field values."))
-    if data.get("tags") is not None and not isinstance(data["tags"], list | str):
-        errors.append(FieldError("tags", "Send a list of tags."))
-    return errors
-
-
-def _unknown(data: dict, allowed: set[str]) -> list[FieldError]:
-    return [FieldError(k, "Unknown field.") for k in sorted(set(data) - allowed)]
-
-
 def _phone(raw: str | None, errors: list[FieldError]) -> str:
     phone = requester_phone(raw or "")
     if phone is None:
@@ -95,35 +208,28 @@ def _phone(raw: str | None, errors: list[FieldError]) -> str:
     return phone
 
 
-def draft_from(data) -> Draft:
+def draft_from(data: TicketIn) -> Draft:
     """POST /api/v1/tickets body -> Draft; `channel` defaults to "api"."""
-    data = _object(data)
-    errors = _unknown(data, CREATE_KEYS) + _type_errors(data, TEXT_KEYS, ID_KEYS)
+    errors: list[FieldError] = []
+    phone = _phone(data.requester_phone, errors)
     if errors:
         raise ValidationFailed(errors)
-    phone = _phone(data.get("requester_phone"), errors)
-    if errors:
-        raise ValidationFailed(errors)
-    text = {k: data.get(k) or "" for k in TEXT_KEYS}
+    text = {k: getattr(data, k) or "" for k in TEXT_KEYS}
     return Draft(
         type=text["type"], title=text["title"], description=text["description"], priority=text["priority"],
-        channel=text["channel"] or "api", fields=data.get("fields") or {}, tags=data.get("tags") or [],
-        student_id=data.get("student_id"), class_group_id=data.get("class_group_id"), campus_id=data.get("campus_id"),
-        assignee_id=data.get("assignee_id"), parent_id=data.get("parent_id"),
+        channel=text["channel"] or "api", fields=data.fields or {}, tags=data.tags or [],
+        student_id=data.student_id, class_group_id=data.class_group_id, campus_id=data.campus_id,
+        assignee_id=data.assignee_id, parent_id=data.parent_id,
         requester_kind=text["requester_kind"] or "guardian", requester_name=text["requester_name"],
         requester_phone=phone, requester_email=text["requester_email"],
     )  # fmt: skip
 
 
-def changes_from(data) -> tuple[dict, int | None]:
+def changes_from(data: TicketPatch) -> tuple[dict, int | None]:
     """PATCH body -> (service changes, body `version` or None)."""
-    data = _object(data)
-    errors = _unknown(data, PATCH_KEYS) + _type_errors(data, ("title", "description", "priority", "status"),
-                                                       (*PATCH_IDS, "version"))  # fmt: skip
-    if errors:
-        raise ValidationFailed(errors)
-    changes = {PATCH_IDS.get(k, k): v for k, v in data.items() if k != "version"}
-    return changes, data.get("version")
+    sent = set_fields(data)
+    version = sent.pop("version", None)
+    return {PATCH_IDS.get(k, k): v for k, v in sent.items()}, version
 
 
 def expected_version(if_match: str | None, body_version: int | None) -> int | None:
@@ -156,6 +262,10 @@ def _date(value: str, name: str, errors: list[FieldError]) -> date | None:
         return None
 
 
+def _id(raw: str) -> bool:
+    return raw.isascii() and raw.isdigit() and int(raw) <= DB_INT_MAX
+
+
 def filters_from(*, status: list[str], type_code: str, priority: str, assignee: str, campus: str, tag: str, q: str,
                  overdue: str, created_from: str, created_to: str, type_exists: bool) -> TicketFilter:  # fmt: skip
     """Query string -> TicketFilter; `status` may repeat and each value may be comma-separated."""
@@ -167,9 +277,9 @@ def filters_from(*, status: list[str], type_code: str, priority: str, assignee: 
         errors.append(FieldError("type", "Unknown ticket type."))
     if priority and priority not in workflow.PRIORITIES:
         errors.append(FieldError("priority", "Choose one of the listed options."))
-    if assignee and assignee not in ("me", "none") and not assignee.isdigit():
+    if assignee and assignee not in ("me", "none") and not _id(assignee):
         errors.append(FieldError("assignee", 'Use "me", "none" or a user id.'))
-    if campus and not campus.isdigit():
+    if campus and not _id(campus):
         errors.append(FieldError("campus", "Must be an integer or null."))
     if overdue not in ("", "true", "false", "1", "0"):
         errors.append(FieldError("overdue", "Use true or false."))

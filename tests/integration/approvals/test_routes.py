@@ -127,7 +127,7 @@ async def test_api_shows_and_decides_with_versions_and_field_errors(client):
         url, json={"decision": "reject", "reason": "晚了", "version": body["version"]}, headers=supervisor
     )
     assert stale.status_code == 409 and set(stale.json()) == {"detail", "errors"}
-    wrong_type = await client.post(url, json={"decision": "approve", "version": "2"}, headers=supervisor)
+    wrong_type = await client.post(url, json={"decision": "approve", "version": "two"}, headers=supervisor)
     assert wrong_type.status_code == 422 and wrong_type.json()["errors"][0]["field"] == "version"
 
     earlier = await open_refund(school)

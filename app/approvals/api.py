@@ -7,15 +7,17 @@ a stale `version` (or a decision someone else already made) answers 409, a missi
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
 from app.approvals import queries, services
+from app.core.deps import AuthUser
 from app.core.errors import NotFound, ValidationFailed
+from app.core.permissions import CurrentUser
 
 
-async def _view(request: Request, ticket_id: int) -> dict:
-    view = await queries.approval_view(request.scope["user"], ticket_id)
+async def _view(user: CurrentUser, ticket_id: int) -> dict:
+    view = await queries.approval_view(user, ticket_id)
     if view is None:
         raise NotFound("This ticket has no approval.")
     return queries.serialise(view)
@@ -35,16 +37,16 @@ class ApprovalApi(Controller):
     tags = ["approvals"]
 
     @get("/")
-    async def show(self, request: Request, ticket_id: FromPath[int]) -> dict:
+    async def show(self, user: AuthUser, ticket_id: FromPath[int]) -> dict:
         """The ticket's approval: steps (done/current/waiting), who decided what and when, the current
         step's approvers and due time, and whether the caller may decide."""
-        return await _view(request, ticket_id)
+        return await _view(user, ticket_id)
 
     @post("/", status_code=200)
-    async def decide(self, request: Request, ticket_id: FromPath[int], data: JSONBody[dict]) -> dict:
+    async def decide(self, user: AuthUser, ticket_id: FromPath[int], data: JSONBody[dict]) -> dict:
         """Decide the current step. Send the `version` you read: two approvers at once never both advance."""
         reason = data.get("reason") or ""
         if not isinstance(reason, str):
             raise ValidationFailed.one("reason", "Send the reason as text.")
-        await services.decide(request.scope["user"], ticket_id, str(data.get("decision") or ""), reason, _version(data))
-        return await _view(request, ticket_id)
+        await services.decide(user, ticket_id, str(data.get("decision") or ""), reason, _version(data))
+        return await _view(user, ticket_id)

@@ -11,10 +11,11 @@ from litestar.response import Redirect, Response
 from app.automation import rules as rule_defs
 from app.automation import services
 from app.core.auth import require_roles
+from app.core.deps import AuthUser
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.forms import form_data
 from app.core.pagination import PageRequest
-from app.core.permissions import ROLES
+from app.core.permissions import ROLES, CurrentUser
 from app.core.templates import environment
 from app.core.web import page
 from app.notifications.channels import webhook_secret
@@ -119,8 +120,8 @@ class AutomationAdminController(Controller):
         return await page(request, FORM, **await _context(None, values))
 
     @post("/")
-    async def create(self, request: Request) -> Response:
-        return await self._save(request, None)
+    async def create(self, request: Request, user: AuthUser) -> Response:
+        return await self._save(request, user, None)
 
     @get("/{rule_id:int}")
     async def edit(self, request: Request, rule_id: FromPath[int]) -> Response:
@@ -130,14 +131,14 @@ class AutomationAdminController(Controller):
         return await page(request, FORM, **await _context(rule, _editable(rule)))
 
     @post("/{rule_id:int}")
-    async def update(self, request: Request, rule_id: FromPath[int]) -> Response:
-        return await self._save(request, rule_id)
+    async def update(self, request: Request, user: AuthUser, rule_id: FromPath[int]) -> Response:
+        return await self._save(request, user, rule_id)
 
-    async def _save(self, request: Request, rule_id: int | None) -> Response:
+    async def _save(self, request: Request, user: CurrentUser, rule_id: int | None) -> Response:
         data = await form_data(request)
         values = services.rule_from_form(data)
         try:
-            saved = await services.save_rule(request.scope["user"], rule_id, {**values, "version": data.get("version")})
+            saved = await services.save_rule(user, rule_id, {**values, "version": data.get("version")})
         except (ValidationFailed, Conflict) as exc:
             rule = await services.get_rule(rule_id) if rule_id is not None else None
             errors = exc.by_field() if isinstance(exc, ValidationFailed) else {}
@@ -146,9 +147,9 @@ class AutomationAdminController(Controller):
         return _redirect(request, f"/admin/automation?notice=saved#rule-{saved['id']}")
 
     @post("/editor")
-    async def editor(self, request: Request) -> Response:
+    async def editor(self, request: Request, user: AuthUser) -> Response:
         """Add or remove a row, or adapt a row to a new subject or action: the re-rendered editor."""
-        services.require_admin(request.scope["user"])
+        services.require_admin(user)
         data = await form_data(request)
         values = apply_op(services.rule_from_form(data), data.get("op", ""))
         rule_id = data.get("rule_id", "")
@@ -159,12 +160,12 @@ class AutomationAdminController(Controller):
         return await page(request, FORM, **context)
 
     @post("/test")
-    async def try_rule(self, request: Request) -> Response:
+    async def try_rule(self, request: Request, user: AuthUser) -> Response:
         """Would the rule as edited match a given ticket now? Changes nothing."""
         data = await form_data(request)
         values = services.rule_from_form(data)
         try:
-            result = await services.test_rule(request.scope["user"], values, data.get("test_ticket", ""))
+            result = await services.test_rule(user, values, data.get("test_ticket", ""))
         except ValidationFailed as exc:
             return HTMXTemplate(template_name="automation/test_result.html", status_code=422,
                                 context={**await _context(None, values), "result": None, "errors": exc.by_field()})  # fmt: skip
@@ -172,26 +173,26 @@ class AutomationAdminController(Controller):
                             context={**await _context(None, values), "result": result, "errors": {}})  # fmt: skip
 
     @post("/{rule_id:int}/active")
-    async def set_active(self, request: Request, rule_id: FromPath[int]) -> Response:
+    async def set_active(self, request: Request, user: AuthUser, rule_id: FromPath[int]) -> Response:
         data = await form_data(request)
         active = data.get("active") == "1"
-        await services.set_active(request.scope["user"], rule_id, active)
+        await services.set_active(user, rule_id, active)
         return await self._after(request, "enabled" if active else "disabled")
 
     @post("/{rule_id:int}/move")
-    async def move(self, request: Request, rule_id: FromPath[int]) -> Response:
+    async def move(self, request: Request, user: AuthUser, rule_id: FromPath[int]) -> Response:
         data = await form_data(request)
-        await services.move_rule(request.scope["user"], rule_id, data.get("direction", ""))
+        await services.move_rule(user, rule_id, data.get("direction", ""))
         return await self._after(request, "")
 
     @post("/{rule_id:int}/delete")
-    async def delete(self, request: Request, rule_id: FromPath[int]) -> Response:
-        await services.delete_rule(request.scope["user"], rule_id)
+    async def delete(self, request: Request, user: AuthUser, rule_id: FromPath[int]) -> Response:
+        await services.delete_rule(user, rule_id)
         return await self._after(request, f"deleted:{rule_id}")
 
     @post("/{rule_id:int}/restore")
-    async def restore(self, request: Request, rule_id: FromPath[int]) -> Response:
-        await services.restore_rule(request.scope["user"], rule_id)
+    async def restore(self, request: Request, user: AuthUser, rule_id: FromPath[int]) -> Response:
+        await services.restore_rule(user, rule_id)
         return await self._after(request, "restored")
 
     async def _after(self, request: Request, notice: str) -> Response:
@@ -232,18 +233,18 @@ class AutomationAdminController(Controller):
                           used_by=await services.rules_using_template(template_id))  # fmt: skip
 
     @post("/templates")
-    async def create_template(self, request: Request) -> Response:
-        return await self._save_template(request, None)
+    async def create_template(self, request: Request, user: AuthUser) -> Response:
+        return await self._save_template(request, user, None)
 
     @post("/templates/{template_id:int}")
-    async def update_template(self, request: Request, template_id: FromPath[int]) -> Response:
-        return await self._save_template(request, template_id)
+    async def update_template(self, request: Request, user: AuthUser, template_id: FromPath[int]) -> Response:
+        return await self._save_template(request, user, template_id)
 
-    async def _save_template(self, request: Request, template_id: int | None) -> Response:
+    async def _save_template(self, request: Request, user: CurrentUser, template_id: int | None) -> Response:
         data = await form_data(request)
         data["is_active"] = "1" if data.get("is_active") else "0"
         try:
-            await services.save_template(request.scope["user"], template_id, data)
+            await services.save_template(user, template_id, data)
         except ValidationFailed as exc:
             template = await services.get_template(template_id) if template_id is not None else None
             used_by = await services.rules_using_template(template_id) if template_id is not None else []

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.params import FromPath
 
+from app.core.deps import AuthUser
 from app.jobs import services
 
 
@@ -13,7 +14,7 @@ class JobApi(Controller):
     tags = ["jobs"]
 
     @get("/{job_id:int}")
-    async def get_job(self, request: Request, job_id: FromPath[int]) -> dict:
+    async def get_job(self, user: AuthUser, job_id: FromPath[int]) -> dict:
         """`{id, kind, status (queued|running|done|failed), total, processed, succeeded, failed, result, error}`.
         Only the job's creator or an admin may read it (404 otherwise)."""
-        return services.public(await services.get_job(request.scope["user"], job_id))
+        return services.public(await services.get_job(user, job_id))

@@ -7,6 +7,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.core import audit
 from app.core.auth import client_ip
+from app.core.deps import AuthUser
 from app.core.errors import FieldError, ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.pagination import PageRequest
@@ -55,38 +56,36 @@ class LeadApi(Controller):
 
     @get("/")
     async def list_leads(
-        self, request: Request, q: FromQuery[str] = "", status: FromQuery[str] = "", owner_scope: OwnerScope = "",
+        self, user: AuthUser, q: FromQuery[str] = "", status: FromQuery[str] = "", owner_scope: OwnerScope = "",
         limit: FromQuery[str | None] = None, offset: FromQuery[str | None] = None,
     ) -> dict:  # fmt: skip
         """Leads the caller may see, newest first. `scope` is `mine` or `pool` to narrow."""
         result = await services.list_leads(
-            request.scope["user"], services.LeadFilter(q, status, owner_scope), PageRequest.parse(limit, offset)
+            user, services.LeadFilter(q, status, owner_scope), PageRequest.parse(limit, offset)
         )
-        user = request.scope["user"]
         return {"items": [_serialise(phones.present_lead(user, i)) for i in result.items], "total": result.total,
                 "limit": result.limit, "offset": result.offset}  # fmt: skip
 
     @post("/")
-    async def create_lead(self, request: Request, data: JSONBody[dict]) -> dict:
+    async def create_lead(self, request: Request, user: AuthUser, data: JSONBody[dict]) -> dict:
         """Create a lead. The same phone, e-mail or WeChat id as a stored lead answers 409 with
         `duplicates`; resend with `"allow_duplicate": true` to create it anyway. The created lead
         lists its likely duplicates (fuzzy ones warn only)."""
         values = _body(data)
         allow = _allow_duplicate(values)
         try:
-            lead = await services.create_lead(request.scope["user"], values, ip=client_ip(request),
+            lead = await services.create_lead(user, values, ip=client_ip(request),
                                               allow_duplicate=allow)  # fmt: skip
         except ValidationFailed as exc:
             raise _api_field_names(exc) from None
-        return _serialise(phones.present_lead(request.scope["user"], lead))
+        return _serialise(phones.present_lead(user, lead))
 
     @get("/{lead_id:int}")
-    async def get_lead(self, request: Request, lead_id: FromPath[int]) -> dict:
-        user = request.scope["user"]
+    async def get_lead(self, user: AuthUser, lead_id: FromPath[int]) -> dict:
         return _serialise(phones.present_lead(user, await services.get_lead(user, lead_id)))
 
     @patch("/{lead_id:int}")
-    async def update_lead(self, request: Request, lead_id: FromPath[int], data: JSONBody[dict]) -> dict:
+    async def update_lead(self, request: Request, user: AuthUser, lead_id: FromPath[int], data: JSONBody[dict]) -> dict:
         """Partial update. Send the `version` you read to refuse overwriting someone else's change (409)."""
         values = _body(data)
         allow = _allow_duplicate(values)
@@ -94,24 +93,23 @@ class LeadApi(Controller):
         if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
             raise ValidationFailed([FieldError("version", "Must be an integer.")])
         try:
-            lead = await services.update_lead(request.scope["user"], lead_id, values, version=version,
+            lead = await services.update_lead(user, lead_id, values, version=version,
                                               ip=client_ip(request), allow_duplicate=allow)  # fmt: skip
         except ValidationFailed as exc:
             raise _api_field_names(exc) from None
-        return _serialise(phones.present_lead(request.scope["user"], lead))
+        return _serialise(phones.present_lead(user, lead))
 
     @delete("/{lead_id:int}")
-    async def delete_lead(self, request: Request, lead_id: FromPath[int]) -> None:
-        await services.delete_lead(request.scope["user"], lead_id, ip=client_ip(request))
+    async def delete_lead(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> None:
+        await services.delete_lead(user, lead_id, ip=client_ip(request))
 
     @get("/{lead_id:int}/duplicates")
-    async def duplicates(self, request: Request, lead_id: FromPath[int]) -> dict:
+    async def duplicates(self, user: AuthUser, lead_id: FromPath[int]) -> dict:
         """Likely duplicates of this lead among the live leads: `{"duplicates": [{"id", "score", "reasons", "blocking"}]}`."""
-        matches = await services.duplicates_of(request.scope["user"], lead_id)
+        matches = await services.duplicates_of(user, lead_id)
         return {"duplicates": [m.as_dict(_) for m in matches]}
 
     @get("/{lead_id:int}/history")
-    async def history(self, request: Request, lead_id: FromPath[int]) -> dict:
-        user = request.scope["user"]
+    async def history(self, user: AuthUser, lead_id: FromPath[int]) -> dict:
         lead = await services.get_lead(user, lead_id)
         return {"items": phones.present_changes(user, lead["owner"], await audit.history("lead", lead_id))}

@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
+from app.core.deps import AuthUser
 from app.core.errors import FieldError, Forbidden, ValidationFailed
 from app.core.i18n import N_
 from app.jobs import services as jobs
@@ -37,12 +38,11 @@ class LeadImportApi(Controller):
     tags = ["leads"]
 
     @post("/", status_code=202, request_max_body_size=import_files.REQUEST_LIMIT)
-    async def start_import(self, request: Request) -> dict:
+    async def start_import(self, request: Request, user: AuthUser) -> dict:
         """Multipart: `file` (CSV or XLSX, at most 20 MB), optional `mapping` (JSON: {"header": "field"} or a
         list of fields by column; default: suggested from the headers), `dry_run` (true: check only),
         `owner_id` (empty: the public pool), `campus_id`, `on_duplicate` (`skip` or `import`).
         Answers 202 `{"job_id", "status", "dry_run", "mapping"}`; follow it with `GET /api/v1/jobs/{id}`."""
-        user = request.scope["user"]
         if not policy.can_use_leads(user):
             raise Forbidden()
         form = await request.form()
@@ -61,7 +61,7 @@ class LeadImportApi(Controller):
                 "mapping": {h: f for h, f in zip(stored["headers"], mapping) if f}}  # fmt: skip
 
     @get("/{job_id:int}/failed-rows")
-    async def failed_rows(self, request: Request, job_id: FromPath[int], format: FromQuery[str] = "csv") -> Response:
+    async def failed_rows(self, user: AuthUser, job_id: FromPath[int], format: FromQuery[str] = "csv") -> Response:
         """The rows that were not imported (or would not be, after a dry run) with an `error` column."""
-        job = await jobs.get_job(request.scope["user"], job_id, importing.KIND)
+        job = await jobs.get_job(user, job_id, importing.KIND)
         return await failed_rows_response(job, format)

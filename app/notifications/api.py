@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from app.core.deps import AuthUser
 from app.core.pagination import PageRequest
 from app.notifications import services
 from app.notifications.jobs import queue_delivery
@@ -26,22 +27,22 @@ class NotificationApi(Controller):
 
     @get("/notifications")
     async def list_notifications(
-        self, request: Request, limit: FromQuery[str | None] = None, offset: FromQuery[str | None] = None,
+        self, user: AuthUser, limit: FromQuery[str | None] = None, offset: FromQuery[str | None] = None,
         unread: FromQuery[bool] = False,
     ) -> dict:
-        result = await services.list_notifications(request.scope["user"], PageRequest.parse(limit, offset), unread)
+        result = await services.list_notifications(user, PageRequest.parse(limit, offset), unread)
         return {"items": result.items, "total": result.total, "limit": result.limit, "offset": result.offset}
 
     @post("/notifications/{notification_id:int}/read", status_code=200)
-    async def read(self, request: Request, notification_id: FromPath[int]) -> dict:
-        unread = await services.mark_read(request.scope["user"], notification_id)
+    async def read(self, user: AuthUser, notification_id: FromPath[int]) -> dict:
+        unread = await services.mark_read(user, notification_id)
         return {"unread": unread}
 
     @post("/announcements", status_code=202)
-    async def announce(self, request: Request, data: JSONBody[AnnouncementIn]) -> dict:
+    async def announce(self, user: AuthUser, data: JSONBody[AnnouncementIn]) -> dict:
         """Send an announcement to everyone, a role, a team or a campus (admins and supervisors)."""
         announcement_id = await services.create_announcement(
-            request.scope["user"],
+            user,
             title=data.title,
             body=data.body,
             audience=data.audience,

@@ -12,7 +12,7 @@ from app.core import audit
 from app.core.auth import require_roles
 from app.core.deps import AuthUser
 from app.core.errors import NotFound, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int, parse_int
 from app.core.pagination import PageRequest
 from app.core.permissions import CurrentUser
 from app.core.web import page
@@ -46,7 +46,7 @@ class StaffAdminController(Controller):
     @get("/")
     async def index(self, request: Request, user: AuthUser, q: FromQuery[str] = "", role: FromQuery[str] = "", team: FromQuery[str] = "", active: FromQuery[str] = "1",
                     limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:  # fmt: skip
-        filters = staff.StaffFilter(q=q, role=role, team=int(team) if team.isdigit() else None, active=active)
+        filters = staff.StaffFilter(q=q, role=role, team=parse_int(team), active=active)
         result = await staff.list_staff(user, filters, PageRequest.parse(limit, offset))
         return await page(request, "admin/staff_list.html", page_data=result, filters=filters, **await _choices())
 
@@ -62,8 +62,8 @@ class StaffAdminController(Controller):
             staff_id = await services.create_user(
                 username=data.get("username", ""), password=data.get("password", ""), role=data.get("role", ""),
                 display_name=data.get("display_name", ""), email=data.get("email", ""), phone=data.get("phone", ""),
-                campus_id=int(data["campus"]) if data.get("campus", "").isdigit() else None,
-                team_id=int(data["team"]) if data.get("team", "").isdigit() else None,
+                campus_id=optional_int(data, "campus"),
+                team_id=optional_int(data, "team"),
                 actor_id=user.id,
             )  # fmt: skip
         except ValidationFailed as exc:

@@ -12,7 +12,7 @@ from app.core import audit
 from app.core.auth import client_ip, require_roles
 from app.core.deps import AuthUser
 from app.core.errors import Conflict, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int
 from app.core.permissions import ROLES
 from app.core.web import page
 from tables.accounts.tables import User
@@ -66,11 +66,10 @@ class ApprovalAdminController(Controller):
     async def save(self, request: Request, user: AuthUser, type_id: FromPath[int]) -> Response:
         data = await form_data(request)
         rows = workflows.parse_rows(data)
-        version = data.get("version", "")
         try:
             await workflows.save_workflow(
                 user, type_id, active=data.get("is_active") == "1", rows=rows,
-                version=int(version) if version.isdigit() else None, ip=client_ip(request),
+                version=optional_int(data, "version"), ip=client_ip(request),
             )  # fmt: skip
         except (ValidationFailed, Conflict) as exc:
             errors = exc.by_field() if isinstance(exc, ValidationFailed) else {}

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Response
 from app.approvals import approvers, queries, services
 from app.core.deps import AuthUser
 from app.core.errors import DomainError, NotFound, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, int_field
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser
 
@@ -36,15 +36,6 @@ async def panel(user: CurrentUser, ticket_id: int, status: int = 200, **extra) -
     return HTMXTemplate(template_name=PANEL, context=context, status_code=status)
 
 
-def parse_version(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise ValidationFailed.one("version", "Reload the page and try again.")
-    return int(raw)
-
-
 class ApprovalPanelController(Controller):
     path = "/tickets/{ticket_id:int}/approval"
     include_in_schema = False
@@ -59,7 +50,7 @@ class ApprovalPanelController(Controller):
         decision = data.get("decision", "")
         try:
             await services.decide(user, ticket_id, decision, data.get("reason", ""),
-                                   parse_version(data.get("version")))  # fmt: skip
+                                   int_field(data, "version", "Reload the page and try again."))  # fmt: skip
         except DomainError as exc:
             if not request.htmx or isinstance(exc, NotFound):
                 raise

@@ -13,7 +13,7 @@ from app.automation import services
 from app.core.auth import require_roles
 from app.core.deps import AuthUser
 from app.core.errors import Conflict, NotFound, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int, parse_int
 from app.core.pagination import PageRequest
 from app.core.permissions import ROLES, CurrentUser
 from app.core.templates import environment
@@ -54,7 +54,8 @@ def apply_op(values: dict, op: str) -> dict:
     """The editor's add/remove buttons, on the rule as the form sent it."""
     conditions, actions = list(values["conditions"]), list(values["actions"])
     name, _, arg = op.partition(":")
-    index = int(arg) if arg.isdigit() else -1
+    index = parse_int(arg)
+    index = -1 if index is None else index
     if name == "add_condition" and len(conditions) < rule_defs.MAX_CONDITIONS:
         conditions.append(_blank_condition())
     elif name == "remove_condition" and 0 <= index < len(conditions):
@@ -152,8 +153,8 @@ class AutomationAdminController(Controller):
         services.require_admin(user)
         data = await form_data(request)
         values = apply_op(services.rule_from_form(data), data.get("op", ""))
-        rule_id = data.get("rule_id", "")
-        rule = await services.get_rule(int(rule_id)) if rule_id.isdigit() else None
+        rule_id = optional_int(data, "rule_id")
+        rule = await services.get_rule(rule_id) if rule_id is not None else None
         context = await _context(rule, {**values, "version": data.get("version", "")})
         if request.htmx:
             return HTMXTemplate(template_name=EDITOR, context=context)
@@ -203,7 +204,7 @@ class AutomationAdminController(Controller):
     @get("/runs")
     async def runs(self, request: Request, rule: FromQuery[str] = "", outcome: FromQuery[str] = "",
                    limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:  # fmt: skip
-        rule_id = int(rule) if rule.isdigit() else None
+        rule_id = parse_int(rule)
         outcome = outcome if outcome in OUTCOMES else ""
         result = await services.list_runs(rule_id, PageRequest.parse(limit, offset), outcome)
         chosen = await services.get_rule(rule_id) if rule_id is not None else None

@@ -12,7 +12,7 @@ from app.core import audit
 from app.core.auth import client_ip
 from app.core.deps import AuthUser
 from app.core.errors import Forbidden, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int
 from app.core.i18n import gettext as _
 from app.core.pagination import PageRequest
 from app.core.web import page
@@ -105,7 +105,7 @@ class LeadController(Controller):
     @post("/{lead_id:int}")
     async def update(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response:
         data = await form_data(request)
-        version = int(data["version"]) if data.get("version", "").isdigit() else None
+        version = optional_int(data, "version")
         try:
             await services.update_lead(user, lead_id, data, version=version, ip=client_ip(request),
                                        allow_duplicate=_wants_duplicate(data))  # fmt: skip
@@ -158,10 +158,11 @@ class LeadDuplicatesController(Controller):
     @post("/merge")
     async def do_merge(self, request: Request, user: AuthUser) -> Response:
         data = await form_data(request)
-        ids = [int(data[k]) if str(data.get(k, "")).isdigit() else 0 for k in ("a", "b")]
-        survivor = int(data["survivor"]) if str(data.get("survivor", "")).isdigit() else ids[0]
+        ids = [optional_int(data, k) or 0 for k in ("a", "b")]
+        survivor = optional_int(data, "survivor")
+        survivor = ids[0] if survivor is None else survivor
         merged = ids[1] if survivor == ids[0] else ids[0]
-        picks = {f: int(data[f"pick_{f}"]) for f in merge.MERGE_FIELDS if str(data.get(f"pick_{f}", "")).isdigit()}
+        picks = {f: pick for f in merge.MERGE_FIELDS if (pick := optional_int(data, f"pick_{f}")) is not None}
         try:
             await merge.merge_leads(user, survivor, merged, picks, ip=client_ip(request))
         except ValidationFailed as exc:

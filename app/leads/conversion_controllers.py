@@ -10,7 +10,7 @@ from litestar.params import FromPath, JSONBody
 from app.core.auth import client_ip
 from app.core.deps import AuthUser
 from app.core.errors import Conflict, FieldError, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int
 from app.core.permissions import CurrentUser
 from app.core.web import page
 from app.leads import conversion, services
@@ -37,10 +37,10 @@ class LeadConversionController(Controller):
     @post("/{lead_id:int}/convert")
     async def convert(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response:
         data = await form_data(request)
-        version = int(data["version"]) if data.get("version", "").isdigit() else None
+        version = optional_int(data, "version")
         values = {"allow_duplicate": data.get("allow_duplicate") == "1"}
-        if data.get("student_id", "").isdigit():
-            values["student_id"] = int(data["student_id"])
+        if (student_id := optional_int(data, "student_id")) is not None:
+            values["student_id"] = student_id
         try:
             await conversion.convert_lead(user, lead_id, values, version, ip=client_ip(request))
         except Conflict as exc:  # a same-phone student, or a stale page: show the step again, with why

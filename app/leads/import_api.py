@@ -11,6 +11,7 @@ from litestar.response import Response
 
 from app.core.deps import AuthUser
 from app.core.errors import FieldError, Forbidden, ValidationFailed
+from app.core.forms import parse_int
 from app.core.i18n import N_
 from app.jobs import services as jobs
 from app.leads import import_files, import_mapping, importing, policy
@@ -28,9 +29,10 @@ def _id_or_default(form, name: str):
     raw = str(form.get(name) or "").strip().lower()
     if raw in ("", "null", "none"):
         return None
-    if not raw.isdigit():
+    number = parse_int(raw)
+    if number is None:
         raise ValidationFailed([FieldError(name, N_("Must be an integer."))])
-    return int(raw)
+    return number
 
 
 class LeadImportApi(Controller):

@@ -10,7 +10,7 @@ from litestar.response import Redirect, Response
 
 from app.core.deps import AuthUser
 from app.core.errors import FieldError, Forbidden, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, parse_int
 from app.core.i18n import N_
 from app.core.pagination import PageRequest
 from app.core.web import page
@@ -29,7 +29,7 @@ def _redirect(request: Request, url: str) -> Response:
 
 def _options_from(data: dict) -> importing.ImportOptions:
     raw = data.get("owner", "default")
-    owner = "default" if raw == "default" else (int(raw) if str(raw).isdigit() else None)
+    owner = "default" if raw == "default" else parse_int(raw)
     return importing.ImportOptions(owner=owner, on_duplicate=data.get("on_duplicate") or "skip", dry_run=True)
 
 

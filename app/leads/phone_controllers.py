@@ -12,6 +12,7 @@ from litestar.response import Response
 
 from app.core.auth import client_ip, require_roles
 from app.core.deps import AuthUser
+from app.core.forms import parse_int
 from app.core.pagination import PageRequest
 from app.core.web import page
 from app.leads import phones
@@ -65,7 +66,7 @@ class PhoneRevealLogController(Controller):
         kind = kind if kind in phones.REVEAL_TYPES else ""
         result = await phones.reveal_log(
             user, PageRequest.parse(limit, offset), kind=kind,
-            actor=int(actor) if actor.isdigit() else None, record=int(record) if record.isdigit() else None,
+            actor=parse_int(actor), record=parse_int(record),
         )  # fmt: skip
         return await page(request, "leads/phone_reveals.html", page_data=result, types=phones.REVEAL_TYPES,
                           params={"actor": actor, "kind": kind, "record": record}, people=await phones.reveal_people())  # fmt: skip

@@ -11,7 +11,7 @@ from litestar.response import Redirect, Response
 from app.core.auth import require_roles
 from app.core.deps import AuthUser
 from app.core.errors import ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int
 from app.core.jobs import enqueue
 from app.core.permissions import ROLES
 from app.core.web import page
@@ -48,7 +48,7 @@ class LeadPoolAdminController(Controller):
     @post("/settings")
     async def save_settings(self, request: Request, user: AuthUser) -> Response:
         data = await form_data(request)
-        version = int(data["version"]) if data.get("version", "").isdigit() else None
+        version = optional_int(data, "version")
         try:
             await pool_settings.save(user, data, version=version)
         except ValidationFailed as exc:

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Response
 from app.core.auth import client_ip
 from app.core.deps import AuthUser
 from app.core.errors import Conflict, Forbidden, NotFound
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int, parse_int
 from app.core.i18n import gettext as _
 from app.core.pagination import PageRequest
 from app.core.permissions import CurrentUser
@@ -31,7 +31,7 @@ def _day(raw: str) -> date | None:
 
 def parse_filter(kind: str, deleted_by: str, deleted_from: str, deleted_to: str, q: str) -> service.BinFilter:
     return service.BinFilter(
-        kind=kind if kind in kinds() else "", deleted_by=int(deleted_by) if deleted_by.isdigit() else None,
+        kind=kind if kind in kinds() else "", deleted_by=parse_int(deleted_by),
         deleted_from=_day(deleted_from), deleted_to=_day(deleted_to), q=q.strip()[:100],
     )  # fmt: skip
 
@@ -58,8 +58,8 @@ async def _back_to_list(request: Request) -> tuple[service.BinFilter, PageReques
     """The filters the list was showing when a row's button was pressed (sent as hidden fields)."""
     data = await form_data(request)
     filters = parse_filter(*(str(data.get(k, "")) for k in ("kind", "deleted_by", "deleted_from", "deleted_to", "q")))
-    offset = str(data.get("offset", ""))
-    return filters, PageRequest.parse("", offset if offset.isdigit() else "")
+    offset = optional_int(data, "offset")
+    return filters, PageRequest.parse("", "" if offset is None else offset)
 
 
 async def moved_to_bin(request: Request, kind: str, item_id: int, name: str, back_url: str) -> Response:

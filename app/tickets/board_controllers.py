@@ -14,7 +14,7 @@ from litestar.response import Response
 from app.core.auth import require_roles
 from app.core.deps import AuthUser
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int, parse_int
 from app.core.i18n import N_
 from app.core.i18n import gettext as _
 from app.core.web import page
@@ -31,10 +31,6 @@ STALE_MOVE = N_(
 
 def _html(body: str, status_code: int = 200) -> Response:
     return Response(body, media_type=MediaType.HTML, status_code=status_code)
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
 
 
 def _refusal(exc: DomainError) -> str:
@@ -60,9 +56,10 @@ class BoardController(Controller):
     async def column(self, request: Request, user: AuthUser, key: FromQuery[str] = "", offset: FromQuery[str] = "0") -> Response:
         """The next cards of one column; the page counts the cards it has to give the offset."""
         query = BoardQuery.parse(request.query_params)
-        if not offset.isdigit():
+        start = parse_int(offset)
+        if start is None:
             raise ValidationFailed.one("offset", N_("Must be a whole number of 0 or more."))
-        cards, count = await board.load_column(user, query, key, int(offset))
+        cards, count = await board.load_column(user, query, key, start)
         sub = await BoardSubscription.heads(user, query)
         column = next((c for c in sub.columns if c.key == key), None) or board.Column(query.group, key, key)
         column.count = count
@@ -78,12 +75,12 @@ class BoardController(Controller):
         """
         data = await form_data(request)
         query = BoardQuery.parse(data)
-        ticket_id = _int(data.get("id"))
+        ticket_id = optional_int(data, "id")
         if ticket_id is None:
             raise ValidationFailed.one("id", N_("Unknown record."))
         sub = await BoardSubscription.heads(user, query)
         try:
-            await board.move_card(user, ticket_id, data.get("to", ""), _int(data.get("version")))
+            await board.move_card(user, ticket_id, data.get("to", ""), optional_int(data, "version"))
         except (ValidationFailed, Conflict, Forbidden, NotFound) as exc:
             # Refused as it stands: put the card back as it is. Changed meanwhile (409) or gone:
             # take it out and show it where it really is now, if anywhere.

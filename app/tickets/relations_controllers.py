@@ -15,7 +15,7 @@ from litestar.response import Redirect, Response
 
 from app.core.deps import AuthUser
 from app.core.errors import DomainError, NotFound, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, int_list, parse_int
 from app.core.permissions import CurrentUser
 from app.core.web import page
 from app.tickets import policy, relations, workflow
@@ -29,7 +29,7 @@ def _redirect(request: Request, url: str) -> Response:
 
 
 def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if str(v).strip().isdigit()]
+    return int_list(values)
 
 
 async def _panel(user: CurrentUser, ticket_id: int, errors: dict | None = None, values: dict | None = None,
@@ -123,9 +123,9 @@ class RelationsController(Controller):
             k: (form.getall(k) if len(form.getall(k)) > 1 else form.get(k)) for k in form.keys() if k != "_csrf_token"
         }
         fields = {k.removeprefix("fields."): v for k, v in values.items() if k.startswith("fields.")}
-        activity = str(values.get("activity") or "")
+        activity = parse_int(str(values.get("activity") or ""))
         try:
-            if not activity.isdigit():
+            if activity is None:
                 raise ValidationFailed.one("activity", "Choose a reply or note of this ticket.")
             child = await relations.split_ticket(user, ticket_id, activity, str(values.get("title") or ""), fields)
         except ValidationFailed as exc:

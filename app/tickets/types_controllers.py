@@ -11,7 +11,7 @@ from app.core import audit
 from app.core.auth import client_ip, require_roles
 from app.core.deps import AuthUser
 from app.core.errors import Conflict, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser
 from app.core.web import page
@@ -45,8 +45,8 @@ async def _context(type_row: dict | None, values: dict, rows: list[dict], errors
 
 
 async def _type_from_form(data: dict) -> dict | None:
-    type_id = data.get("type_id", "")
-    return await types_admin.get_type(int(type_id)) if type_id.isdigit() else None
+    type_id = optional_int(data, "type_id")
+    return await types_admin.get_type(type_id) if type_id is not None else None
 
 
 class TicketTypeAdminController(Controller):

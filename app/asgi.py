@@ -27,6 +27,7 @@ from app.assignment.routes import ROUTE_HANDLERS as ASSIGNMENT_ROUTES
 from app.automation.controllers import AutomationAdminController
 from app.calendars.controllers import CalendarAdminController
 from app.core.auth import PUBLIC_PREFIXES, AuthMiddleware, require_user
+from app.core.deps import USER_DEPENDENCIES
 from app.core.i18n import LocaleMiddleware
 from app.core.jobs import close_pool
 from app.core.redis import close_redis
@@ -118,6 +119,7 @@ def create_app() -> Litestar:
             cookie_httponly=True,
         ),
         guards=[require_user],
+        dependencies=USER_DEPENDENCIES,
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment)),
         exception_handlers=exception_handlers,

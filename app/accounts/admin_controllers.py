@@ -10,9 +10,11 @@ from litestar.response import Redirect, Response
 from app.accounts import org, services, staff
 from app.core import audit
 from app.core.auth import require_roles
+from app.core.deps import AuthUser
 from app.core.errors import NotFound, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int, parse_int
 from app.core.pagination import PageRequest
+from app.core.permissions import CurrentUser
 from app.core.web import page
 from tables.accounts.tables import Campus, Team, User
 
@@ -42,10 +44,10 @@ class StaffAdminController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request, q: FromQuery[str] = "", role: FromQuery[str] = "", team: FromQuery[str] = "", active: FromQuery[str] = "1",
+    async def index(self, request: Request, user: AuthUser, q: FromQuery[str] = "", role: FromQuery[str] = "", team: FromQuery[str] = "", active: FromQuery[str] = "1",
                     limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:  # fmt: skip
-        filters = staff.StaffFilter(q=q, role=role, team=int(team) if team.isdigit() else None, active=active)
-        result = await staff.list_staff(request.scope["user"], filters, PageRequest.parse(limit, offset))
+        filters = staff.StaffFilter(q=q, role=role, team=parse_int(team), active=active)
+        result = await staff.list_staff(user, filters, PageRequest.parse(limit, offset))
         return await page(request, "admin/staff_list.html", page_data=result, filters=filters, **await _choices())
 
     @get("/new")
@@ -54,15 +56,15 @@ class StaffAdminController(Controller):
                           errors={}, **await _choices())  # fmt: skip
 
     @post("/")
-    async def create(self, request: Request) -> Response:
+    async def create(self, request: Request, user: AuthUser) -> Response:
         data = await form_data(request)
         try:
             staff_id = await services.create_user(
                 username=data.get("username", ""), password=data.get("password", ""), role=data.get("role", ""),
                 display_name=data.get("display_name", ""), email=data.get("email", ""), phone=data.get("phone", ""),
-                campus_id=int(data["campus"]) if data.get("campus", "").isdigit() else None,
-                team_id=int(data["team"]) if data.get("team", "").isdigit() else None,
-                actor_id=request.scope["user"].id,
+                campus_id=optional_int(data, "campus"),
+                team_id=optional_int(data, "team"),
+                actor_id=user.id,
             )  # fmt: skip
         except ValidationFailed as exc:
             return await page(request, "admin/staff_form.html", status_code=422, member=None, values=data,
@@ -70,14 +72,13 @@ class StaffAdminController(Controller):
         return _redirect(request, f"/admin/staff/{staff_id}")
 
     @get("/{staff_id:int}")
-    async def edit(self, request: Request, staff_id: FromPath[int]) -> Response:
-        member = await staff.get_staff(request.scope["user"], staff_id)
+    async def edit(self, request: Request, user: AuthUser, staff_id: FromPath[int]) -> Response:
+        member = await staff.get_staff(user, staff_id)
         return await page(request, "admin/staff_form.html", member=member, values=member, errors={},
                           entries=await audit.history("user", staff_id), **await _choices())  # fmt: skip
 
     @post("/{staff_id:int}")
-    async def update(self, request: Request, staff_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
+    async def update(self, request: Request, user: AuthUser, staff_id: FromPath[int]) -> Response:
         data = await form_data(request)
         try:
             await staff.update_staff(user, staff_id, data)
@@ -90,10 +91,10 @@ class StaffAdminController(Controller):
         return _redirect(request, f"/admin/staff/{staff_id}?saved=1")
 
     @post("/{staff_id:int}/password")
-    async def reset_password(self, request: Request, staff_id: FromPath[int]) -> Response:
+    async def reset_password(self, request: Request, user: AuthUser, staff_id: FromPath[int]) -> Response:
         data = await form_data(request)
         try:
-            await staff.reset_password(request.scope["user"], staff_id, data.get("new_password", ""))
+            await staff.reset_password(user, staff_id, data.get("new_password", ""))
         except ValidationFailed as exc:
             return await page(request, "admin/password_reset.html", status_code=422, staff_id=staff_id,
                               errors=exc.by_field(), done=False)  # fmt: skip
@@ -127,17 +128,17 @@ class TeamAdminController(Controller):
                           entries=await audit.history("team", team_id), **await _team_context())  # fmt: skip
 
     @post("/")
-    async def create(self, request: Request) -> Response:
-        return await self._save(request, None)
+    async def create(self, request: Request, user: AuthUser) -> Response:
+        return await self._save(request, user, None)
 
     @post("/{team_id:int}")
-    async def update(self, request: Request, team_id: FromPath[int]) -> Response:
-        return await self._save(request, team_id)
+    async def update(self, request: Request, user: AuthUser, team_id: FromPath[int]) -> Response:
+        return await self._save(request, user, team_id)
 
-    async def _save(self, request: Request, team_id: int | None) -> Response:
+    async def _save(self, request: Request, user: CurrentUser, team_id: int | None) -> Response:
         data = await form_data(request)
         try:
-            await org.save_team(request.scope["user"], data, team_id)
+            await org.save_team(user, data, team_id)
         except ValidationFailed as exc:
             team = await Team.select().where(Team.id == team_id).first() if team_id else None
             return await page(request, "admin/teams.html", status_code=422, team=team, values=data,
@@ -167,17 +168,17 @@ class CampusAdminController(Controller):
         return await self._render(request, campus, campus)
 
     @post("/")
-    async def create(self, request: Request) -> Response:
-        return await self._save(request, None)
+    async def create(self, request: Request, user: AuthUser) -> Response:
+        return await self._save(request, user, None)
 
     @post("/{campus_id:int}")
-    async def update(self, request: Request, campus_id: FromPath[int]) -> Response:
-        return await self._save(request, campus_id)
+    async def update(self, request: Request, user: AuthUser, campus_id: FromPath[int]) -> Response:
+        return await self._save(request, user, campus_id)
 
-    async def _save(self, request: Request, campus_id: int | None) -> Response:
+    async def _save(self, request: Request, user: CurrentUser, campus_id: int | None) -> Response:
         data = await form_data(request)
         try:
-            await org.save_campus(request.scope["user"], data, campus_id)
+            await org.save_campus(user, data, campus_id)
         except ValidationFailed as exc:
             campus = await Campus.select().where(Campus.id == campus_id).first() if campus_id else None
             return await self._render(request, campus, data, exc.by_field(), status_code=422)

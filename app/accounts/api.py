@@ -9,6 +9,7 @@ from litestar.params import JSONBody
 from app.accounts import services
 from app.core.api import ERRORS, error_responses
 from app.core.auth import client_ip
+from app.core.deps import AuthUser
 from app.core.errors import Unauthenticated
 
 
@@ -47,6 +48,6 @@ class AuthApi(Controller):
         return TokenResponse(token=token)
 
     @get("/me", responses=ERRORS)
-    async def me(self, request: Request) -> Me:
-        u = request.scope["user"]
+    async def me(self, user: AuthUser) -> Me:
+        u = user
         return Me(u.id, u.username, u.display_name, u.role, u.team_id, u.campus_id)

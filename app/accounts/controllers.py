@@ -9,6 +9,7 @@ from litestar.response import Redirect, Response
 
 from app.accounts import services, sessions
 from app.core.auth import client_ip
+from app.core.deps import AuthUser, OptionalUser
 from app.core.errors import Throttled, ValidationFailed
 from app.core.forms import form_data, safe_next
 from app.core.i18n import LOCALE_COOKIE
@@ -27,8 +28,10 @@ class AuthController(Controller):
     include_in_schema = False
 
     @get("/login", opt={"public": True})
-    async def login_form(self, request: Request, next: FromQuery[str] = "") -> Response:
-        if request.scope.get("user"):
+    async def login_form(
+        self, request: Request, optional_user: OptionalUser, next: FromQuery[str] = ""
+    ) -> Response:
+        if optional_user:
             return Redirect(safe_next(next, HOME))
         return await page(request, "accounts/login.html", next=safe_next(next, HOME), values={}, errors={}, detail="")
 
@@ -72,14 +75,13 @@ class AuthController(Controller):
         return response
 
     @post("/lang", opt={"public": True})
-    async def switch_language(self, request: Request) -> Response:
+    async def switch_language(self, request: Request, optional_user: OptionalUser) -> Response:
         data = await form_data(request)
         locale = data.get("locale", "")
         if locale not in get_settings().locales:
             raise ValidationFailed.one("locale", "Unknown language.")
-        user = request.scope.get("user")
-        if user:
-            await services.set_locale(user, locale)
+        if optional_user:
+            await services.set_locale(optional_user, locale)
         response: Response = ClientRefresh() if request.htmx else Redirect(safe_next(data.get("next")))
         response.set_cookie(LOCALE_COOKIE, locale, max_age=ONE_YEAR, samesite="lax")
         return response
@@ -105,15 +107,13 @@ class AccountController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def account(self, request: Request) -> Response:
-        user = request.scope["user"]
+    async def account(self, request: Request, user: AuthUser) -> Response:
         return await page(
             request, "accounts/account.html", errors={}, saved=False, new_token=None, **await _account_context(user)
         )
 
     @post("/password")
-    async def change_password(self, request: Request) -> Response:
-        user = request.scope["user"]
+    async def change_password(self, request: Request, user: AuthUser) -> Response:
         data = await form_data(request)
         try:
             await services.change_password(
@@ -127,8 +127,7 @@ class AccountController(Controller):
         return await page(request, "accounts/password_form.html", errors={}, saved=True)
 
     @post("/tokens")
-    async def create_token(self, request: Request) -> Response:
-        user = request.scope["user"]
+    async def create_token(self, request: Request, user: AuthUser) -> Response:
         data = await form_data(request)
         name = data.get("name", "").strip()
         if not name or len(name) > 100:
@@ -146,8 +145,7 @@ class AccountController(Controller):
         return await page(request, "accounts/tokens.html", errors={}, new_token=token, **ctx)
 
     @post("/tokens/{token_id:int}/revoke")
-    async def revoke_token(self, request: Request, token_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
+    async def revoke_token(self, request: Request, user: AuthUser, token_id: FromPath[int]) -> Response:
         if not await services.revoke_api_token(user, token_id):
             from app.core.errors import NotFound
 

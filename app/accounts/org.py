@@ -8,6 +8,7 @@ from app.accounts.staff import require_admin
 from app.core import audit
 from app.core.db import UnitOfWork
 from app.core.errors import FieldError, NotFound, ValidationFailed
+from app.core.forms import parse_int
 from app.core.permissions import CurrentUser
 from tables.accounts.tables import Campus, Team, User
 
@@ -33,7 +34,8 @@ async def list_teams() -> list[dict]:
 def _ref(value) -> int | None | str:
     if value in (None, ""):
         return None
-    return int(value) if str(value).isdigit() else "invalid"
+    number = parse_int(value)
+    return "invalid" if number is None else number
 
 
 async def _creates_cycle(team_id: int | None, parent_id: int | None) -> bool:

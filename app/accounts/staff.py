@@ -10,6 +10,7 @@ from app.core import audit
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from app.core.forms import parse_int
 from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import ROLES, CurrentUser
 from tables.accounts.tables import Campus, Team, User
@@ -59,7 +60,8 @@ async def get_staff(user: CurrentUser, staff_id: int) -> dict:
 def _as_id(value) -> int | None | str:
     if value in (None, ""):
         return None
-    return int(value) if str(value).isdigit() else "invalid"
+    number = parse_int(value)
+    return "invalid" if number is None else number
 
 
 async def _clean(values: dict) -> tuple[dict, list[FieldError]]:

@@ -10,8 +10,9 @@ from litestar.response import Redirect, Response
 from app.approvals import approvers, workflows
 from app.core import audit
 from app.core.auth import client_ip, require_roles
+from app.core.deps import AuthUser
 from app.core.errors import Conflict, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int
 from app.core.permissions import ROLES
 from app.core.web import page
 from tables.accounts.tables import User
@@ -51,9 +52,9 @@ class ApprovalAdminController(Controller):
         return await page(request, FORM, **await _context(type_id, _flow_values(flow)))
 
     @post("/{type_id:int}/editor")
-    async def editor(self, request: Request, type_id: FromPath[int]) -> Response:
+    async def editor(self, request: Request, user: AuthUser, type_id: FromPath[int]) -> Response:
         """Add, remove or move a step: answers the re-rendered step list (nothing is saved yet)."""
-        workflows.require_admin(request.scope["user"])
+        workflows.require_admin(user)
         data = await form_data(request)
         rows = workflows.apply_op(workflows.parse_rows(data), data.get("op", ""))
         context = await _context(type_id, data, rows)
@@ -62,14 +63,13 @@ class ApprovalAdminController(Controller):
         return await page(request, FORM, **context)
 
     @post("/{type_id:int}")
-    async def save(self, request: Request, type_id: FromPath[int]) -> Response:
+    async def save(self, request: Request, user: AuthUser, type_id: FromPath[int]) -> Response:
         data = await form_data(request)
         rows = workflows.parse_rows(data)
-        version = data.get("version", "")
         try:
             await workflows.save_workflow(
-                request.scope["user"], type_id, active=data.get("is_active") == "1", rows=rows,
-                version=int(version) if version.isdigit() else None, ip=client_ip(request),
+                user, type_id, active=data.get("is_active") == "1", rows=rows,
+                version=optional_int(data, "version"), ip=client_ip(request),
             )  # fmt: skip
         except (ValidationFailed, Conflict) as exc:
             errors = exc.by_field() if isinstance(exc, ValidationFailed) else {}

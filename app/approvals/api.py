@@ -13,7 +13,9 @@ from litestar.params import FromPath, JSONBody
 
 from app.approvals import queries, services
 from app.core.api import ERRORS, DbInt, to
+from app.core.deps import AuthUser
 from app.core.errors import NotFound
+from app.core.permissions import CurrentUser
 
 
 class DecisionIn(msgspec.Struct):
@@ -72,8 +74,8 @@ class ApprovalOut(msgspec.Struct):
     can_resubmit: bool
 
 
-async def _view(request: Request, ticket_id: int) -> ApprovalOut:
-    view = await queries.approval_view(request.scope["user"], ticket_id)
+async def _view(user: CurrentUser, ticket_id: int) -> ApprovalOut:
+    view = await queries.approval_view(user, ticket_id)
     if view is None:
         raise NotFound("This ticket has no approval.")
     return to(ApprovalOut, queries.serialise(view))
@@ -84,13 +86,13 @@ class ApprovalApi(Controller):
     tags = ["approvals"]
 
     @get("/", responses=ERRORS)
-    async def show(self, request: Request, ticket_id: FromPath[int]) -> ApprovalOut:
+    async def show(self, user: AuthUser, ticket_id: FromPath[int]) -> ApprovalOut:
         """The ticket's approval: steps (done/current/waiting), who decided what and when, the current
         step's approvers and due time, and whether the caller may decide."""
-        return await _view(request, ticket_id)
+        return await _view(user, ticket_id)
 
     @post("/", status_code=200, responses=ERRORS)
-    async def decide(self, request: Request, ticket_id: FromPath[int], data: JSONBody[DecisionIn]) -> ApprovalOut:
+    async def decide(self, request: Request, user: AuthUser, ticket_id: FromPath[int], data: JSONBody[DecisionIn]) -> ApprovalOut:
         """Decide the current step. Send the `version` you read: two approvers at once never both advance."""
-        await services.decide(request.scope["user"], ticket_id, data.decision, data.reason or "", data.version)
-        return await _view(request, ticket_id)
+        await services.decide(user, ticket_id, data.decision, data.reason or "", data.version)
+        return await _view(user, ticket_id)

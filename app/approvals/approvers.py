@@ -9,6 +9,7 @@ goes to the administrators, so an approval never waits on an empty step.
 
 from __future__ import annotations
 
+from app.core.forms import parse_int
 from app.core.i18n import N_
 from app.core.permissions import ROLES
 from tables.accounts.tables import User
@@ -34,7 +35,7 @@ def is_valid_shape(spec: str) -> bool:
     if kind == "role":
         return value in ROLES
     if kind == "user":
-        return value.isdigit()
+        return parse_int(value) is not None
     return False
 
 
@@ -63,8 +64,8 @@ async def resolve(spec: str, ticket: dict) -> list[int]:
         found = await _campus_people("finance", ticket.get("campus"))
     elif kind == "role" and value in ROLES:
         found = await _campus_people(value, ticket.get("campus"))
-    elif kind == "user" and value.isdigit():
-        found = [r["id"] for r in await User.select(User.id).where((User.id == int(value)) & User.is_active.eq(True))]
+    elif kind == "user" and (user_id := parse_int(value)) is not None:
+        found = [r["id"] for r in await User.select(User.id).where((User.id == user_id) & User.is_active.eq(True))]
     if not found:
         found = [r["id"] for r in await User.select(User.id).where(
             (User.role == "admin") & User.is_active.eq(True)).order_by(User.id)]  # fmt: skip
@@ -77,5 +78,6 @@ def label(spec: str, user_names: dict[int, str] | None = None) -> tuple[str, str
     if kind == "role":
         return KINDS["role"], ROLES.get(value, value)
     if kind == "user":
-        return KINDS["user"], (user_names or {}).get(int(value), f"#{value}") if value.isdigit() else value
+        user_id = parse_int(value)
+        return KINDS["user"], (user_names or {}).get(user_id, f"#{value}") if user_id is not None else value
     return KINDS.get(kind, spec), ""

@@ -13,9 +13,11 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Response
 
 from app.approvals import approvers, queries, services
+from app.core.deps import AuthUser
 from app.core.errors import DomainError, NotFound, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, int_field
 from app.core.i18n import N_
+from app.core.permissions import CurrentUser
 
 PANEL = "approvals/panel.html"
 LABELS = {"statuses": services.STATUSES, "decisions": services.DECISIONS, "kinds": approvers.KINDS}
@@ -27,20 +29,11 @@ DONE = {
 }
 
 
-async def panel(request: Request, ticket_id: int, status: int = 200, **extra) -> Response:
-    view = await queries.approval_view(request.scope["user"], ticket_id)
+async def panel(user: CurrentUser, ticket_id: int, status: int = 200, **extra) -> Response:
+    view = await queries.approval_view(user, ticket_id)
     context = {"ticket_id": ticket_id, "view": view, "labels": LABELS, "errors": {}, "values": {}, "detail": "",
-               "notice": "", "user": request.scope["user"], **extra}  # fmt: skip
+               "notice": "", "user": user, **extra}  # fmt: skip
     return HTMXTemplate(template_name=PANEL, context=context, status_code=status)
-
-
-def parse_version(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise ValidationFailed.one("version", "Reload the page and try again.")
-    return int(raw)
 
 
 class ApprovalPanelController(Controller):
@@ -48,22 +41,22 @@ class ApprovalPanelController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def show(self, request: Request, ticket_id: FromPath[int]) -> Response:
-        return await panel(request, ticket_id)
+    async def show(self, user: AuthUser, ticket_id: FromPath[int]) -> Response:
+        return await panel(user, ticket_id)
 
     @post("/")
-    async def decide(self, request: Request, ticket_id: FromPath[int]) -> Response:
+    async def decide(self, request: Request, user: AuthUser, ticket_id: FromPath[int]) -> Response:
         data = await form_data(request)
         decision = data.get("decision", "")
         try:
-            await services.decide(request.scope["user"], ticket_id, decision, data.get("reason", ""),
-                                   parse_version(data.get("version")))  # fmt: skip
+            await services.decide(user, ticket_id, decision, data.get("reason", ""),
+                                   int_field(data, "version", "Reload the page and try again."))  # fmt: skip
         except DomainError as exc:
             if not request.htmx or isinstance(exc, NotFound):
                 raise
             errors = exc.by_field() if isinstance(exc, ValidationFailed) else {}
-            return await panel(request, ticket_id, exc.status_code, errors=errors, values=data,
+            return await panel(user, ticket_id, exc.status_code, errors=errors, values=data,
                                detail="" if errors.keys() <= {"reason", "decision"} and errors else exc.detail)  # fmt: skip
         if not request.htmx:
             return Redirect(f"/tickets/{ticket_id}", status_code=303)
-        return await panel(request, ticket_id, notice=DONE.get(decision, ""))
+        return await panel(user, ticket_id, notice=DONE.get(decision, ""))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.approvals import approvers as approver_rules
 from app.approvals.services import STATUSES, instance_for
 from app.core.clock import Clock, system_clock
+from app.core.forms import parse_int
 from app.core.permissions import CurrentUser
 from app.tickets import policy
 from app.tickets.services import get_ticket
@@ -41,10 +42,10 @@ async def approval_view(user: CurrentUser, ticket_id: int, clock: Clock = system
     ).where(ApprovalDecision.instance == instance["id"]).order_by(ApprovalDecision.id)  # fmt: skip
     approvers = list(instance["approvers"] or [])
     named = {
-        int(v)
+        user_id
         for s in instance["steps"]
         for k, v in [approver_rules.split(s["approver"])]
-        if k == "user" and v.isdigit()
+        if k == "user" and (user_id := parse_int(v)) is not None
     }
     names = await _names(set(approvers) | named)
     steps = []

@@ -14,6 +14,7 @@ from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from app.core.events import ADMINS, Event
+from app.core.forms import int_list, parse_int
 from app.core.permissions import ROLES, CurrentUser
 from tables.accounts.tables import User
 from tables.approvals.tables import ApprovalStep, ApprovalWorkflow
@@ -107,8 +108,7 @@ def apply_op(rows: list[dict], op: str) -> list[dict]:
     verb, _sep, arg = op.partition(":")
     if verb == "add" and len(rows) < MAX_STEPS:
         rows.append(blank_row())
-    elif arg.isdigit() and int(arg) < len(rows):
-        i = int(arg)
+    elif (i := parse_int(arg)) is not None and i < len(rows):
         if verb == "remove":
             rows.pop(i)
         elif verb == "up" and i > 0:
@@ -124,7 +124,7 @@ async def _clean_rows(rows: list[dict], active: bool) -> tuple[list[dict], list[
         errors.append(FieldError("steps", "Add at least one step, or switch the workflow off."))
     if len(rows) > MAX_STEPS:
         errors.append(FieldError("steps", "At most 10 steps."))
-    user_ids = {int(r["user"]) for r in rows if r["kind"] == "user" and r["user"].isdigit()}
+    user_ids = set(int_list(r["user"] for r in rows if r["kind"] == "user"))
     active_users = {r["id"] for r in await User.select(User.id).where(User.id.is_in(sorted(user_ids)) & User.is_active.eq(True))} if user_ids else set()  # fmt: skip
     clean = []
     for i, row in enumerate(rows):
@@ -141,7 +141,7 @@ async def _clean_rows(rows: list[dict], active: bool) -> tuple[list[dict], list[
                 errors.append(FieldError(prefix + "role", "Choose a role."))
             spec = f"role:{row['role']}"
         elif kind == "user":
-            if not row["user"].isdigit() or int(row["user"]) not in active_users:
+            if parse_int(row["user"]) not in active_users:
                 errors.append(FieldError(prefix + "user", "Choose an active staff member."))
             spec = f"user:{row['user']}"
         try:

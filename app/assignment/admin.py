@@ -11,6 +11,7 @@ from app.assignment.services import DEFAULT_KINDS
 from app.core import audit
 from app.core.db import UnitOfWork
 from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from app.core.forms import parse_int
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser
 from app.tickets.defaults import SUBJECTS
@@ -53,7 +54,7 @@ async def save_type_setting(actor: CurrentUser, type_id: int, mode: str, kinds: 
     kinds = sorted(set(kinds))
     if any(k not in rules.SKILL_KINDS for k in kinds):
         errors.append(FieldError("skill_kinds", "Choose one of the listed options."))
-    team_id = int(team) if str(team).isdigit() else None
+    team_id = parse_int(team)
     if str(team or "") not in ("", str(team_id)) or (
         team_id is not None and not await Team.exists().where(Team.id == team_id)
     ):

@@ -9,6 +9,7 @@ from litestar.response import Redirect, Response
 
 from app.assignment import admin, rules
 from app.core.auth import require_roles
+from app.core.deps import AuthUser
 from app.core.errors import ValidationFailed
 from app.core.permissions import ROLES
 from app.core.web import page
@@ -44,7 +45,7 @@ class AssignmentAdminController(Controller):
         return await page(request, INDEX, **await _index_context())
 
     @post("/types/{type_id:int}")
-    async def save_type(self, request: Request, type_id: FromPath[int]) -> Response:
+    async def save_type(self, request: Request, user: AuthUser, type_id: FromPath[int]) -> Response:
         form = await request.form()
         values = {
             "mode": form.get("mode", ""),
@@ -52,7 +53,7 @@ class AssignmentAdminController(Controller):
             "team": form.get("team", ""),
         }
         try:
-            await admin.save_type_setting(request.scope["user"], type_id, values["mode"], values["skill_kinds"],
+            await admin.save_type_setting(user, type_id, values["mode"], values["skill_kinds"],
                                           values["team"])  # fmt: skip
         except ValidationFailed as exc:
             context = await _index_context(exc.by_field(), type_id, values)
@@ -66,7 +67,7 @@ class AssignmentAdminController(Controller):
                           kinds=rules.SKILL_KINDS, weekdays=admin.WEEKDAYS, roles=ROLES)  # fmt: skip
 
     @post("/staff/{user_id:int}")
-    async def save_staff(self, request: Request, user_id: FromPath[int]) -> Response:
+    async def save_staff(self, request: Request, user: AuthUser, user_id: FromPath[int]) -> Response:
         form = await request.form()
         skills = {
             kind: [v for v in form.getall(f"skills_{kind}", []) if isinstance(v, str)] for kind in rules.SKILL_KINDS
@@ -75,7 +76,7 @@ class AssignmentAdminController(Controller):
         skills["subject"] += [w for w in extra.replace("，", ",").split(",") if w.strip()]
         shifts = {d: str(form.get(f"shifts_{d}", "") or "") for d in range(7)}
         try:
-            await admin.save_staff_profile(request.scope["user"], user_id, skills, shifts)
+            await admin.save_staff_profile(user, user_id, skills, shifts)
         except ValidationFailed as exc:
             profile = await admin.staff_profile(user_id)
             values = {**profile, "skills": skills, "shifts": shifts, "subject_other": extra}

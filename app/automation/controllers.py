@@ -11,10 +11,11 @@ from litestar.response import Redirect, Response
 from app.automation import rules as rule_defs
 from app.automation import services
 from app.core.auth import require_roles
+from app.core.deps import AuthUser
 from app.core.errors import Conflict, NotFound, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int, parse_int
 from app.core.pagination import PageRequest
-from app.core.permissions import ROLES
+from app.core.permissions import ROLES, CurrentUser
 from app.core.templates import environment
 from app.core.web import page
 from app.notifications.channels import webhook_secret
@@ -53,7 +54,8 @@ def apply_op(values: dict, op: str) -> dict:
     """The editor's add/remove buttons, on the rule as the form sent it."""
     conditions, actions = list(values["conditions"]), list(values["actions"])
     name, _, arg = op.partition(":")
-    index = int(arg) if arg.isdigit() else -1
+    index = parse_int(arg)
+    index = -1 if index is None else index
     if name == "add_condition" and len(conditions) < rule_defs.MAX_CONDITIONS:
         conditions.append(_blank_condition())
     elif name == "remove_condition" and 0 <= index < len(conditions):
@@ -119,8 +121,8 @@ class AutomationAdminController(Controller):
         return await page(request, FORM, **await _context(None, values))
 
     @post("/")
-    async def create(self, request: Request) -> Response:
-        return await self._save(request, None)
+    async def create(self, request: Request, user: AuthUser) -> Response:
+        return await self._save(request, user, None)
 
     @get("/{rule_id:int}")
     async def edit(self, request: Request, rule_id: FromPath[int]) -> Response:
@@ -130,14 +132,14 @@ class AutomationAdminController(Controller):
         return await page(request, FORM, **await _context(rule, _editable(rule)))
 
     @post("/{rule_id:int}")
-    async def update(self, request: Request, rule_id: FromPath[int]) -> Response:
-        return await self._save(request, rule_id)
+    async def update(self, request: Request, user: AuthUser, rule_id: FromPath[int]) -> Response:
+        return await self._save(request, user, rule_id)
 
-    async def _save(self, request: Request, rule_id: int | None) -> Response:
+    async def _save(self, request: Request, user: CurrentUser, rule_id: int | None) -> Response:
         data = await form_data(request)
         values = services.rule_from_form(data)
         try:
-            saved = await services.save_rule(request.scope["user"], rule_id, {**values, "version": data.get("version")})
+            saved = await services.save_rule(user, rule_id, {**values, "version": data.get("version")})
         except (ValidationFailed, Conflict) as exc:
             rule = await services.get_rule(rule_id) if rule_id is not None else None
             errors = exc.by_field() if isinstance(exc, ValidationFailed) else {}
@@ -146,25 +148,25 @@ class AutomationAdminController(Controller):
         return _redirect(request, f"/admin/automation?notice=saved#rule-{saved['id']}")
 
     @post("/editor")
-    async def editor(self, request: Request) -> Response:
+    async def editor(self, request: Request, user: AuthUser) -> Response:
         """Add or remove a row, or adapt a row to a new subject or action: the re-rendered editor."""
-        services.require_admin(request.scope["user"])
+        services.require_admin(user)
         data = await form_data(request)
         values = apply_op(services.rule_from_form(data), data.get("op", ""))
-        rule_id = data.get("rule_id", "")
-        rule = await services.get_rule(int(rule_id)) if rule_id.isdigit() else None
+        rule_id = optional_int(data, "rule_id")
+        rule = await services.get_rule(rule_id) if rule_id is not None else None
         context = await _context(rule, {**values, "version": data.get("version", "")})
         if request.htmx:
             return HTMXTemplate(template_name=EDITOR, context=context)
         return await page(request, FORM, **context)
 
     @post("/test")
-    async def try_rule(self, request: Request) -> Response:
+    async def try_rule(self, request: Request, user: AuthUser) -> Response:
         """Would the rule as edited match a given ticket now? Changes nothing."""
         data = await form_data(request)
         values = services.rule_from_form(data)
         try:
-            result = await services.test_rule(request.scope["user"], values, data.get("test_ticket", ""))
+            result = await services.test_rule(user, values, data.get("test_ticket", ""))
         except ValidationFailed as exc:
             return HTMXTemplate(template_name="automation/test_result.html", status_code=422,
                                 context={**await _context(None, values), "result": None, "errors": exc.by_field()})  # fmt: skip
@@ -172,26 +174,26 @@ class AutomationAdminController(Controller):
                             context={**await _context(None, values), "result": result, "errors": {}})  # fmt: skip
 
     @post("/{rule_id:int}/active")
-    async def set_active(self, request: Request, rule_id: FromPath[int]) -> Response:
+    async def set_active(self, request: Request, user: AuthUser, rule_id: FromPath[int]) -> Response:
         data = await form_data(request)
         active = data.get("active") == "1"
-        await services.set_active(request.scope["user"], rule_id, active)
+        await services.set_active(user, rule_id, active)
         return await self._after(request, "enabled" if active else "disabled")
 
     @post("/{rule_id:int}/move")
-    async def move(self, request: Request, rule_id: FromPath[int]) -> Response:
+    async def move(self, request: Request, user: AuthUser, rule_id: FromPath[int]) -> Response:
         data = await form_data(request)
-        await services.move_rule(request.scope["user"], rule_id, data.get("direction", ""))
+        await services.move_rule(user, rule_id, data.get("direction", ""))
         return await self._after(request, "")
 
     @post("/{rule_id:int}/delete")
-    async def delete(self, request: Request, rule_id: FromPath[int]) -> Response:
-        await services.delete_rule(request.scope["user"], rule_id)
+    async def delete(self, request: Request, user: AuthUser, rule_id: FromPath[int]) -> Response:
+        await services.delete_rule(user, rule_id)
         return await self._after(request, f"deleted:{rule_id}")
 
     @post("/{rule_id:int}/restore")
-    async def restore(self, request: Request, rule_id: FromPath[int]) -> Response:
-        await services.restore_rule(request.scope["user"], rule_id)
+    async def restore(self, request: Request, user: AuthUser, rule_id: FromPath[int]) -> Response:
+        await services.restore_rule(user, rule_id)
         return await self._after(request, "restored")
 
     async def _after(self, request: Request, notice: str) -> Response:
@@ -202,7 +204,7 @@ class AutomationAdminController(Controller):
     @get("/runs")
     async def runs(self, request: Request, rule: FromQuery[str] = "", outcome: FromQuery[str] = "",
                    limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:  # fmt: skip
-        rule_id = int(rule) if rule.isdigit() else None
+        rule_id = parse_int(rule)
         outcome = outcome if outcome in OUTCOMES else ""
         result = await services.list_runs(rule_id, PageRequest.parse(limit, offset), outcome)
         chosen = await services.get_rule(rule_id) if rule_id is not None else None
@@ -232,18 +234,18 @@ class AutomationAdminController(Controller):
                           used_by=await services.rules_using_template(template_id))  # fmt: skip
 
     @post("/templates")
-    async def create_template(self, request: Request) -> Response:
-        return await self._save_template(request, None)
+    async def create_template(self, request: Request, user: AuthUser) -> Response:
+        return await self._save_template(request, user, None)
 
     @post("/templates/{template_id:int}")
-    async def update_template(self, request: Request, template_id: FromPath[int]) -> Response:
-        return await self._save_template(request, template_id)
+    async def update_template(self, request: Request, user: AuthUser, template_id: FromPath[int]) -> Response:
+        return await self._save_template(request, user, template_id)
 
-    async def _save_template(self, request: Request, template_id: int | None) -> Response:
+    async def _save_template(self, request: Request, user: CurrentUser, template_id: int | None) -> Response:
         data = await form_data(request)
         data["is_active"] = "1" if data.get("is_active") else "0"
         try:
-            await services.save_template(request.scope["user"], template_id, data)
+            await services.save_template(user, template_id, data)
         except ValidationFailed as exc:
             template = await services.get_template(template_id) if template_id is not None else None
             used_by = await services.rules_using_template(template_id) if template_id is not None else []

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from app.core.errors import FieldError
+from app.core.forms import parse_int
 from app.core.i18n import N_
 from app.core.permissions import ROLES
 from app.notifications.webhook_targets import saving_problem
@@ -104,11 +105,7 @@ class Choices:
 
 
 def _ref(value) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
+    return parse_int(value)
 
 
 def clean_rule(data: dict, choices: Choices) -> tuple[dict, list[FieldError]]:

@@ -25,6 +25,7 @@ from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from app.core.events import ADMINS, Event
+from app.core.forms import parse_int
 from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import CurrentUser
 from tables.accounts.tables import Team, User
@@ -78,11 +79,10 @@ def rule_from_form(form: dict[str, str]) -> dict:
 def _version(raw) -> int | None:
     if raw in (None, ""):
         return None
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.isdigit():
-        return int(raw)
-    raise ValidationFailed([FieldError("version", "Must be an integer.")])
+    version = parse_int(raw)
+    if version is None:
+        raise ValidationFailed([FieldError("version", "Must be an integer.")])
+    return version
 
 
 async def list_rules(include_deleted: bool = False) -> list[dict]:
@@ -232,8 +232,9 @@ async def test_rule(actor: CurrentUser, data: dict, ticket_ref: str) -> TestResu
     clean, errors = clean_rule(data, await choices())
     errors = [e for e in errors if e.field.startswith("conditions")]
     ref = (ticket_ref or "").strip()
+    ticket_id = parse_int(ref)
     row = await Ticket.select(Ticket.id).where(
-        (Ticket.number == ref.upper()) | (Ticket.id == (int(ref) if ref.isdigit() else -1))
+        (Ticket.number == ref.upper()) | (Ticket.id == (-1 if ticket_id is None else ticket_id))
     ).first() if ref else None  # fmt: skip
     if row is None:
         errors.append(FieldError("test_ticket", "No ticket with this number."))

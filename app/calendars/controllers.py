@@ -14,9 +14,11 @@ from app.calendars import defaults, services
 from app.calendars.hours import NeverOpenError
 from app.core import audit
 from app.core.auth import require_roles
+from app.core.deps import AuthUser
 from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import form_data
 from app.core.i18n import N_
+from app.core.permissions import CurrentUser
 from app.core.web import page
 from tables.accounts.tables import Campus
 
@@ -115,8 +117,8 @@ class CalendarAdminController(Controller):
         return await page(request, FORM, **await _context(None, values, {}))
 
     @post("/")
-    async def create(self, request: Request) -> Response:
-        return await self._save(request, None)
+    async def create(self, request: Request, user: AuthUser) -> Response:
+        return await self._save(request, user, None)
 
     @get("/{calendar_id:int}")
     async def edit(self, request: Request, calendar_id: FromPath[int], saved: FromQuery[str] = "") -> Response:
@@ -124,14 +126,14 @@ class CalendarAdminController(Controller):
         return await page(request, FORM, **await _context(calendar, calendar, {}, saved=saved))
 
     @post("/{calendar_id:int}")
-    async def update(self, request: Request, calendar_id: FromPath[int]) -> Response:
-        return await self._save(request, calendar_id)
+    async def update(self, request: Request, user: AuthUser, calendar_id: FromPath[int]) -> Response:
+        return await self._save(request, user, calendar_id)
 
-    async def _save(self, request: Request, calendar_id: int | None) -> Response:
+    async def _save(self, request: Request, user: CurrentUser, calendar_id: int | None) -> Response:
         data = await form_data(request)
         values = {**data, "weekly": weekly_from_form(data)}
         try:
-            saved = await services.save_calendar(request.scope["user"], values, calendar_id)
+            saved = await services.save_calendar(user, values, calendar_id)
         except (ValidationFailed, Conflict) as exc:
             calendar = await services.get_calendar(calendar_id) if calendar_id is not None else None
             errors = exc.by_field() if isinstance(exc, ValidationFailed) else {}
@@ -140,11 +142,11 @@ class CalendarAdminController(Controller):
         return _redirect(request, f"/admin/calendars/{saved}?saved=1")
 
     @post("/{calendar_id:int}/days")
-    async def add_days(self, request: Request, calendar_id: FromPath[int]) -> Response:
+    async def add_days(self, request: Request, user: AuthUser, calendar_id: FromPath[int]) -> Response:
         data = await form_data(request)
         values = {**data, "shifts": shifts_from_text(data.get("shifts", ""))}
         try:
-            await services.add_special_days(request.scope["user"], calendar_id, values)
+            await services.add_special_days(user, calendar_id, values)
         except ValidationFailed as exc:
             calendar = await services.get_calendar(calendar_id)
             context = await _context(calendar, calendar, {}, day_values=data, day_errors=exc.by_field())
@@ -152,15 +154,15 @@ class CalendarAdminController(Controller):
         return _redirect(request, f"/admin/calendars/{calendar_id}?saved=days#special-days")
 
     @post("/{calendar_id:int}/days/{day_id:int}/delete")
-    async def remove_day(self, request: Request, calendar_id: FromPath[int], day_id: FromPath[int]) -> Response:
-        await services.remove_special_day(request.scope["user"], calendar_id, day_id)
+    async def remove_day(self, request: Request, user: AuthUser, calendar_id: FromPath[int], day_id: FromPath[int]) -> Response:
+        await services.remove_special_day(user, calendar_id, day_id)
         return _redirect(request, f"/admin/calendars/{calendar_id}?saved=days#special-days")
 
     @get("/{calendar_id:int}/check")
-    async def check(self, request: Request, calendar_id: FromPath[int], at: FromQuery[str] = "",
+    async def check(self, request: Request, user: AuthUser, calendar_id: FromPath[int], at: FromQuery[str] = "",
                     hours: FromQuery[str] = "") -> Response:  # fmt: skip
         """The 'from … + N business hours → due at …' widget (htmx fragment)."""
-        require_admin(request.scope["user"])
+        require_admin(user)
         context: dict = {"errors": {}, "result": None, "never": False}
         status = 200
         try:

@@ -18,6 +18,7 @@ from app.core import audit
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from app.core.forms import parse_int
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser
 from app.core.prepared import Prepared
@@ -143,7 +144,8 @@ def parse_minute(value) -> int | None:
         return value if 0 <= value <= 1440 else None
     text = str(value).strip()
     hours, sep, minutes = text.partition(":")
-    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2 or len(hours) > 2:
+    # isdecimal, not isdigit: '²' is a digit that int() refuses
+    if not sep or not hours.isdecimal() or not minutes.isdecimal() or len(minutes) != 2 or len(hours) > 2:
         return None
     total = int(hours) * 60 + int(minutes)
     return total if int(minutes) < 60 and total <= 1440 else None
@@ -186,10 +188,10 @@ async def _clean_calendar(values: dict, calendar_id: int | None) -> dict:
     campus = values.get("campus")
     if campus in (None, ""):
         data["campus"] = None
-    elif not str(campus).isdigit() or not await Campus.exists().where(Campus.id == int(campus)):
+    elif (campus_id := parse_int(campus)) is None or not await Campus.exists().where(Campus.id == campus_id):
         errors.append(FieldError("campus", N_("Unknown campus.")))
     else:
-        data["campus"] = int(campus)
+        data["campus"] = campus_id
     if "campus" in data and await BusinessCalendar.exists().where(
         (BusinessCalendar.campus.is_null() if data["campus"] is None else BusinessCalendar.campus == data["campus"])
         & (BusinessCalendar.id != (calendar_id or 0))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from app.core.errors import FieldError, ValidationFailed
+from app.core.forms import parse_int
 
 T = TypeVar("T")
 
@@ -23,15 +24,16 @@ class PageRequest:
     def parse(cls, limit: str | int | None, offset: str | int | None) -> "PageRequest":
         errors = []
         try:
-            lim = DEFAULT_LIMIT if limit in (None, "") else int(limit)
-            if not 1 <= lim <= MAX_LIMIT:
+            lim = DEFAULT_LIMIT if limit in (None, "") else parse_int(limit)
+            if lim is None or not 1 <= lim <= MAX_LIMIT:
                 raise ValueError
         except (TypeError, ValueError):
             errors.append(FieldError("limit", "Must be a whole number from 1 to 100."))
             lim = DEFAULT_LIMIT
         try:
-            off = 0 if offset in (None, "") else int(offset)
-            if not 0 <= off <= MAX_OFFSET:
+            # parse_int: an offset past 64 bits is refused here, not by the database as a 500
+            off = 0 if offset in (None, "") else parse_int(offset)
+            if off is None or off > MAX_OFFSET:
                 raise ValueError
         except (TypeError, ValueError):
             errors.append(FieldError("offset", "Must be a whole number of 0 or more."))

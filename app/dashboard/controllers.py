@@ -5,11 +5,11 @@ from __future__ import annotations
 from litestar import Request, get
 from litestar.response import Response
 
+from app.core.deps import AuthUser
 from app.core.web import page
 from app.dashboard.services import summary
 
 
 @get("/", include_in_schema=False)
-async def dashboard(request: Request) -> Response:
-    user = request.scope["user"]
+async def dashboard(request: Request, user: AuthUser) -> Response:
     return await page(request, "dashboard/index.html", summary=await summary(user))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.params import FromPath
 
 from app.core.api import ERRORS, to
+from app.core.deps import AuthUser
 from app.jobs import services
 
 
@@ -29,7 +30,7 @@ class JobApi(Controller):
     tags = ["jobs"]
 
     @get("/{job_id:int}", responses=ERRORS)
-    async def get_job(self, request: Request, job_id: FromPath[int]) -> JobOut:
+    async def get_job(self, user: AuthUser, job_id: FromPath[int]) -> JobOut:
         """`{id, kind, status (queued|running|done|failed), total, processed, succeeded, failed, result, error}`.
         Only the job's creator or an admin may read it (404 otherwise)."""
-        return to(JobOut, services.public(await services.get_job(request.scope["user"], job_id)))
+        return to(JobOut, services.public(await services.get_job(user, job_id)))

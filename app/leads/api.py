@@ -13,6 +13,7 @@ from msgspec import UNSET, UnsetType
 from app.core import audit
 from app.core.api import ERRORS, DbInt, set_fields, to
 from app.core.auth import client_ip
+from app.core.deps import AuthUser
 from app.core.errors import ValidationFailed
 from app.core.i18n import gettext as _
 from app.core.pagination import PageRequest
@@ -154,58 +155,55 @@ class LeadApi(Controller):
 
     @get("/", responses=ERRORS)
     async def list_leads(
-        self, request: Request, q: FromQuery[str] = "", status: FromQuery[str] = "", owner_scope: OwnerScope = "",
+        self, user: AuthUser, q: FromQuery[str] = "", status: FromQuery[str] = "", owner_scope: OwnerScope = "",
         limit: FromQuery[str | None] = None, offset: FromQuery[str | None] = None,
     ) -> LeadPage:  # fmt: skip
         """Leads the caller may see, newest first. `scope` is `mine` or `pool` to narrow."""
         result = await services.list_leads(
-            request.scope["user"], services.LeadFilter(q, status, owner_scope), PageRequest.parse(limit, offset)
+            user, services.LeadFilter(q, status, owner_scope), PageRequest.parse(limit, offset)
         )
-        user = request.scope["user"]
         return LeadPage([to(LeadSummary, _serialise(phones.present_lead(user, i))) for i in result.items],
                         result.total, result.limit, result.offset)  # fmt: skip
 
     @post("/", responses=ERRORS)
-    async def create_lead(self, request: Request, data: JSONBody[LeadIn]) -> LeadOut:
+    async def create_lead(self, request: Request, user: AuthUser, data: JSONBody[LeadIn]) -> LeadOut:
         """Create a lead. The same phone, e-mail or WeChat id as a stored lead answers 409 with
         `duplicates`; resend with `"allow_duplicate": true` to create it anyway. The created lead
         lists its likely duplicates (fuzzy ones warn only)."""
         try:
-            lead = await services.create_lead(request.scope["user"], _values(data), ip=client_ip(request),
+            lead = await services.create_lead(user, _values(data), ip=client_ip(request),
                                               allow_duplicate=data.allow_duplicate)  # fmt: skip
         except ValidationFailed as exc:
             raise _api_field_names(exc) from None
-        return to(LeadOut, _serialise(phones.present_lead(request.scope["user"], lead)))
+        return to(LeadOut, _serialise(phones.present_lead(user, lead)))
 
     @get("/{lead_id:int}", responses=ERRORS)
-    async def get_lead(self, request: Request, lead_id: FromPath[int]) -> LeadOut:
-        user = request.scope["user"]
+    async def get_lead(self, user: AuthUser, lead_id: FromPath[int]) -> LeadOut:
         return to(LeadOut, _serialise(phones.present_lead(user, await services.get_lead(user, lead_id))))
 
     @patch("/{lead_id:int}", responses=ERRORS)
-    async def update_lead(self, request: Request, lead_id: FromPath[int], data: JSONBody[LeadPatch]) -> LeadOut:
+    async def update_lead(self, request: Request, user: AuthUser, lead_id: FromPath[int], data: JSONBody[LeadPatch]) -> LeadOut:
         """Partial update. Send the `version` you read to refuse overwriting someone else's change (409)."""
         version = data.version if isinstance(data.version, int) else None
         try:
-            lead = await services.update_lead(request.scope["user"], lead_id, _values(data), version=version,
+            lead = await services.update_lead(user, lead_id, _values(data), version=version,
                                               ip=client_ip(request), allow_duplicate=data.allow_duplicate)  # fmt: skip
         except ValidationFailed as exc:
             raise _api_field_names(exc) from None
-        return to(LeadOut, _serialise(phones.present_lead(request.scope["user"], lead)))
+        return to(LeadOut, _serialise(phones.present_lead(user, lead)))
 
     @delete("/{lead_id:int}", responses=ERRORS)
-    async def delete_lead(self, request: Request, lead_id: FromPath[int]) -> None:
-        await services.delete_lead(request.scope["user"], lead_id, ip=client_ip(request))
+    async def delete_lead(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> None:
+        await services.delete_lead(user, lead_id, ip=client_ip(request))
 
     @get("/{lead_id:int}/duplicates", responses=ERRORS)
-    async def duplicates(self, request: Request, lead_id: FromPath[int]) -> Duplicates:
+    async def duplicates(self, user: AuthUser, lead_id: FromPath[int]) -> Duplicates:
         """Likely duplicates of this lead among the live leads: `{"duplicates": [{"id", "score", "reasons", "blocking"}]}`."""
-        matches = await services.duplicates_of(request.scope["user"], lead_id)
+        matches = await services.duplicates_of(user, lead_id)
         return Duplicates([to(DuplicateOut, m.as_dict(_)) for m in matches])
 
     @get("/{lead_id:int}/history", responses=ERRORS)
-    async def history(self, request: Request, lead_id: FromPath[int]) -> History:
-        user = request.scope["user"]
+    async def history(self, user: AuthUser, lead_id: FromPath[int]) -> History:
         lead = await services.get_lead(user, lead_id)
         entries = phones.present_changes(user, lead["owner"], await audit.history("lead", lead_id))
         return History([to(HistoryEntry, e) for e in entries])

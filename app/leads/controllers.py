@@ -10,8 +10,9 @@ from litestar.response import Redirect, Response
 import app.leads.phones as phones
 from app.core import audit
 from app.core.auth import client_ip
+from app.core.deps import AuthUser
 from app.core.errors import ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int
 from app.core.i18n import gettext as _
 from app.core.pagination import PageRequest
 from app.core.web import page
@@ -56,10 +57,9 @@ class LeadController(Controller):
 
     @get("/")
     async def index(
-        self, request: Request, q: FromQuery[str] = "", status: FromQuery[str] = "", owner_scope: OwnerScope = "",
+        self, request: Request, user: AuthUser, q: FromQuery[str] = "", status: FromQuery[str] = "", owner_scope: OwnerScope = "",
         limit: FromQuery[str] = "", offset: FromQuery[str] = "",
     ) -> Response:  # fmt: skip
-        user = request.scope["user"]
         filters = services.LeadFilter(q=q, status=status, scope=owner_scope)
         result = await services.list_leads(user, filters, PageRequest.parse(limit, offset))
         result.items = phones.present_leads(user, result.items)
@@ -68,15 +68,13 @@ class LeadController(Controller):
                           sources=services.SOURCES)  # fmt: skip
 
     @get("/new")
-    async def new(self, request: Request) -> Response:
-        user = request.scope["user"]
+    async def new(self, request: Request, user: AuthUser) -> Response:
         values = {"owner": user.id if user.role == "advisor" else "", "campus": user.campus_id, "status": "new"}
         return await page(request, "leads/form.html", lead=None, values=values, errors={},
                           **await _form_context(user))  # fmt: skip
 
     @post("/")
-    async def create(self, request: Request) -> Response:
-        user = request.scope["user"]
+    async def create(self, request: Request, user: AuthUser) -> Response:
         data = await form_data(request)
         try:
             lead = await services.create_lead(user, data, ip=client_ip(request), allow_duplicate=_wants_duplicate(data))
@@ -89,8 +87,7 @@ class LeadController(Controller):
         return _redirect(request, f"/leads/{lead['id']}")
 
     @get("/{lead_id:int}")
-    async def detail(self, request: Request, lead_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
+    async def detail(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response:
         lead = await services.get_lead(user, lead_id)
         entries = await audit.history("lead", lead_id)
         duplicates = await duplicate_rows(user, await services.duplicates_of(user, lead_id))
@@ -100,17 +97,15 @@ class LeadController(Controller):
                           merges=await merge.merges_of(lead_id), conversion=await conversion.lead_page_state(user, lead))  # fmt: skip
 
     @get("/{lead_id:int}/edit")
-    async def edit(self, request: Request, lead_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
+    async def edit(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response:
         lead = phones.present_lead(user, await services.get_lead(user, lead_id))
         return await page(request, "leads/form.html", lead=lead, values=lead, errors={},
                           **await _form_context(user))  # fmt: skip
 
     @post("/{lead_id:int}")
-    async def update(self, request: Request, lead_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
+    async def update(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response:
         data = await form_data(request)
-        version = int(data["version"]) if data.get("version", "").isdigit() else None
+        version = optional_int(data, "version")
         try:
             await services.update_lead(user, lead_id, data, version=version, ip=client_ip(request),
                                        allow_duplicate=_wants_duplicate(data))  # fmt: skip
@@ -125,8 +120,7 @@ class LeadController(Controller):
         return _redirect(request, f"/leads/{lead_id}")
 
     @post("/{lead_id:int}/delete")
-    async def delete(self, request: Request, lead_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
+    async def delete(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response:
         lead = await services.get_lead(user, lead_id)
         await services.delete_lead(user, lead_id, ip=client_ip(request))
         result = await services.list_leads(user, services.LeadFilter(), PageRequest())
@@ -134,8 +128,7 @@ class LeadController(Controller):
                           statuses=services.STATUSES, sources=services.SOURCES, undo=lead)  # fmt: skip
 
     @post("/{lead_id:int}/restore")
-    async def restore(self, request: Request, lead_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
+    async def restore(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response:
         await services.restore_lead(user, lead_id, ip=client_ip(request))
         return _redirect(request, f"/leads/{lead_id}")
 
@@ -147,29 +140,27 @@ class LeadDuplicatesController(Controller):
     include_in_schema = False
 
     @get("/duplicates")
-    async def clusters(self, request: Request, limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:
-        user = request.scope["user"]
+    async def clusters(self, request: Request, user: AuthUser, limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:
         result = await duplicate_clusters(user, PageRequest.parse(limit, offset))
         for cluster in result.items:
             cluster.leads = phones.present_leads(user, cluster.leads)
         return await page(request, "leads/duplicates.html", page_data=result, statuses=services.STATUSES)
 
     @get("/merge")
-    async def wizard(self, request: Request, a: FromQuery[int], b: FromQuery[int]) -> Response:
-        user = request.scope["user"]
+    async def wizard(self, request: Request, user: AuthUser, a: FromQuery[int], b: FromQuery[int]) -> Response:
         first, second = await merge.load_pair(user, a, b)
         first, second = phones.present_lead(user, first), phones.present_lead(user, second)
         return await page(request, "leads/merge.html", a=first, b=second, fields=merge.MERGE_FIELDS, errors={},
                           labels=services.FIELD_LABELS, statuses=services.STATUSES, sources=services.SOURCES)  # fmt: skip
 
     @post("/merge")
-    async def do_merge(self, request: Request) -> Response:
-        user = request.scope["user"]
+    async def do_merge(self, request: Request, user: AuthUser) -> Response:
         data = await form_data(request)
-        ids = [int(data[k]) if str(data.get(k, "")).isdigit() else 0 for k in ("a", "b")]
-        survivor = int(data["survivor"]) if str(data.get("survivor", "")).isdigit() else ids[0]
+        ids = [optional_int(data, k) or 0 for k in ("a", "b")]
+        survivor = optional_int(data, "survivor")
+        survivor = ids[0] if survivor is None else survivor
         merged = ids[1] if survivor == ids[0] else ids[0]
-        picks = {f: int(data[f"pick_{f}"]) for f in merge.MERGE_FIELDS if str(data.get(f"pick_{f}", "")).isdigit()}
+        picks = {f: pick for f in merge.MERGE_FIELDS if (pick := optional_int(data, f"pick_{f}")) is not None}
         try:
             await merge.merge_leads(user, survivor, merged, picks, ip=client_ip(request))
         except ValidationFailed as exc:
@@ -180,7 +171,6 @@ class LeadDuplicatesController(Controller):
         return _redirect(request, f"/leads/{survivor}")
 
     @post("/merges/{merge_id:int}/undo")
-    async def undo(self, request: Request, merge_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
+    async def undo(self, request: Request, user: AuthUser, merge_id: FromPath[int]) -> Response:
         survivor = await merge.undo_merge(user, merge_id, ip=client_ip(request))
         return _redirect(request, f"/leads/{survivor}")

@@ -10,8 +10,10 @@ from litestar.params import FromPath, JSONBody
 
 from app.core.api import ERRORS, DbInt
 from app.core.auth import client_ip
+from app.core.deps import AuthUser
 from app.core.errors import Conflict, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int
+from app.core.permissions import CurrentUser
 from app.core.web import page
 from app.leads import conversion, services
 from app.leads.controllers import _redirect
@@ -19,8 +21,8 @@ from app.leads.controllers import _redirect
 _ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
 
 
-async def _confirm_page(request: Request, lead_id: int, status_code: int = 200, problem: str = "") -> Response:
-    plan = await conversion.plan_conversion(request.scope["user"], lead_id)
+async def _confirm_page(request: Request, user: CurrentUser, lead_id: int, status_code: int = 200, problem: str = "") -> Response:
+    plan = await conversion.plan_conversion(user, lead_id)
     return await page(request, "leads/convert.html", status_code=status_code, plan=plan, lead=plan.lead,
                       problem=problem, statuses=services.STATUSES)  # fmt: skip
 
@@ -30,21 +32,21 @@ class LeadConversionController(Controller):
     include_in_schema = False
 
     @get("/{lead_id:int}/convert")
-    async def confirm(self, request: Request, lead_id: FromPath[int]) -> Response:
+    async def confirm(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response:
         """The confirm step: the student that will be created, or same-phone students to link to."""
-        return await _confirm_page(request, lead_id)
+        return await _confirm_page(request, user, lead_id)
 
     @post("/{lead_id:int}/convert")
-    async def convert(self, request: Request, lead_id: FromPath[int]) -> Response:
+    async def convert(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response:
         data = await form_data(request)
-        version = int(data["version"]) if data.get("version", "").isdigit() else None
+        version = optional_int(data, "version")
         values = {"allow_duplicate": data.get("allow_duplicate") == "1"}
-        if data.get("student_id", "").isdigit():
-            values["student_id"] = int(data["student_id"])
+        if (student_id := optional_int(data, "student_id")) is not None:
+            values["student_id"] = student_id
         try:
-            await conversion.convert_lead(request.scope["user"], lead_id, values, version, ip=client_ip(request))
+            await conversion.convert_lead(user, lead_id, values, version, ip=client_ip(request))
         except Conflict as exc:  # a same-phone student, or a stale page: show the step again, with why
-            return await _confirm_page(request, lead_id, 409, exc.detail)
+            return await _confirm_page(request, user, lead_id, 409, exc.detail)
         return _redirect(request, f"/leads/{lead_id}")
 
 
@@ -81,7 +83,7 @@ class LeadConversionApi(Controller):
     tags = ["leads"]
 
     @post("/{lead_id:int}/convert", status_code=201, responses=ERRORS)
-    async def convert(self, request: Request, lead_id: FromPath[int], data: JSONBody[ConvertIn | None] = None) -> Converted:
+    async def convert(self, request: Request, user: AuthUser, lead_id: FromPath[int], data: JSONBody[ConvertIn | None] = None) -> Converted:
         """Convert the lead to a student: 201 `{"student_id", "lead_id", "linked", "ticket_ids"}`.
 
         Optional body: `version` (or `If-Match: W/"<version>"`; stale: 409), `student_id` to link to an
@@ -91,7 +93,7 @@ class LeadConversionApi(Controller):
         """
         body = data or ConvertIn()
         values = {"allow_duplicate": body.allow_duplicate, "student_id": body.student_id}
-        result = await conversion.convert_lead(request.scope["user"], lead_id, values, _version(request, body.version),
+        result = await conversion.convert_lead(user, lead_id, values, _version(request, body.version),
                                                ip=client_ip(request))  # fmt: skip
         return Converted(result.student_id, result.lead_id, result.linked, list(result.ticket_ids))
 

@@ -12,7 +12,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
 from app.core.api import ERRORS
+from app.core.deps import AuthUser
 from app.core.errors import FieldError, Forbidden, ValidationFailed
+from app.core.forms import parse_int
 from app.core.i18n import N_
 from app.jobs import services as jobs
 from app.leads import import_files, import_mapping, importing, policy
@@ -30,9 +32,10 @@ def _id_or_default(form, name: str):
     raw = str(form.get(name) or "").strip().lower()
     if raw in ("", "null", "none"):
         return None
-    if not raw.isdigit():
+    number = parse_int(raw)
+    if number is None:
         raise ValidationFailed([FieldError(name, N_("Must be an integer."))])
-    return int(raw)
+    return number
 
 
 class ImportStarted(msgspec.Struct):
@@ -47,12 +50,11 @@ class LeadImportApi(Controller):
     tags = ["leads"]
 
     @post("/", status_code=202, request_max_body_size=import_files.REQUEST_LIMIT, responses=ERRORS)
-    async def start_import(self, request: Request) -> ImportStarted:
+    async def start_import(self, request: Request, user: AuthUser) -> ImportStarted:
         """Multipart: `file` (CSV or XLSX, at most 20 MB), optional `mapping` (JSON: {"header": "field"} or a
         list of fields by column; default: suggested from the headers), `dry_run` (true: check only),
         `owner_id` (empty: the public pool), `campus_id`, `on_duplicate` (`skip` or `import`).
         Answers 202 `{"job_id", "status", "dry_run", "mapping"}`; follow it with `GET /api/v1/jobs/{id}`."""
-        user = request.scope["user"]
         if not policy.can_use_leads(user):
             raise Forbidden()
         form = await request.form()
@@ -72,7 +74,7 @@ class LeadImportApi(Controller):
     @get("/{job_id:int}/failed-rows", responses={
         **ERRORS, 200: ResponseSpec(None, description="The failed rows as a CSV or XLSX file download"),
     })  # fmt: skip
-    async def failed_rows(self, request: Request, job_id: FromPath[int], format: FromQuery[str] = "csv") -> Response:
+    async def failed_rows(self, user: AuthUser, job_id: FromPath[int], format: FromQuery[str] = "csv") -> Response:
         """The rows that were not imported (or would not be, after a dry run) with an `error` column."""
-        job = await jobs.get_job(request.scope["user"], job_id, importing.KIND)
+        job = await jobs.get_job(user, job_id, importing.KIND)
         return await failed_rows_response(job, format)

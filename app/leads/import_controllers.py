@@ -8,8 +8,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Response
 
+from app.core.deps import AuthUser
 from app.core.errors import FieldError, Forbidden, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, parse_int
 from app.core.i18n import N_
 from app.core.pagination import PageRequest
 from app.core.web import page
@@ -28,7 +29,7 @@ def _redirect(request: Request, url: str) -> Response:
 
 def _options_from(data: dict) -> importing.ImportOptions:
     raw = data.get("owner", "default")
-    owner = "default" if raw == "default" else (int(raw) if str(raw).isdigit() else None)
+    owner = "default" if raw == "default" else parse_int(raw)
     return importing.ImportOptions(owner=owner, on_duplicate=data.get("on_duplicate") or "skip", dry_run=True)
 
 
@@ -55,15 +56,13 @@ class LeadImportController(Controller):
     include_in_schema = False
 
     @get("/import")
-    async def upload_form(self, request: Request) -> Response:
-        user = request.scope["user"]
+    async def upload_form(self, request: Request, user: AuthUser) -> Response:
         if not policy.can_use_leads(user):
             raise Forbidden()
         return await page(request, "leads/import.html", errors={}, values={}, **await _upload_context(user))
 
     @post("/import", request_max_body_size=import_files.REQUEST_LIMIT)
-    async def upload(self, request: Request) -> Response:
-        user = request.scope["user"]
+    async def upload(self, request: Request, user: AuthUser) -> Response:
         form = await request.form()
         values = {k: v for k, v in form.items() if isinstance(v, str) and k != "_csrf_token"}
         upload = form.get("file")
@@ -78,9 +77,8 @@ class LeadImportController(Controller):
                           values=values, errors={}, fields=import_mapping.IMPORT_FIELDS, labels=services.FIELD_LABELS)  # fmt: skip
 
     @post("/import/check")
-    async def check(self, request: Request) -> Response:
+    async def check(self, request: Request, user: AuthUser) -> Response:
         """Start the dry run with the chosen mapping."""
-        user = request.scope["user"]
         data = await form_data(request)
         upload = importing.uploaded(user, data.get("token", ""))
         mapping = [data.get(f"map_{i}", "") for i in range(len(upload["headers"]))]
@@ -95,8 +93,8 @@ class LeadImportController(Controller):
         return _redirect(request, f"/leads/import/jobs/{job_id}")
 
     @get("/import/jobs/{job_id:int}")
-    async def job_page(self, request: Request, job_id: FromPath[int], offset: FromQuery[str] = "") -> Response:
-        job = await jobs.get_job(request.scope["user"], job_id, importing.KIND)
+    async def job_page(self, request: Request, user: AuthUser, job_id: FromPath[int], offset: FromQuery[str] = "") -> Response:
+        job = await jobs.get_job(user, job_id, importing.KIND)
         start = PageRequest.parse(ISSUES_PER_PAGE, offset).offset if offset else 0
         issues = _issues_page(job, start) if job["status"] == "done" else None
         if request.htmx and request.htmx.target == "import-issues":
@@ -104,30 +102,29 @@ class LeadImportController(Controller):
         return await page(request, "leads/import_job.html", job=job, issues=issues)
 
     @get("/import/jobs/{job_id:int}/progress")
-    async def progress(self, request: Request, job_id: FromPath[int]) -> Response:
+    async def progress(self, request: Request, user: AuthUser, job_id: FromPath[int]) -> Response:
         """The job's live region, polled every second while it runs; the results once it is done."""
-        job = await jobs.get_job(request.scope["user"], job_id, importing.KIND)
+        job = await jobs.get_job(user, job_id, importing.KIND)
         issues = _issues_page(job, 0) if job["status"] == "done" else None
         return await page(request, "leads/import_job_body.html", job=job, issues=issues)
 
     @post("/import/jobs/{job_id:int}/start")
-    async def start(self, request: Request, job_id: FromPath[int]) -> Response:
+    async def start(self, request: Request, user: AuthUser, job_id: FromPath[int]) -> Response:
         """Import the file that this dry run checked, with its mapping and options."""
-        new_id = await importing.import_from_dry_run(request.scope["user"], job_id)
+        new_id = await importing.import_from_dry_run(user, job_id)
         return _redirect(request, f"/leads/import/jobs/{new_id}")
 
     @get("/import/jobs/{job_id:int}/failed-rows")
-    async def failed_rows(self, request: Request, job_id: FromPath[int], format: FromQuery[str] = "csv") -> Response:
-        job = await jobs.get_job(request.scope["user"], job_id, importing.KIND)
+    async def failed_rows(self, user: AuthUser, job_id: FromPath[int], format: FromQuery[str] = "csv") -> Response:
+        job = await jobs.get_job(user, job_id, importing.KIND)
         return await failed_rows_response(job, format)
 
     @get("/export")
     async def export(
-        self, request: Request, format: FromQuery[str] = "csv", q: FromQuery[str] = "", status: FromQuery[str] = "",
+        self, user: AuthUser, format: FromQuery[str] = "csv", q: FromQuery[str] = "", status: FromQuery[str] = "",
         owner_scope: OwnerScope = "",
     ) -> Response:  # fmt: skip
         """The lead list as filtered on the page (same filters, same visibility), as CSV or XLSX."""
-        user = request.scope["user"]
         filters = services.LeadFilter(q=q, status=status, scope=owner_scope)
         await services.filtered_where(user, filters)  # refuses roles without leads before streaming starts
         return await export_response(export.headers(), export.export_rows(user, filters), format)

@@ -13,6 +13,8 @@ from litestar.response import Response
 
 from app.core.api import ERRORS, to
 from app.core.auth import client_ip, require_roles
+from app.core.deps import AuthUser
+from app.core.forms import parse_int
 from app.core.pagination import PageRequest
 from app.core.web import page
 from app.leads import phones
@@ -37,9 +39,9 @@ class LeadPhoneController(Controller):
     include_in_schema = False
 
     @post("/{lead_id:int}/phone/reveal", status_code=200)
-    async def reveal(self, request: Request, lead_id: FromPath[int]) -> Response:
+    async def reveal(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response:
         """The "显示" button: swaps the masked number for the full one (and the others with `others=1`)."""
-        numbers = await phones.reveal_lead_phone(request.scope["user"], lead_id, ip=client_ip(request))
+        numbers = await phones.reveal_lead_phone(user, lead_id, ip=client_ip(request))
         return revealed(f"phone-{lead_id}", numbers["phone"], numbers["phones"], others=await wants_others(request))
 
 
@@ -54,10 +56,10 @@ class LeadPhoneApi(Controller):
     tags = ["leads"]
 
     @post("/{lead_id:int}/phone/reveal", status_code=200, responses=ERRORS)
-    async def reveal(self, request: Request, lead_id: FromPath[int]) -> Response[LeadPhones]:
+    async def reveal(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response[LeadPhones]:
         """The lead's full numbers `{"id", "phone", "phones"}` for a caller who sees them masked. Each call is
         audited (who, which lead, when, from where); 403 when the caller may not see the lead."""
-        numbers = await phones.reveal_lead_phone(request.scope["user"], lead_id, ip=client_ip(request))
+        numbers = await phones.reveal_lead_phone(user, lead_id, ip=client_ip(request))
         return Response(to(LeadPhones, numbers), headers=NO_STORE)
 
 
@@ -67,12 +69,12 @@ class PhoneRevealLogController(Controller):
     guards = [require_roles("admin")]
 
     @get("/")
-    async def index(self, request: Request, actor: FromQuery[str] = "", kind: FromQuery[str] = "",
+    async def index(self, request: Request, user: AuthUser, actor: FromQuery[str] = "", kind: FromQuery[str] = "",
                     record: FromQuery[str] = "", limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:  # fmt: skip
         kind = kind if kind in phones.REVEAL_TYPES else ""
         result = await phones.reveal_log(
-            request.scope["user"], PageRequest.parse(limit, offset), kind=kind,
-            actor=int(actor) if actor.isdigit() else None, record=int(record) if record.isdigit() else None,
+            user, PageRequest.parse(limit, offset), kind=kind,
+            actor=parse_int(actor), record=parse_int(record),
         )  # fmt: skip
         return await page(request, "leads/phone_reveals.html", page_data=result, types=phones.REVEAL_TYPES,
                           params={"actor": actor, "kind": kind, "record": record}, people=await phones.reveal_people())  # fmt: skip

@@ -9,8 +9,9 @@ from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Response
 
 from app.core.auth import require_roles
+from app.core.deps import AuthUser
 from app.core.errors import ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int
 from app.core.jobs import enqueue
 from app.core.permissions import ROLES
 from app.core.web import page
@@ -45,44 +46,44 @@ class LeadPoolAdminController(Controller):
         return await page(request, TEMPLATE, **await _context(done=done))
 
     @post("/settings")
-    async def save_settings(self, request: Request) -> Response:
+    async def save_settings(self, request: Request, user: AuthUser) -> Response:
         data = await form_data(request)
-        version = int(data["version"]) if data.get("version", "").isdigit() else None
+        version = optional_int(data, "version")
         try:
-            await pool_settings.save(request.scope["user"], data, version=version)
+            await pool_settings.save(user, data, version=version)
         except ValidationFailed as exc:
             return await page(request, TEMPLATE, status_code=422, **await _context(errors=exc.by_field(), values=data))
         return _redirect(request, "/admin/lead-pool?done=saved")
 
     @post("/rules")
-    async def add_rule(self, request: Request) -> Response:
+    async def add_rule(self, request: Request, user: AuthUser) -> Response:
         data = await form_data(request)
         try:
-            await pool_settings.add_rule(request.scope["user"], data)
+            await pool_settings.add_rule(user, data)
         except ValidationFailed as exc:
             context = await _context(rule_errors=exc.by_field(), rule_values=data)
             return await page(request, TEMPLATE, status_code=422, **context)
         return _redirect(request, "/admin/lead-pool?done=rule#rules")
 
     @post("/rules/{rule_id:int}/delete")
-    async def delete_rule(self, request: Request, rule_id: FromPath[int]) -> Response:
-        await pool_settings.delete_rule(request.scope["user"], rule_id)
+    async def delete_rule(self, request: Request, user: AuthUser, rule_id: FromPath[int]) -> Response:
+        await pool_settings.delete_rule(user, rule_id)
         return _redirect(request, "/admin/lead-pool#rules")
 
     @post("/rules/{rule_id:int}/move")
-    async def move_rule(self, request: Request, rule_id: FromPath[int]) -> Response:
+    async def move_rule(self, request: Request, user: AuthUser, rule_id: FromPath[int]) -> Response:
         data = await form_data(request)
-        await pool_settings.move_rule(request.scope["user"], rule_id, data.get("direction", ""))
+        await pool_settings.move_rule(user, rule_id, data.get("direction", ""))
         return _redirect(request, "/admin/lead-pool#rules")
 
     @post("/reclaim")
-    async def run_reclaim(self, request: Request) -> Response:
+    async def run_reclaim(self, request: Request, user: AuthUser) -> Response:
         """Queue the daily reclaim pass now (it is safe to run at any time)."""
-        pool_settings.require_admin(request.scope["user"])
+        pool_settings.require_admin(user)
         await enqueue("reclaim_leads")
         return _redirect(request, "/admin/lead-pool?done=reclaim")
 
     @post("/distribute")
-    async def distribute(self, request: Request) -> Response:
-        moved = await pool_distribution.distribute_whole_pool(request.scope["user"])
+    async def distribute(self, request: Request, user: AuthUser) -> Response:
+        moved = await pool_distribution.distribute_whole_pool(user)
         return _redirect(request, f"/admin/lead-pool?done=distributed-{moved}")

@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.core.api import ERRORS, to
 from app.core.auth import client_ip
+from app.core.deps import AuthUser
 from app.core.pagination import PageRequest
 from app.leads import follow_ups, pool
 
@@ -106,37 +107,35 @@ class LeadPoolApi(Controller):
 
     @get("/lead-pool", responses=ERRORS)
     async def list_pool(
-        self, request: Request, q: FromQuery[str] = "", city: FromQuery[str] = "",
+        self, user: AuthUser, q: FromQuery[str] = "", city: FromQuery[str] = "",
         limit: FromQuery[str | None] = None, offset: FromQuery[str | None] = None,
     ) -> PoolPage:  # fmt: skip
         """Leads in the public pool (phones masked), and how many private leads the caller holds and may hold."""
-        user = request.scope["user"]
         result = await pool.list_pool(user, pool.PoolFilter(q, city), PageRequest.parse(limit, offset))
         return PoolPage([to(PoolLead, i) for i in result.items], result.total, result.limit, result.offset,
                         to(Quota, await pool.quota(user)))  # fmt: skip
 
     @post("/leads/{lead_id:int}/claim", status_code=200, responses=ERRORS)
-    async def claim(self, request: Request, lead_id: FromPath[int]) -> Claimed:
+    async def claim(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Claimed:
         """Take a lead from the pool. 409 when someone was first or the caller is at the limit."""
-        user = request.scope["user"]
         await pool.claim(user, lead_id, ip=client_ip(request))
         return Claimed(lead_id, user.id, to(Quota, await pool.quota(user)))
 
     @post("/leads/{lead_id:int}/release", status_code=200, responses=ERRORS)
-    async def release(self, request: Request, lead_id: FromPath[int], data: JSONBody[ReleaseIn | None] = None) -> Released:
+    async def release(self, request: Request, user: AuthUser, lead_id: FromPath[int], data: JSONBody[ReleaseIn | None] = None) -> Released:
         """Put a lead back into the pool (owner, or their supervisor, or an admin). Optional `reason`."""
         reason = data.reason if data is not None else ""
-        await pool.release(request.scope["user"], lead_id, reason=reason, ip=client_ip(request))
+        await pool.release(user, lead_id, reason=reason, ip=client_ip(request))
         return Released(lead_id, None)
 
     @get("/leads/{lead_id:int}/follow-ups", responses=ERRORS)
-    async def list_follow_ups(self, request: Request, lead_id: FromPath[int]) -> FollowUps:
-        rows = await follow_ups.list_for_lead(request.scope["user"], lead_id)
+    async def list_follow_ups(self, user: AuthUser, lead_id: FromPath[int]) -> FollowUps:
+        rows = await follow_ups.list_for_lead(user, lead_id)
         return FollowUps([_follow_up(r) for r in rows])
 
     @post("/leads/{lead_id:int}/follow-ups", status_code=201, responses=ERRORS)
-    async def add_follow_up(self, request: Request, lead_id: FromPath[int], data: JSONBody[FollowUpIn]) -> FollowUpOut:
+    async def add_follow_up(self, request: Request, user: AuthUser, lead_id: FromPath[int], data: JSONBody[FollowUpIn]) -> FollowUpOut:
         """Record a contact with the lead."""
         values = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
-        row = await follow_ups.add_follow_up(request.scope["user"], values, lead_id=lead_id, ip=client_ip(request))
+        row = await follow_ups.add_follow_up(user, values, lead_id=lead_id, ip=client_ip(request))
         return _follow_up(row)

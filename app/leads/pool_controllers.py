@@ -9,18 +9,20 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Response
 
 from app.core.auth import client_ip
+from app.core.deps import AuthUser
 from app.core.errors import DomainError, ValidationFailed
 from app.core.forms import form_data
 from app.core.i18n import N_
 from app.core.pagination import PageRequest
+from app.core.permissions import CurrentUser
 from app.core.web import page
 from app.leads import follow_ups, phones, pool, services
 
 PANEL = "leads/follow_ups_panel.html"
 
 
-def _fragment(request: Request, template: str, status_code: int = 200, **context) -> HTMXTemplate:
-    context.setdefault("user", request.scope["user"])
+def _fragment(user: CurrentUser, template: str, status_code: int = 200, **context) -> HTMXTemplate:
+    context.setdefault("user", user)
     return HTMXTemplate(template_name=template, context=context, status_code=status_code,
                         headers={"Vary": "HX-Request, HX-Target"})  # fmt: skip
 
@@ -44,10 +46,9 @@ class LeadPoolController(Controller):
 
     @get("/pool")
     async def pool_page(
-        self, request: Request, q: FromQuery[str] = "", city: FromQuery[str] = "",
+        self, request: Request, user: AuthUser, q: FromQuery[str] = "", city: FromQuery[str] = "",
         limit: FromQuery[str] = "", offset: FromQuery[str] = "",
     ) -> Response:  # fmt: skip
-        user = request.scope["user"]
         filters = pool.PoolFilter(q, city)
         result = await pool.list_pool(user, filters, PageRequest.parse(limit, offset))
         template = "leads/pool_rows.html" if request.htmx and request.htmx.target == "pool-results" else "leads/pool.html"
@@ -55,8 +56,7 @@ class LeadPoolController(Controller):
                           statuses=services.STATUSES, sources=services.SOURCES)  # fmt: skip
 
     @post("/{lead_id:int}/claim")
-    async def claim(self, request: Request, lead_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
+    async def claim(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response:
         view = (await form_data(request)).get("view", "")
         problem = ""
         try:
@@ -65,11 +65,10 @@ class LeadPoolController(Controller):
             if exc.status_code == 404 or not request.htmx:
                 raise
             problem = exc.detail
-        return await self._after_move(request, lead_id, view, problem, N_("Claimed: this lead is now in your list."))
+        return await self._after_move(request, user, lead_id, view, problem, N_("Claimed: this lead is now in your list."))
 
     @post("/{lead_id:int}/release")
-    async def release(self, request: Request, lead_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
+    async def release(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response:
         data = await form_data(request)
         problem = ""
         try:
@@ -78,34 +77,32 @@ class LeadPoolController(Controller):
             if exc.status_code == 404 or not request.htmx:
                 raise
             problem = exc.detail
-        return await self._after_move(request, lead_id, data.get("view", ""), problem,
+        return await self._after_move(request, user, lead_id, data.get("view", ""), problem,
                                       N_("Released: the lead is back in the public pool."))  # fmt: skip
 
-    async def _after_move(self, request: Request, lead_id: int, view: str, problem: str, done: str) -> Response:
-        user = request.scope["user"]
+    async def _after_move(self, request: Request, user: CurrentUser, lead_id: int, view: str, problem: str, done: str) -> Response:
         status = 409 if problem else 200
         if not request.htmx:
             return Redirect(f"/leads/{lead_id}")
         if view == "row":
             row = phones.present_lead(user, await services.get_lead(user, lead_id))
-            return _fragment(request, "leads/pool_row.html", status, lead=row, problem=problem,
+            return _fragment(user, "leads/pool_row.html", status, lead=row, problem=problem,
                              claimed=not problem, sources=services.SOURCES)  # fmt: skip
         context = await panel_context(user, lead_id, notice="" if problem else done, problem=problem)
-        return _fragment(request, PANEL, status, **context)
+        return _fragment(user, PANEL, status, **context)
 
     @get("/{lead_id:int}/timeline")
-    async def timeline(self, request: Request, lead_id: FromPath[int]) -> Response:
-        return _fragment(request, PANEL, **await panel_context(request.scope["user"], lead_id))
+    async def timeline(self, user: AuthUser, lead_id: FromPath[int]) -> Response:
+        return _fragment(user, PANEL, **await panel_context(user, lead_id))
 
     @post("/{lead_id:int}/follow-ups")
-    async def add_follow_up(self, request: Request, lead_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
+    async def add_follow_up(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response:
         data = await form_data(request)
         try:
             await follow_ups.add_follow_up(user, data, lead_id=lead_id, ip=client_ip(request))
         except ValidationFailed as exc:
             context = await panel_context(user, lead_id, values=data, errors=exc.by_field(), problem=exc.detail)
-            return _fragment(request, PANEL, 422, **context)
+            return _fragment(user, PANEL, 422, **context)
         if not request.htmx:
             return Redirect(f"/leads/{lead_id}")
-        return _fragment(request, PANEL, **await panel_context(user, lead_id, notice=N_("Follow-up saved.")))
+        return _fragment(user, PANEL, **await panel_context(user, lead_id, notice=N_("Follow-up saved.")))

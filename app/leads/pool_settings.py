@@ -10,6 +10,7 @@ from app.core import audit
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from app.core.events import ADMINS, Event
+from app.core.forms import parse_int
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser
 from app.leads import policy
@@ -77,11 +78,11 @@ def _whole(values: dict, name: str, errors: list[FieldError], *, blank_is_none: 
         if blank_is_none:
             return None
         raw = 0
-    if isinstance(raw, bool) or not (isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit())):
+    number = parse_int(raw)
+    if number is None and not (isinstance(raw, str) and raw.isdecimal()):
         errors.append(FieldError(name, N_("Enter a whole number of 0 or more.")))
         return None
-    number = int(raw)
-    if number > (100_000 if name.startswith("limit_") else MAX_DAYS):
+    if number is None or number > (100_000 if name.startswith("limit_") else MAX_DAYS):  # None: past 64 bits
         errors.append(FieldError(name, N_("This number is too large.")))
         return None
     return number
@@ -138,12 +139,10 @@ def _reference(values: dict, name: str, errors: list[FieldError]) -> int | None:
     raw = values.get(name)
     if raw in (None, ""):
         return None
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.strip().isdigit():
-        return int(raw)
-    errors.append(FieldError(name, N_("Choose one of the listed options.")))
-    return None
+    number = parse_int(raw)
+    if number is None:
+        errors.append(FieldError(name, N_("Choose one of the listed options.")))
+    return number
 
 
 async def _clean_rule(values: dict) -> dict:

@@ -11,6 +11,7 @@ from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from app.core.events import Event
+from app.core.forms import parse_int
 from app.core.i18n import N_
 from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import CurrentUser
@@ -183,11 +184,8 @@ def _clean_tags(raw, errors: list[FieldError]) -> list[str]:
 def _as_id(value) -> int | None | str:
     if value in (None, ""):
         return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return "invalid"
+    number = parse_int(value)
+    return "invalid" if number is None else number
 
 
 async def _clean_references(user, values, fields, out, errors) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.core.api import ERRORS, to
+from app.core.deps import AuthUser
 from app.core.pagination import PageRequest
 from app.notifications import services
 from app.notifications.jobs import queue_delivery
@@ -52,21 +53,21 @@ class NotificationApi(Controller):
 
     @get("/notifications", responses=ERRORS)
     async def list_notifications(
-        self, request: Request, limit: FromQuery[str | None] = None, offset: FromQuery[str | None] = None,
+        self, user: AuthUser, limit: FromQuery[str | None] = None, offset: FromQuery[str | None] = None,
         unread: FromQuery[bool] = False,
     ) -> NotificationPage:
-        result = await services.list_notifications(request.scope["user"], PageRequest.parse(limit, offset), unread)
+        result = await services.list_notifications(user, PageRequest.parse(limit, offset), unread)
         return NotificationPage([to(NotificationOut, i) for i in result.items], result.total, result.limit, result.offset)
 
     @post("/notifications/{notification_id:int}/read", status_code=200, responses=ERRORS)
-    async def read(self, request: Request, notification_id: FromPath[int]) -> Unread:
-        return Unread(await services.mark_read(request.scope["user"], notification_id))
+    async def read(self, user: AuthUser, notification_id: FromPath[int]) -> Unread:
+        return Unread(await services.mark_read(user, notification_id))
 
     @post("/announcements", status_code=202, responses=ERRORS)
-    async def announce(self, request: Request, data: JSONBody[AnnouncementIn]) -> Created:
+    async def announce(self, user: AuthUser, data: JSONBody[AnnouncementIn]) -> Created:
         """Send an announcement to everyone, a role, a team or a campus (admins and supervisors)."""
         announcement_id = await services.create_announcement(
-            request.scope["user"],
+            user,
             title=data.title,
             body=data.body,
             audience=data.audience,

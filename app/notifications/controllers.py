@@ -7,6 +7,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
 from app.core.auth import require_roles
+from app.core.deps import AuthUser
 from app.core.errors import ValidationFailed
 from app.core.forms import form_data
 from app.core.pagination import PageRequest
@@ -21,21 +22,18 @@ class NotificationController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request, limit: FromQuery[str] = "", offset: FromQuery[str] = "", unread: FromQuery[str] = "") -> Response:
-        user = request.scope["user"]
+    async def index(self, request: Request, user: AuthUser, limit: FromQuery[str] = "", offset: FromQuery[str] = "", unread: FromQuery[str] = "") -> Response:
         result = await services.list_notifications(user, PageRequest.parse(limit, offset), unread_only=unread == "1")
         return await page(request, "notifications/index.html", page_data=result, unread_only=unread == "1")
 
     @post("/{notification_id:int}/read")
-    async def read_one(self, request: Request, notification_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
+    async def read_one(self, request: Request, user: AuthUser, notification_id: FromPath[int]) -> Response:
         await services.mark_read(user, notification_id)
         result = await services.list_notifications(user, PageRequest())
         return await page(request, "notifications/index.html", page_data=result, unread_only=False)
 
     @post("/read-all")
-    async def read_all(self, request: Request) -> Response:
-        user = request.scope["user"]
+    async def read_all(self, request: Request, user: AuthUser) -> Response:
         await services.mark_read(user)
         result = await services.list_notifications(user, PageRequest())
         return await page(request, "notifications/index.html", page_data=result, unread_only=False)
@@ -61,8 +59,7 @@ class AnnouncementController(Controller):
         )
 
     @post("/")
-    async def create(self, request: Request) -> Response:
-        user = request.scope["user"]
+    async def create(self, request: Request, user: AuthUser) -> Response:
         data = await form_data(request)
         try:
             announcement_id = await services.create_announcement(

@@ -7,9 +7,11 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response
 
 from app.core.auth import require_roles
+from app.core.deps import AuthUser
 from app.core.errors import ValidationFailed
 from app.core.forms import form_data
 from app.core.pagination import PageRequest
+from app.core.permissions import CurrentUser
 from app.core.web import page
 from app.notifications import outbox, preferences
 
@@ -28,9 +30,8 @@ class NotificationPreferencesController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def show(self, request: Request) -> Response:
+    async def show(self, request: Request, user: AuthUser) -> Response:
         """The preferences card (loaded into the account page by htmx), or a page of its own."""
-        user = request.scope["user"]
         ctx = await _preferences_context(user.id)
         template = (
             PREFERENCES
@@ -40,8 +41,7 @@ class NotificationPreferencesController(Controller):
         return await page(request, template, saved=False, errors={}, **ctx)
 
     @post("/")
-    async def save(self, request: Request) -> Response:
-        user = request.scope["user"]
+    async def save(self, request: Request, user: AuthUser) -> Response:
         data = await form_data(request)
         try:
             await preferences.save_preferences(user, preferences.ticked(data, "email"), preferences.ticked(data, "sms"))
@@ -58,9 +58,8 @@ class OutboxAdminController(Controller):
     guards = [require_roles(*outbox.OUTBOX_ADMINS)]
     include_in_schema = False
 
-    async def _render(self, request: Request, status: str, channel: str, limit: str = "", offset: str = "",
+    async def _render(self, request: Request, user: CurrentUser, status: str, channel: str, limit: str = "", offset: str = "",
                       notice: str = "") -> Response:  # fmt: skip
-        user = request.scope["user"]
         status = status if status in outbox.STATUSES else ""
         channel = channel if channel in outbox.CHANNELS else ""
         result = await outbox.list_messages(user, PageRequest.parse(limit, offset), status=status, channel=channel)
@@ -71,14 +70,14 @@ class OutboxAdminController(Controller):
         )  # fmt: skip
 
     @get("/")
-    async def index(self, request: Request, status: FromQuery[str] = "", channel: FromQuery[str] = "",
+    async def index(self, request: Request, user: AuthUser, status: FromQuery[str] = "", channel: FromQuery[str] = "",
                     limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:  # fmt: skip
-        return await self._render(request, status, channel, limit, offset)
+        return await self._render(request, user, status, channel, limit, offset)
 
     @post("/{message_id:int}/retry")
-    async def retry(self, request: Request, message_id: FromPath[int]) -> Response:
-        await outbox.retry_now(request.scope["user"], message_id)
+    async def retry(self, request: Request, user: AuthUser, message_id: FromPath[int]) -> Response:
+        await outbox.retry_now(user, message_id)
         data = await form_data(request)
         if not request.htmx:
             return Redirect(f"/admin/outbox?status={data.get('status', '')}&channel={data.get('channel', '')}")
-        return await self._render(request, data.get("status", ""), data.get("channel", ""), notice="retried")
+        return await self._render(request, user, data.get("status", ""), data.get("channel", ""), notice="retried")

@@ -9,6 +9,7 @@ from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from app.core.events import Audience, Event
+from app.core.forms import parse_int
 from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import ROLES, CurrentUser
 from app.notifications import outbox
@@ -121,11 +122,11 @@ async def create_announcement(
     elif audience == "role" and audience_value not in ROLES:
         errors.append(FieldError("audience_value", "Choose a role."))
     elif audience == "team" and not (
-        audience_value.isdigit() and await Team.exists().where(Team.id == int(audience_value))
+        (team_id := parse_int(audience_value)) is not None and await Team.exists().where(Team.id == team_id)
     ):
         errors.append(FieldError("audience_value", "Choose a team."))
     elif audience == "campus" and not (
-        audience_value.isdigit() and await Campus.exists().where(Campus.id == int(audience_value))
+        (campus_id := parse_int(audience_value)) is not None and await Campus.exists().where(Campus.id == campus_id)
     ):
         errors.append(FieldError("audience_value", "Choose a campus."))
     if errors:

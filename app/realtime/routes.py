@@ -16,8 +16,9 @@ import json
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
+from app.core.deps import OptionalUser
 from app.core.i18n import current_locale
-from app.core.permissions import led_team_ids
+from app.core.permissions import CurrentUser, led_team_ids
 from app.realtime import hub as hub_module
 from app.realtime.hub import Connection, hub
 
@@ -30,7 +31,7 @@ async def _initial_fragments(conn: Connection) -> str:
     return await bell_fragment(conn.user.id)
 
 
-async def _connection(socket: WebSocket) -> Connection | None:
+async def _connection(socket: WebSocket, user: CurrentUser | None) -> Connection | None:
     """The tab's identity, or None (the socket is then closed): a session, else a display token."""
     token = socket.query_params.get("display")
     if token:
@@ -45,7 +46,6 @@ async def _connection(socket: WebSocket) -> Connection | None:
             return None
         viewer, display_id = found
         return Connection(socket=socket, user=viewer, locale=current_locale(), display_id=display_id)
-    user = socket.scope.get("user")
     if user is None:
         await socket.close(code=4401, reason="login required")
         return None
@@ -60,8 +60,8 @@ async def _ticks(conn: Connection) -> None:
 
 
 @websocket("/ws", opt={"public": True})
-async def realtime_socket(socket: WebSocket) -> None:
-    conn = await _connection(socket)
+async def realtime_socket(socket: WebSocket, optional_user: OptionalUser) -> None:
+    conn = await _connection(socket, optional_user)
     if conn is None:
         return
     hub.register(conn)

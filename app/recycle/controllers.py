@@ -11,10 +11,12 @@ from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Response
 
 from app.core.auth import client_ip
+from app.core.deps import AuthUser
 from app.core.errors import Conflict, Forbidden, NotFound
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int, parse_int
 from app.core.i18n import gettext as _
 from app.core.pagination import PageRequest
+from app.core.permissions import CurrentUser
 from app.core.web import page
 from app.recycle import service
 from app.recycle.registry import RETENTION_DAYS, kinds
@@ -29,7 +31,7 @@ def _day(raw: str) -> date | None:
 
 def parse_filter(kind: str, deleted_by: str, deleted_from: str, deleted_to: str, q: str) -> service.BinFilter:
     return service.BinFilter(
-        kind=kind if kind in kinds() else "", deleted_by=int(deleted_by) if deleted_by.isdigit() else None,
+        kind=kind if kind in kinds() else "", deleted_by=parse_int(deleted_by),
         deleted_from=_day(deleted_from), deleted_to=_day(deleted_to), q=q.strip()[:100],
     )  # fmt: skip
 
@@ -40,9 +42,8 @@ def _params(filters: service.BinFilter) -> dict:
             "deleted_to": filters.deleted_to.isoformat() if filters.deleted_to else ""}  # fmt: skip
 
 
-async def _render(request: Request, filters: service.BinFilter, pager: PageRequest, *, status_code: int = 200,
+async def _render(request: Request, user: CurrentUser, filters: service.BinFilter, pager: PageRequest, *, status_code: int = 200,
                   notice: str = "", notice_url: str = "", alert: str = "") -> Response:  # fmt: skip
-    user = request.scope["user"]
     result = await service.list_bin(user, filters, pager)
     rows_only = request.htmx and request.htmx.target == "bin-results"
     return await page(
@@ -57,8 +58,8 @@ async def _back_to_list(request: Request) -> tuple[service.BinFilter, PageReques
     """The filters the list was showing when a row's button was pressed (sent as hidden fields)."""
     data = await form_data(request)
     filters = parse_filter(*(str(data.get(k, "")) for k in ("kind", "deleted_by", "deleted_from", "deleted_to", "q")))
-    offset = str(data.get("offset", ""))
-    return filters, PageRequest.parse("", offset if offset.isdigit() else "")
+    offset = optional_int(data, "offset")
+    return filters, PageRequest.parse("", "" if offset is None else offset)
 
 
 async def moved_to_bin(request: Request, kind: str, item_id: int, name: str, back_url: str) -> Response:
@@ -75,38 +76,37 @@ class RecycleBinController(Controller):
 
     @get("/")
     async def index(
-        self, request: Request, kind: FromQuery[str] = "", deleted_by: FromQuery[str] = "",
+        self, request: Request, user: AuthUser, kind: FromQuery[str] = "", deleted_by: FromQuery[str] = "",
         deleted_from: FromQuery[str] = "", deleted_to: FromQuery[str] = "", q: FromQuery[str] = "",
         limit: FromQuery[str] = "", offset: FromQuery[str] = "",
     ) -> Response:  # fmt: skip
         filters = parse_filter(kind, deleted_by, deleted_from, deleted_to, q)
-        return await _render(request, filters, PageRequest.parse(limit, offset))
+        return await _render(request, user, filters, PageRequest.parse(limit, offset))
 
     @post("/{kind:str}/{item_id:int}/restore")
-    async def restore(self, request: Request, kind: FromPath[str], item_id: FromPath[int]) -> Response:
+    async def restore(self, request: Request, user: AuthUser, kind: FromPath[str], item_id: FromPath[int]) -> Response:
         filters, pager = await _back_to_list(request)
         data = await form_data(request)
         try:
-            url = await service.restore(request.scope["user"], kind, item_id, ip=client_ip(request))
+            url = await service.restore(user, kind, item_id, ip=client_ip(request))
         except (Conflict, Forbidden, NotFound) as exc:
             if data.get("from") == "deleted":  # the undo link on the "moved to the bin" page
                 raise
-            return await _render(request, filters, pager, status_code=exc.status_code, alert=_(exc.detail))
+            return await _render(request, user, filters, pager, status_code=exc.status_code, alert=_(exc.detail))
         if data.get("from") == "deleted":
             return ClientRedirect(url) if request.htmx else Redirect(url)
-        return await _render(request, filters, pager, notice=_("Restored."), notice_url=url)
+        return await _render(request, user, filters, pager, notice=_("Restored."), notice_url=url)
 
     @post("/{kind:str}/{item_id:int}/purge")
-    async def purge(self, request: Request, kind: FromPath[str], item_id: FromPath[int]) -> Response:
+    async def purge(self, request: Request, user: AuthUser, kind: FromPath[str], item_id: FromPath[int]) -> Response:
         filters, pager = await _back_to_list(request)
-        user = request.scope["user"]
         if not service.can_purge(user):
             raise Forbidden(_("Only an administrator can delete items for good."))
         if (await form_data(request)).get("confirm") != "yes":
-            return await _render(request, filters, pager, status_code=422,
+            return await _render(request, user, filters, pager, status_code=422,
                                  alert=_("Confirm that the item should be deleted for good."))  # fmt: skip
         try:
             await service.purge(user, kind, item_id, ip=client_ip(request))
         except (Conflict, NotFound) as exc:
-            return await _render(request, filters, pager, status_code=exc.status_code, alert=_(exc.detail))
-        return await _render(request, filters, pager, notice=_("Deleted for good."))
+            return await _render(request, user, filters, pager, status_code=exc.status_code, alert=_(exc.detail))
+        return await _render(request, user, filters, pager, notice=_("Deleted for good."))

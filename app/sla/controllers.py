@@ -12,6 +12,7 @@ from litestar.response import Redirect, Response
 
 from app.core.auth import require_roles
 from app.core.clock import system_clock
+from app.core.deps import AuthUser
 from app.core.errors import NotFound, ValidationFailed
 from app.core.forms import form_data
 from app.core.i18n import gettext
@@ -78,11 +79,11 @@ class SlaAdminController(Controller):
         return await page(request, INDEX, **await _index_context())
 
     @post("/paused")
-    async def save_paused(self, request: Request) -> Response:
+    async def save_paused(self, request: Request, user: AuthUser) -> Response:
         form = await request.form()
         chosen = [s for s in form.getall("paused_statuses", []) if isinstance(s, str)]
         try:
-            await policies.save_paused_statuses(request.scope["user"], chosen)
+            await policies.save_paused_statuses(user, chosen)
         except ValidationFailed as exc:
             return await page(request, INDEX, status_code=422, **await _index_context(exc.by_field(), chosen))
         return _redirect(request, "/admin/sla?saved=paused")
@@ -92,11 +93,11 @@ class SlaAdminController(Controller):
         return await page(request, FORM, **await _form_context(type_id, priority))
 
     @post("/{type_id:int}/{priority:str}")
-    async def save(self, request: Request, type_id: FromPath[int], priority: FromPath[str]) -> Response:
+    async def save(self, request: Request, user: AuthUser, type_id: FromPath[int], priority: FromPath[str]) -> Response:
         data = await form_data(request)
         context = await _form_context(type_id, priority)  # 404 before validating an unknown policy
         try:
-            await policies.save_policy(request.scope["user"], type_id, priority, data)
+            await policies.save_policy(user, type_id, priority, data)
         except ValidationFailed as exc:
             return await page(request, FORM, status_code=422, **{**context, "values": data, "errors": exc.by_field()})
         return _redirect(request, f"/admin/sla?saved={type_id}-{priority}#type-{type_id}")
@@ -121,8 +122,8 @@ class TicketSlaController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def card(self, request: Request, ticket_id: FromPath[int]) -> Response:
-        ticket = await ticket_services.get_ticket(request.scope["user"], ticket_id)
+    async def card(self, user: AuthUser, ticket_id: FromPath[int]) -> Response:
+        ticket = await ticket_services.get_ticket(user, ticket_id)
         view = await sla_services.ticket_sla_view(ticket, system_clock.now())
         return HTMXTemplate(template_name="sla/ticket_sla.html", context={
             "ticket": ticket, "sla": view, "span": span_text,

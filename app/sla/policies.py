@@ -10,6 +10,7 @@ from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import FieldError, ValidationFailed
 from app.core.events import ADMINS, Event
+from app.core.forms import parse_int
 from app.core.permissions import CurrentUser
 from app.core.prepared import Prepared
 from app.tickets import workflow
@@ -120,12 +121,13 @@ def clean_policy(form: dict) -> tuple[dict, list[FieldError]]:
             if name == "first_response_minutes":
                 errors.append(FieldError(name, "Enter the first response target in minutes."))
             continue
-        if not raw.isdigit() or int(raw) <= 0:
+        minutes = parse_int(raw)
+        if minutes == 0 or (minutes is None and not raw.isdecimal()):
             errors.append(FieldError(name, "Enter a whole number of minutes greater than zero."))
-        elif int(raw) > MAX_MINUTES:
+        elif minutes is None or minutes > MAX_MINUTES:  # None here: digits past 64 bits
             errors.append(FieldError(name, "At most one year (525,600 minutes)."))
         else:
-            values[name] = int(raw)
+            values[name] = minutes
     first, resolution = values.get("first_response_minutes"), values.get("resolution_minutes")
     if first and resolution and resolution < first:
         errors.append(

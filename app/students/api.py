@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery
 
 from app.core.api import ERRORS, to
 from app.core.auth import client_ip
+from app.core.deps import AuthUser
 from app.core.pagination import PageRequest
 from app.leads.phone_controllers import NO_STORE
 from app.students import deletion, phones, services
@@ -112,19 +113,17 @@ class StudentApi(Controller):
     tags = ["students"]
 
     @get("/", responses=ERRORS)
-    async def list_students(self, request: Request, q: FromQuery[str] = "", limit: FromQuery[str | None] = None,
+    async def list_students(self, user: AuthUser, q: FromQuery[str] = "", limit: FromQuery[str | None] = None,
                             offset: FromQuery[str | None] = None) -> StudentPage:  # fmt: skip
         """Students the caller may see, newest first; `q` searches name, guardian and phone."""
-        user = request.scope["user"]
         result = await services.list_students(user, q, PageRequest.parse(limit, offset))
         return StudentPage([_summary(phones.present_student(user, r)) for r in result.items], result.total,
                            result.limit, result.offset)  # fmt: skip
 
     @get("/{student_id:int}", responses=ERRORS)
-    async def get_student(self, request: Request, student_id: FromPath[int]) -> Response[StudentOut]:
+    async def get_student(self, user: AuthUser, student_id: FromPath[int]) -> Response[StudentOut]:
         """The profile with `lead_id` (the source lead), `leads` (every lead converted to or linked with
         this student), `tags` and the `tickets` the caller may open (`hidden_tickets`: the others)."""
-        user = request.scope["user"]
         view = await services.student_overview(user, student_id)
         s = phones.present_student(user, view.student)
         body = {k: _iso(s[k]) for k in _PROFILE}
@@ -138,14 +137,14 @@ class StudentApi(Controller):
         return Response(to(StudentOut, body), headers={"ETag": f'W/"{s["version"]}"'})
 
     @delete("/{student_id:int}", responses=ERRORS)
-    async def delete_student(self, request: Request, student_id: FromPath[int]) -> None:
+    async def delete_student(self, request: Request, user: AuthUser, student_id: FromPath[int]) -> None:
         """Move the student to the recycle bin (whoever may see them; restorable for 30 days at /recycle).
         404 when the student is gone already or the caller cannot see them."""
-        await deletion.delete_student(request.scope["user"], student_id, ip=client_ip(request))
+        await deletion.delete_student(user, student_id, ip=client_ip(request))
 
     @post("/{student_id:int}/phone/reveal", status_code=200, responses=ERRORS)
-    async def reveal_phone(self, request: Request, student_id: FromPath[int]) -> Response[StudentPhones]:
+    async def reveal_phone(self, request: Request, user: AuthUser, student_id: FromPath[int]) -> Response[StudentPhones]:
         """The family's full numbers `{"id", "guardian_phone", "phones"}` for a caller who sees them masked. Each
         call is audited (who, which student, when, from where); 403 when the caller may not see the student."""
-        numbers = await phones.reveal_student_phone(request.scope["user"], student_id, ip=client_ip(request))
+        numbers = await phones.reveal_student_phone(user, student_id, ip=client_ip(request))
         return Response(to(StudentPhones, numbers), headers=NO_STORE)

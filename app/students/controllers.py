@@ -8,6 +8,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
 from app.core.auth import client_ip
+from app.core.deps import AuthUser
 from app.core.pagination import PageRequest
 from app.core.web import page
 from app.leads import follow_ups
@@ -23,9 +24,8 @@ class StudentController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request, q: FromQuery[str] = "", limit: FromQuery[str] = "",
+    async def index(self, request: Request, user: AuthUser, q: FromQuery[str] = "", limit: FromQuery[str] = "",
                     offset: FromQuery[str] = "") -> Response:  # fmt: skip
-        user = request.scope["user"]
         result = await services.list_students(user, q, PageRequest.parse(limit, offset))
         result.items = [phones.present_student(user, row) for row in result.items]
         partial = request.htmx and request.htmx.target == "student-results"
@@ -33,8 +33,7 @@ class StudentController(Controller):
                           statuses=services.STATUSES)  # fmt: skip
 
     @get("/{student_id:int}")
-    async def detail(self, request: Request, student_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
+    async def detail(self, request: Request, user: AuthUser, student_id: FromPath[int]) -> Response:
         view = await services.student_overview(user, student_id)
         return await page(
             request, "students/detail.html", view=view, student=phones.present_student(user, view.student),
@@ -45,13 +44,13 @@ class StudentController(Controller):
         )  # fmt: skip
 
     @post("/{student_id:int}/phone/reveal", status_code=200)
-    async def reveal(self, request: Request, student_id: FromPath[int]) -> Response:
+    async def reveal(self, request: Request, user: AuthUser, student_id: FromPath[int]) -> Response:
         """The "显示" button: the family's full numbers in place of the masked ones; audited."""
-        numbers = await phones.reveal_student_phone(request.scope["user"], student_id, ip=client_ip(request))
+        numbers = await phones.reveal_student_phone(user, student_id, ip=client_ip(request))
         return revealed(f"student-phone-{student_id}", numbers["guardian_phone"], numbers["phones"],
                         others=await wants_others(request))  # fmt: skip
 
     @post("/{student_id:int}/delete")
-    async def delete(self, request: Request, student_id: FromPath[int]) -> Response:
-        student = await deletion.delete_student(request.scope["user"], student_id, ip=client_ip(request))
+    async def delete(self, request: Request, user: AuthUser, student_id: FromPath[int]) -> Response:
+        student = await deletion.delete_student(user, student_id, ip=client_ip(request))
         return await moved_to_bin(request, "student", student_id, student["name"], "/students")

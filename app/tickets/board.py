@@ -20,6 +20,7 @@ from piccolo.query.functions.aggregate import Count
 
 from app.core.clock import Clock, system_clock
 from app.core.errors import FieldError, ValidationFailed
+from app.core.forms import int_list, parse_int
 from app.core.i18n import N_
 from app.core.i18n import gettext as _
 from app.core.permissions import CurrentUser
@@ -65,8 +66,8 @@ class BoardQuery:
         errors = [FieldError(name, _CHOOSE) for name, bad in (
             ("group", group not in GROUPS),
             ("priority", bool(priority) and priority not in workflow.PRIORITIES),
-            ("assignee", bool(assignee) and assignee not in ("me", "none") and not assignee.isdigit()),
-            ("campus", bool(campus) and not campus.isdigit()),
+            ("assignee", bool(assignee) and assignee not in ("me", "none") and parse_int(assignee) is None),
+            ("campus", bool(campus) and parse_int(campus) is None),
         ) if bad]  # fmt: skip
         if errors:
             raise ValidationFailed(errors)
@@ -144,10 +145,11 @@ _GROUP_COLUMN = {"status": Ticket.status, "assignee": Ticket.assignee, "type": T
 def _column_clause(query: BoardQuery, key: str):
     if query.group == "status" and key in query.statuses():
         return Ticket.status == key
-    if query.group == "assignee" and (key == "none" or key.isdigit()):
-        return Ticket.assignee.is_null() if key == "none" else Ticket.assignee == int(key)
-    if query.group == "type" and key.isdigit():
-        return Ticket.ticket_type == int(key)
+    number = parse_int(key)
+    if query.group == "assignee" and (key == "none" or number is not None):
+        return Ticket.assignee.is_null() if key == "none" else Ticket.assignee == number
+    if query.group == "type" and number is not None:
+        return Ticket.ticket_type == number
     raise ValidationFailed.one("column", N_("Unknown column."))
 
 
@@ -157,12 +159,12 @@ async def column_heads(user: CurrentUser, query: BoardQuery, present: Iterable[s
     if group == "status":
         return [Column(group, s, workflow.STATUSES[s], translate=True) for s in query.statuses()]
     if group == "type":
-        ids = [int(k) for k in present if k.isdigit()]
+        ids = int_list(present)
         rows = await TicketType.select(TicketType.id, TicketType.name).where(
             TicketType.is_active.eq(True) | TicketType.id.is_in(ids or [-1])
         ).order_by(TicketType.sort_order).order_by(TicketType.id)  # fmt: skip
         return [Column(group, str(r["id"]), r["name"]) for r in rows]
-    ids = {int(k) for k in present if k.isdigit()} | ({user.id} if user.id > 0 else set())
+    ids = set(int_list(present)) | ({user.id} if user.id > 0 else set())
     people = await User.select(User.id, User.display_name, User.username).where(User.id.is_in(sorted(ids) or [-1]))
     people.sort(key=lambda p: (p["id"] != user.id, p["display_name"] or p["username"]))
     heads = [Column(group, "none", N_("Unassigned"), translate=True)]

@@ -12,8 +12,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
 from app.core.auth import require_roles
+from app.core.deps import AuthUser
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int, parse_int
 from app.core.i18n import N_
 from app.core.i18n import gettext as _
 from app.core.web import page
@@ -32,10 +33,6 @@ def _html(body: str, status_code: int = 200) -> Response:
     return Response(body, media_type=MediaType.HTML, status_code=status_code)
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 def _refusal(exc: DomainError) -> str:
     if isinstance(exc, Conflict):
         return _(STALE_MOVE)
@@ -49,21 +46,20 @@ class BoardController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request) -> Response:
-        user = request.scope["user"]
+    async def index(self, request: Request, user: AuthUser) -> Response:
         query = BoardQuery.parse(request.query_params)
         shown = await board.load_board(user, query)
         return await page(request, "board/index.html", board=shown, query=query, group=query.group, readonly=False,
                           choices=await board.filter_choices())  # fmt: skip
 
     @get("/column")
-    async def column(self, request: Request, key: FromQuery[str] = "", offset: FromQuery[str] = "0") -> Response:
+    async def column(self, request: Request, user: AuthUser, key: FromQuery[str] = "", offset: FromQuery[str] = "0") -> Response:
         """The next cards of one column; the page counts the cards it has to give the offset."""
-        user = request.scope["user"]
         query = BoardQuery.parse(request.query_params)
-        if not offset.isdigit():
+        start = parse_int(offset)
+        if start is None:
             raise ValidationFailed.one("offset", N_("Must be a whole number of 0 or more."))
-        cards, count = await board.load_column(user, query, key, int(offset))
+        cards, count = await board.load_column(user, query, key, start)
         sub = await BoardSubscription.heads(user, query)
         column = next((c for c in sub.columns if c.key == key), None) or board.Column(query.group, key, key)
         column.count = count
@@ -71,21 +67,20 @@ class BoardController(Controller):
                           group=query.group, readonly=False)  # fmt: skip
 
     @post("/move")
-    async def move(self, request: Request) -> Response:
+    async def move(self, request: Request, user: AuthUser) -> Response:
         """Drop a card on a column (drag and drop, or the card's "move to" menu).
 
         Success answers the card in its new column and fresh counts; a refusal answers 4xx with
         the reason and the card as it really is, and the page puts the dragged card back.
         """
-        user = request.scope["user"]
         data = await form_data(request)
         query = BoardQuery.parse(data)
-        ticket_id = _int(data.get("id"))
+        ticket_id = optional_int(data, "id")
         if ticket_id is None:
             raise ValidationFailed.one("id", N_("Unknown record."))
         sub = await BoardSubscription.heads(user, query)
         try:
-            await board.move_card(user, ticket_id, data.get("to", ""), _int(data.get("version")))
+            await board.move_card(user, ticket_id, data.get("to", ""), optional_int(data, "version"))
         except (ValidationFailed, Conflict, Forbidden, NotFound) as exc:
             # Refused as it stands: put the card back as it is. Changed meanwhile (409) or gone:
             # take it out and show it where it really is now, if anywhere.
@@ -128,11 +123,11 @@ class DisplayAdminController(Controller):
         return await self._render(request)
 
     @post("/")
-    async def create(self, request: Request) -> Response:
+    async def create(self, request: Request, user: AuthUser) -> Response:
         data = await form_data(request)
         try:
             created, token = await displays.create_display(
-                request.scope["user"], data.get("name", ""), data.get("campus")
+                user, data.get("name", ""), data.get("campus")
             )
         except ValidationFailed as exc:
             return await self._render(request, 422, values=data, errors=exc.by_field(), detail=exc.detail)
@@ -140,6 +135,6 @@ class DisplayAdminController(Controller):
         return await self._render(request, new_token=token, new_display=created)
 
     @post("/{display_id:int}/revoke")
-    async def revoke(self, request: Request, display_id: FromPath[int]) -> Response:
-        await displays.revoke_display(request.scope["user"], display_id)
+    async def revoke(self, request: Request, user: AuthUser, display_id: FromPath[int]) -> Response:
+        await displays.revoke_display(user, display_id)
         return await self._render(request)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from app.core.clock import Clock, system_clock
 from app.core.errors import DomainError, ValidationFailed
 from app.core.events import Event, publish
+from app.core.forms import parse_int
 from app.core.permissions import CurrentUser
 from app.core.templates import render_fragment
 from app.realtime.hub import Connection, on_connect, on_disconnect, on_event, on_message, on_tick
@@ -171,10 +172,10 @@ async def leave_ticket(conn: Connection) -> None:
 @on_message("view_ticket")
 async def on_view_ticket(conn: Connection, message: dict) -> None:
     """This tab shows a ticket (and whether its user is typing); sent on load and every 10 s."""
-    raw_id = str(message.get("id", ""))
-    if conn.readonly or not raw_id.isdigit():
+    ticket_id = parse_int(str(message.get("id", "")))
+    if conn.readonly or ticket_id is None:
         return
-    ticket_id, typing = int(raw_id), _flag(message.get("typing"))
+    typing = _flag(message.get("typing"))
     view = conn.subscriptions.get("ticket")
     if view is None or view.ticket_id != ticket_id:
         try:

@@ -18,6 +18,7 @@ from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.core.events import Event
+from app.core.forms import parse_int
 from app.core.i18n import gettext as _
 from app.notifications.services import notify
 from app.settings import get_settings
@@ -70,7 +71,7 @@ async def ticket_for_link(ticket_id: int, signature: str) -> dict:
 def _clean(score_raw, comment_raw) -> tuple[int, str]:
     text = str(score_raw or "").strip()
     errors = []
-    score = int(text) if text.isdigit() else 0
+    score = parse_int(text) or 0
     if not 1 <= score <= 5:
         errors.append(FieldError("score", "Choose a score from 1 to 5."))
     comment = str(comment_raw or "").strip()

@@ -7,6 +7,7 @@ from litestar.params import FromPath
 from litestar.response import Response
 
 from app.core.auth import client_ip
+from app.core.deps import AuthUser
 from app.recycle.controllers import moved_to_bin
 from app.tickets import deletion
 
@@ -16,6 +17,6 @@ class TicketDeletionController(Controller):
     include_in_schema = False
 
     @post("/delete")
-    async def delete(self, request: Request, ticket_id: FromPath[int]) -> Response:
-        ticket = await deletion.delete_ticket(request.scope["user"], ticket_id, ip=client_ip(request))
+    async def delete(self, request: Request, user: AuthUser, ticket_id: FromPath[int]) -> Response:
+        ticket = await deletion.delete_ticket(user, ticket_id, ip=client_ip(request))
         return await moved_to_bin(request, "ticket", ticket_id, f"{ticket['number']} {ticket['title']}", "/tickets")

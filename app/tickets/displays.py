@@ -15,6 +15,7 @@ from app.core import audit
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from app.core.forms import parse_int
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser
 from tables.accounts.tables import Campus
@@ -52,8 +53,8 @@ async def create_display(actor: CurrentUser, name: str, campus_id: str | int | N
         errors.append(FieldError("name", N_("At most 60 characters.")))
     campus = None
     if campus_id not in (None, ""):
-        campus = int(campus_id) if str(campus_id).isdigit() else -1
-        if not await Campus.exists().where(Campus.id == campus):
+        campus = parse_int(campus_id)
+        if campus is None or not await Campus.exists().where(Campus.id == campus):
             errors.append(FieldError("campus", N_("Choose one of the listed options.")))
     if errors:
         raise ValidationFailed(errors)

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from app.core.errors import FieldError
+from app.core.forms import parse_int
 from app.core.i18n import N_
 
 FIELD_TYPES: dict[str, str] = {
@@ -139,7 +140,8 @@ def _clean_one(field: dict, raw):  # noqa: C901 - one branch per field type read
     if kind == "select":
         return (text, None) if text in field["options"] else (None, N_("Choose one of the listed options."))
     if kind in ("student", "class_group", "attachment"):
-        return (int(text), None) if text.isdigit() else (None, N_("Choose from the list."))
+        number = parse_int(text)
+        return (number, None) if number is not None else (None, N_("Choose from the list."))
     return None, N_("Unknown field type.")
 
 

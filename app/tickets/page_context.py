@@ -6,6 +6,7 @@ Each loader runs a fixed number of queries, whatever the number of tickets, even
 from __future__ import annotations
 
 from app.approvals import services as approval_services
+from app.core.forms import parse_int
 from app.core.permissions import CurrentUser
 from app.tickets import attachments, pickers, policy, queries, saved_views, services, workflow
 from app.tickets.fields import FIELD_TYPES, active_fields
@@ -38,8 +39,8 @@ def _ids(values) -> list[int]:
     found = set()
     for value in values:
         for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, int) or (isinstance(item, str) and item.isdigit()):
-                found.add(int(item))
+            if (number := parse_int(item)) is not None:
+                found.add(number)
     return sorted(found)
 
 

@@ -6,6 +6,7 @@ from datetime import date, datetime, timezone
 from urllib.parse import urlencode
 
 from app.core.errors import FieldError, ValidationFailed
+from app.core.forms import parse_int
 from app.tickets import workflow
 from app.tickets.attachments import Upload
 from app.tickets.fields import active_fields
@@ -36,8 +37,8 @@ def parse_filters(params) -> tuple[TicketFilter, dict[str, str]]:
         status=tuple(s for s in dict.fromkeys(params.getall("status", [])) if s in workflow.STATUSES),
         type=(params.get("type") or "").strip()[:40],
         priority=priority if priority in workflow.PRIORITIES else "",
-        assignee=assignee if assignee in ("me", "none") or assignee.isdigit() else "",
-        campus=int(campus) if campus.isdigit() else None,
+        assignee=assignee if assignee in ("me", "none") or parse_int(assignee) is not None else "",
+        campus=parse_int(campus),
         tag=(params.get("tag") or "").strip().lstrip("#")[:40],
         overdue=(params.get("overdue") or "") in ("1", "on", "true"),
         created_from=_date(params, "created_from", errors),
@@ -93,7 +94,8 @@ def _ref(values: dict, name: str) -> int | None:
     text = _text(values, name).strip()
     if not text:
         return None
-    return int(text) if text.isdigit() else -1
+    number = parse_int(text)
+    return -1 if number is None else number
 
 
 def custom_values(values: dict, definition: list[dict], uploads: list[Upload], *, every_field: bool) -> dict:
@@ -140,10 +142,10 @@ def property_changes(values: dict) -> dict:
 
 
 def form_version(values: dict) -> int:
-    text = _text(values, "version").strip()
-    if not text.isdigit():
+    version = parse_int(_text(values, "version"))
+    if version is None:
         raise ValidationFailed([FieldError("version", "This form is out of date. Reload the page and try again.")])
-    return int(text)
+    return version
 
 
 def mark_overdue(rows: list[dict], now: datetime) -> list[dict]:

@@ -8,8 +8,10 @@ from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Response
 
 from app.core.clock import system_clock
+from app.core.deps import AuthUser
 from app.core.errors import NotFound, ValidationFailed
 from app.core.pagination import PageRequest
+from app.core.permissions import CurrentUser
 from app.core.web import page
 from app.tickets import attachments, page_context, page_forms, pickers, queries, saved_views, services
 from app.tickets.attachments import REQUEST_LIMIT
@@ -20,8 +22,7 @@ def _redirect(request: Request, url: str) -> Response:
     return ClientRedirect(url) if request.htmx else Redirect(url, status_code=303)
 
 
-async def _list_context(request: Request) -> dict:
-    user = request.scope["user"]
+async def _list_context(request: Request, user: CurrentUser) -> dict:
     params = request.query_params
     filters, errors = page_forms.parse_filters(params)
     result = await queries.list_tickets(user, filters, PageRequest.parse(params.get("limit"), params.get("offset")))
@@ -34,8 +35,8 @@ async def _list_context(request: Request) -> dict:
     }  # fmt: skip
 
 
-async def _views_fragment(request: Request, status_code: int = 200, **context) -> Response:
-    views = await saved_views.list_views(request.scope["user"])
+async def _views_fragment(request: Request, user: CurrentUser, status_code: int = 200, **context) -> Response:
+    views = await saved_views.list_views(user)
     context.setdefault("errors", {})
     context.setdefault("view_name", "")
     return await page(request, "tickets/saved_views.html", status_code=status_code, views=views, **context)
@@ -46,14 +47,14 @@ class TicketPages(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request) -> Response:
-        context = await _list_context(request)
+    async def index(self, request: Request, user: AuthUser) -> Response:
+        context = await _list_context(request, user)
         status = 422 if context["filter_errors"] else 200
         if request.htmx and request.htmx.target == "ticket-results":
             response = await page(request, "tickets/results.html", status_code=status, **context)
             response.headers["HX-Push-Url"] = "/tickets" + (f"?{context['query']}" if context["query"] else "")
             return response
-        options = await page_context.list_options(request.scope["user"])
+        options = await page_context.list_options(user)
         return await page(
             request, "tickets/index.html", status_code=status, errors={}, view_name="", **context, **options
         )
@@ -63,17 +64,16 @@ class TicketPages(Controller):
         return await page(request, "tickets/new.html", types=await services.ticket_types())
 
     @get("/new/{code:str}")
-    async def new(self, request: Request, code: FromPath[str]) -> Response:
+    async def new(self, request: Request, user: AuthUser, code: FromPath[str]) -> Response:
         type_row = await services.type_by_code(code)
         if type_row is None or not type_row["is_active"]:
             raise NotFound("This ticket type does not exist.")
         values = {"priority": type_row["default_priority"], "channel": page_forms.DEFAULT_CHANNEL}
-        context = await page_context.form_context(request.scope["user"], type_row, values)
+        context = await page_context.form_context(user, type_row, values)
         return await page(request, "tickets/form.html", values=values, errors={}, files_lost=False, **context)
 
     @post("/", request_max_body_size=REQUEST_LIMIT)
-    async def create(self, request: Request) -> Response:
-        user = request.scope["user"]
+    async def create(self, request: Request, user: AuthUser) -> Response:
         form = await request.form()
         values = page_forms.form_values(form)
         type_row = await services.type_by_code(str(values.get("type", "")))
@@ -94,33 +94,33 @@ class TicketPages(Controller):
         return _redirect(request, f"/tickets/{ticket['id']}")
 
     @post("/views")
-    async def save_view(self, request: Request) -> Response:
+    async def save_view(self, request: Request, user: AuthUser) -> Response:
         form = await request.form()
         filters, _errors = page_forms.parse_filters(form)
         query = page_forms.filter_query(filters) if "q" in form else str(form.get("query") or "")
         name = str(form.get("view_name") or "")
         try:
-            await saved_views.save_view(request.scope["user"], name, query)
+            await saved_views.save_view(user, name, query)
         except ValidationFailed as exc:
-            return await _views_fragment(request, exc.status_code, errors=exc.by_field(), view_name=name, query=query)
+            return await _views_fragment(request, user, exc.status_code, errors=exc.by_field(), view_name=name, query=query)
         if not request.htmx:
             return Redirect("/tickets" + (f"?{query}" if query else ""), status_code=303)
-        return await _views_fragment(request, query=query)
+        return await _views_fragment(request, user, query=query)
 
     @post("/views/{view_id:int}/delete")
-    async def delete_view(self, request: Request, view_id: FromPath[int]) -> Response:
-        await saved_views.delete_view(request.scope["user"], view_id)
+    async def delete_view(self, request: Request, user: AuthUser, view_id: FromPath[int]) -> Response:
+        await saved_views.delete_view(user, view_id)
         if not request.htmx:
             return Redirect("/tickets", status_code=303)
         form = await request.form()
-        return await _views_fragment(request, query=str(form.get("query") or ""))
+        return await _views_fragment(request, user, query=str(form.get("query") or ""))
 
     @get("/pickers/students")
-    async def student_options(self, request: Request, q: FromQuery[str] = "") -> Response:
-        options = await pickers.students(request.scope["user"], q[:50])
+    async def student_options(self, request: Request, user: AuthUser, q: FromQuery[str] = "") -> Response:
+        options = await pickers.students(user, q[:50])
         return await page(request, "tickets/picker_options.html", options=options, blank=True)
 
     @get("/pickers/classes")
-    async def class_options(self, request: Request, q: FromQuery[str] = "") -> Response:
-        options = await pickers.classes(request.scope["user"], q[:50])
+    async def class_options(self, request: Request, user: AuthUser, q: FromQuery[str] = "") -> Response:
+        options = await pickers.classes(user, q[:50])
         return await page(request, "tickets/picker_options.html", options=options, blank=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, timezone
 
 from app.core.clock import Clock, system_clock
+from app.core.forms import parse_int
 from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import CurrentUser
 from app.tickets import policy, workflow
@@ -33,8 +34,8 @@ async def where_clause(user: CurrentUser, filters: TicketFilter, clock: Clock = 
         where &= Ticket.assignee == user.id
     elif filters.assignee == "none":
         where &= Ticket.assignee.is_null()
-    elif filters.assignee.isdigit():
-        where &= Ticket.assignee == int(filters.assignee)
+    elif (assignee_id := parse_int(filters.assignee)) is not None:
+        where &= Ticket.assignee == assignee_id
     if filters.campus:
         where &= Ticket.campus == filters.campus
     if filters.tag:

@@ -11,6 +11,7 @@ from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.events import Event
+from app.core.forms import parse_int
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser
 from app.tickets import policy
@@ -40,8 +41,9 @@ async def visible_ref(actor: CurrentUser, ref: str | int, field: str = "target")
 async def resolve_ref(ref: str | int, field: str = "target") -> int:
     """A ticket number (T-2026-000123) or id (123, #123) as an id; unknown refs name the field."""
     text = str(ref).strip().lstrip("#")
-    if text.isdigit():
-        row = await Ticket.select(Ticket.id).where(Ticket.id == int(text)).first()
+    ticket_id = parse_int(text)
+    if ticket_id is not None:
+        row = await Ticket.select(Ticket.id).where(Ticket.id == ticket_id).first()
     else:
         row = await Ticket.select(Ticket.id).where(Ticket.number == text.upper()).first() if text else None
     if row is None:

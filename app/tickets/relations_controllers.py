@@ -13,8 +13,10 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect, HTMXTemplate
 from litestar.response import Redirect, Response
 
+from app.core.deps import AuthUser
 from app.core.errors import DomainError, NotFound, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, int_list, parse_int
+from app.core.permissions import CurrentUser
 from app.core.web import page
 from app.tickets import policy, relations, workflow
 from app.tickets.services import get_ticket
@@ -27,12 +29,11 @@ def _redirect(request: Request, url: str) -> Response:
 
 
 def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if str(v).strip().isdigit()]
+    return int_list(values)
 
 
-async def _panel(request: Request, ticket_id: int, errors: dict | None = None, values: dict | None = None,
+async def _panel(user: CurrentUser, ticket_id: int, errors: dict | None = None, values: dict | None = None,
                  status: int = 200, detail: str = "") -> Response:  # fmt: skip
-    user = request.scope["user"]
     context = await panel_context(user, await get_ticket(user, ticket_id))
     context.update(errors=errors or {}, values=values or {}, detail=detail)
     return HTMXTemplate(template_name=PANEL, context=context, status_code=status)
@@ -45,12 +46,12 @@ async def panel_context(user, ticket: dict) -> dict:
             "can_work": policy.can_work(user, ticket), "detail": ""}  # fmt: skip
 
 
-async def _panel_or_raise(request: Request, ticket_id: int, exc: DomainError, values: dict | None = None) -> Response:
+async def _panel_or_raise(request: Request, user: CurrentUser, ticket_id: int, exc: DomainError, values: dict | None = None) -> Response:
     """htmx gets the panel again with the problem shown in it; a plain form post the error page."""
     if not request.htmx or isinstance(exc, NotFound):
         raise exc
     errors = exc.by_field() if isinstance(exc, ValidationFailed) else {}
-    return await _panel(request, ticket_id, errors, values, status=exc.status_code, detail="" if errors else exc.detail)
+    return await _panel(user, ticket_id, errors, values, status=exc.status_code, detail="" if errors else exc.detail)
 
 
 async def _visible(user, ids: list[int]) -> list[dict]:
@@ -68,37 +69,36 @@ class RelationsController(Controller):
     include_in_schema = False
 
     @get("/{ticket_id:int}/relations")
-    async def panel(self, request: Request, ticket_id: FromPath[int]) -> Response:
-        return await _panel(request, ticket_id)
+    async def panel(self, user: AuthUser, ticket_id: FromPath[int]) -> Response:
+        return await _panel(user, ticket_id)
 
     @post("/{ticket_id:int}/link")
-    async def link(self, request: Request, ticket_id: FromPath[int]) -> Response:
+    async def link(self, request: Request, user: AuthUser, ticket_id: FromPath[int]) -> Response:
         data = await form_data(request)
         try:
             await relations.link_tickets(
-                request.scope["user"], ticket_id, data.get("target", ""), data.get("kind", "related")
+                user, ticket_id, data.get("target", ""), data.get("kind", "related")
             )
         except DomainError as exc:
-            return await _panel_or_raise(request, ticket_id, exc, data)
-        return await _panel(request, ticket_id) if request.htmx else Redirect(f"/tickets/{ticket_id}")
+            return await _panel_or_raise(request, user, ticket_id, exc, data)
+        return await _panel(user, ticket_id) if request.htmx else Redirect(f"/tickets/{ticket_id}")
 
     @post("/{ticket_id:int}/links/{link_id:int}/delete")
-    async def unlink(self, request: Request, ticket_id: FromPath[int], link_id: FromPath[int]) -> Response:
+    async def unlink(self, request: Request, user: AuthUser, ticket_id: FromPath[int], link_id: FromPath[int]) -> Response:
         try:
-            await relations.unlink_tickets(request.scope["user"], ticket_id, link_id)
+            await relations.unlink_tickets(user, ticket_id, link_id)
         except DomainError as exc:
-            return await _panel_or_raise(request, ticket_id, exc)
-        return await _panel(request, ticket_id) if request.htmx else Redirect(f"/tickets/{ticket_id}")
+            return await _panel_or_raise(request, user, ticket_id, exc)
+        return await _panel(user, ticket_id) if request.htmx else Redirect(f"/tickets/{ticket_id}")
 
     @get("/merge")
-    async def merge_form(self, request: Request, target: FromQuery[str] = "") -> Response:
-        chosen = await _visible(request.scope["user"], _ids(request.query_params.getall("ids", [])))
+    async def merge_form(self, request: Request, user: AuthUser, target: FromQuery[str] = "") -> Response:
+        chosen = await _visible(user, _ids(request.query_params.getall("ids", [])))
         return await page(request, "relations/merge.html", chosen=chosen, values={"target": target}, errors={},
                           statuses=workflow.STATUSES)  # fmt: skip
 
     @post("/merge")
-    async def merge(self, request: Request) -> Response:
-        user = request.scope["user"]
+    async def merge(self, request: Request, user: AuthUser) -> Response:
         form = await request.form()
         ids, target = _ids(form.getall("ids", [])), str(form.get("target") or "").strip()
         try:
@@ -112,23 +112,22 @@ class RelationsController(Controller):
         return _redirect(request, f"/tickets/{target_id}")
 
     @get("/{ticket_id:int}/split")
-    async def split_form(self, request: Request, ticket_id: FromPath[int], activity: FromQuery[str] = "") -> Response:
-        ticket = await relations.workable(request.scope["user"], ticket_id)
+    async def split_form(self, request: Request, user: AuthUser, ticket_id: FromPath[int], activity: FromQuery[str] = "") -> Response:
+        ticket = await relations.workable(user, ticket_id)
         return await _split_page(request, ticket, {"activity": activity, "title": ""}, {})
 
     @post("/{ticket_id:int}/split")
-    async def split(self, request: Request, ticket_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
+    async def split(self, request: Request, user: AuthUser, ticket_id: FromPath[int]) -> Response:
         form = await request.form()
         values = {
             k: (form.getall(k) if len(form.getall(k)) > 1 else form.get(k)) for k in form.keys() if k != "_csrf_token"
         }
         fields = {k.removeprefix("fields."): v for k, v in values.items() if k.startswith("fields.")}
-        activity = str(values.get("activity") or "")
+        activity = parse_int(str(values.get("activity") or ""))
         try:
-            if not activity.isdigit():
+            if activity is None:
                 raise ValidationFailed.one("activity", "Choose a reply or note of this ticket.")
-            child = await relations.split_ticket(user, ticket_id, int(activity), str(values.get("title") or ""), fields)
+            child = await relations.split_ticket(user, ticket_id, activity, str(values.get("title") or ""), fields)
         except ValidationFailed as exc:
             ticket = await relations.workable(user, ticket_id)
             return await _split_page(request, ticket, values, exc.by_field(), status=422)

@@ -15,6 +15,7 @@ from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from app.core.events import Event
+from app.core.forms import parse_int
 from app.core.permissions import CurrentUser
 from app.core.prepared import Prepared, PreparedInsert
 from app.notifications.services import notify
@@ -420,8 +421,8 @@ async def _clean_changes(ticket: dict, changes: dict) -> tuple[dict, list[FieldE
             value = changes[name]
             if value in ("", None):
                 new[name] = None
-            elif isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-                new[name] = int(value)
+            elif (number := parse_int(value)) is not None:
+                new[name] = number
             else:
                 errors.append(FieldError(f"{name}_id", "Unknown record."))
     await _check_references(new, errors)

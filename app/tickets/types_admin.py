@@ -14,6 +14,7 @@ from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from app.core.events import EVERYONE, Event
+from app.core.forms import parse_int
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser
 from app.tickets import fields as ticket_fields
@@ -94,9 +95,9 @@ def apply_op(rows: list[dict], op: str, type_row: dict | None) -> list[dict]:
     if verb == "restore":
         found = [f for f in archived_fields(type_row, rows) if f["key"] == arg]
         return [*rows, {**found[0], "archived": False}] if found else rows
-    if not arg.isdigit() or int(arg) >= len(rows):
+    index = parse_int(arg)
+    if index is None or index >= len(rows):
         return rows
-    index = int(arg)
     if verb == "remove":
         del rows[index]
     elif verb in ("up", "down"):
@@ -116,8 +117,8 @@ def _clean_basics(data: dict[str, str], creating: bool) -> tuple[dict, list[Fiel
         "is_active": data.get("is_active") in ("1", "on", "true"),
     }
     team = (data.get("team") or "").strip()
-    values["team"] = int(team) if team.isdigit() else None
-    if team and not team.isdigit():
+    values["team"] = parse_int(team)
+    if team and values["team"] is None:
         errors.append(FieldError("team", "Unknown record."))
     if not values["name"] or len(values["name"]) > 100:
         errors.append(FieldError("name", "Enter a name of at most 100 characters."))

@@ -9,9 +9,11 @@ from litestar.response import Redirect, Response
 
 from app.core import audit
 from app.core.auth import client_ip, require_roles
+from app.core.deps import AuthUser
 from app.core.errors import Conflict, ValidationFailed
-from app.core.forms import form_data
+from app.core.forms import form_data, optional_int
 from app.core.i18n import N_
+from app.core.permissions import CurrentUser
 from app.core.web import page
 from app.tickets import fields as ticket_fields
 from app.tickets import policy, types_admin, workflow
@@ -43,8 +45,8 @@ async def _context(type_row: dict | None, values: dict, rows: list[dict], errors
 
 
 async def _type_from_form(data: dict) -> dict | None:
-    type_id = data.get("type_id", "")
-    return await types_admin.get_type(int(type_id)) if type_id.isdigit() else None
+    type_id = optional_int(data, "type_id")
+    return await types_admin.get_type(type_id) if type_id is not None else None
 
 
 class TicketTypeAdminController(Controller):
@@ -62,8 +64,8 @@ class TicketTypeAdminController(Controller):
         return await page(request, FORM, **await _context(None, values, [types_admin.blank_row()], {}))
 
     @post("/")
-    async def create(self, request: Request) -> Response:
-        return await self._save(request, None)
+    async def create(self, request: Request, user: AuthUser) -> Response:
+        return await self._save(request, user, None)
 
     @get("/{type_id:int}")
     async def edit(self, request: Request, type_id: FromPath[int]) -> Response:
@@ -72,13 +74,13 @@ class TicketTypeAdminController(Controller):
         return await page(request, FORM, **await _context(type_row, type_row, rows, {}))
 
     @post("/{type_id:int}")
-    async def update(self, request: Request, type_id: FromPath[int]) -> Response:
-        return await self._save(request, type_id)
+    async def update(self, request: Request, user: AuthUser, type_id: FromPath[int]) -> Response:
+        return await self._save(request, user, type_id)
 
     @post("/editor")
-    async def editor(self, request: Request) -> Response:
+    async def editor(self, request: Request, user: AuthUser) -> Response:
         """Add, remove, move or restore a field row: answers the re-rendered editor (and preview)."""
-        types_admin.require_type_admin(request.scope["user"])
+        types_admin.require_type_admin(user)
         data = await form_data(request)
         type_row = await _type_from_form(data)
         rows = types_admin.apply_op(types_admin.parse_rows(data), data.get("op", ""), type_row)
@@ -94,8 +96,7 @@ class TicketTypeAdminController(Controller):
         return HTMXTemplate(template_name="ticket_types/preview.html",
                             context={"rows": rows, "preview_oob": False, "choice_types": ticket_fields.CHOICE_TYPES})  # fmt: skip
 
-    async def _save(self, request: Request, type_id: int | None) -> Response:
-        user = request.scope["user"]
+    async def _save(self, request: Request, user: CurrentUser, type_id: int | None) -> Response:
         data = await form_data(request)
         rows = types_admin.parse_rows(data)
         try:

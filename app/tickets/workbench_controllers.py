@@ -7,9 +7,11 @@ from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Response
 
+from app.core.deps import AuthUser
 from app.core.errors import DomainError
 from app.core.forms import form_data
 from app.core.i18n import N_
+from app.core.permissions import CurrentUser
 from app.core.web import page
 from app.notifications.services import mark_read
 from app.tickets import services, workbench, workflow
@@ -26,23 +28,23 @@ async def _context(user, notice: str = "", error: str = "", **extra) -> dict:
     }  # fmt: skip
 
 
-async def _answer(request: Request, notice: str = "", error: str = "", status: int = 200, **extra) -> Response:
+async def _answer(request: Request, user: CurrentUser, notice: str = "", error: str = "", status: int = 200, **extra) -> Response:
     """htmx gets the re-rendered workbench body; a plain form post goes back to the page."""
     if not request.htmx:
         return Redirect("/workbench")
-    context = await _context(request.scope["user"], notice, error, **extra)
-    return HTMXTemplate(template_name=BODY, context={**context, "user": request.scope["user"]}, status_code=status)
+    context = await _context(user, notice, error, **extra)
+    return HTMXTemplate(template_name=BODY, context={**context, "user": user}, status_code=status)
 
 
-async def _run(request: Request, action, notice: str, **error_extra) -> Response:
+async def _run(request: Request, user: CurrentUser, action, notice: str, **error_extra) -> Response:
     try:
         ticket = await action()
     except DomainError as exc:
         if not request.htmx:
             raise  # a plain form post gets the error page, with the reason
         message = exc.errors[0].message if exc.errors else exc.detail
-        return await _answer(request, error=message, status=exc.status_code, **error_extra)
-    return await _answer(request, notice=notice, notice_ticket=ticket.get("number", "") if ticket else "")
+        return await _answer(request, user, error=message, status=exc.status_code, **error_extra)
+    return await _answer(request, user, notice=notice, notice_ticket=ticket.get("number", "") if ticket else "")
 
 
 class WorkbenchController(Controller):
@@ -50,34 +52,32 @@ class WorkbenchController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request) -> Response:
-        return await page(request, "workbench/index.html", **await _context(request.scope["user"]))
+    async def index(self, request: Request, user: AuthUser) -> Response:
+        return await page(request, "workbench/index.html", **await _context(user))
 
     @get("/body")
-    async def body(self, request: Request) -> Response:
-        return await _answer(request)
+    async def body(self, request: Request, user: AuthUser) -> Response:
+        return await _answer(request, user)
 
     @post("/tickets/{ticket_id:int}/claim")
-    async def claim(self, request: Request, ticket_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
-        return await _run(request, lambda: services.claim_ticket(user, ticket_id), N_("You took %(number)s."))
+    async def claim(self, request: Request, user: AuthUser, ticket_id: FromPath[int]) -> Response:
+        return await _run(request, user, lambda: services.claim_ticket(user, ticket_id), N_("You took %(number)s."))
 
     @post("/tickets/{ticket_id:int}/resolve")
-    async def resolve(self, request: Request, ticket_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
+    async def resolve(self, request: Request, user: AuthUser, ticket_id: FromPath[int]) -> Response:
         data = await form_data(request)
         version = int(data["version"]) if data.get("version", "").isdigit() else None
-        return await _run(request, lambda: services.update_ticket(user, ticket_id, {"status": "resolved"}, version=version),
+        return await _run(request, user, lambda: services.update_ticket(user, ticket_id, {"status": "resolved"}, version=version),
                           N_("%(number)s is resolved."))  # fmt: skip
 
     @post("/tickets/{ticket_id:int}/reply")
-    async def reply(self, request: Request, ticket_id: FromPath[int]) -> Response:
-        user = request.scope["user"]
+    async def reply(self, request: Request, user: AuthUser, ticket_id: FromPath[int]) -> Response:
         data = await form_data(request)
         internal = data.get("internal") in ("1", "on")
         body = data.get("body", "")
         return await _run(
             request,
+            user,
             lambda: services.add_message(user, ticket_id, body, public=not internal),
             N_("Note added to %(number)s.") if internal else N_("Reply sent on %(number)s."),
             reply_ticket=ticket_id,
@@ -85,6 +85,6 @@ class WorkbenchController(Controller):
         )
 
     @post("/mentions/{notification_id:int}/read")
-    async def mention_read(self, request: Request, notification_id: FromPath[int]) -> Response:
-        await mark_read(request.scope["user"], notification_id)
-        return await _answer(request)
+    async def mention_read(self, request: Request, user: AuthUser, notification_id: FromPath[int]) -> Response:
+        await mark_read(user, notification_id)
+        return await _answer(request, user)

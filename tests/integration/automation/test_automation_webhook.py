@@ -18,12 +18,12 @@ from datetime import timedelta
 import pytest
 
 from app.core.clock import FrozenClock, system_clock
+from app.core.db import UnitOfWork
 from app.notifications import outbox
 from app.notifications.channels import Channels, EmailSender, LogSmsProvider, WebhookSender, webhook_secret
+from app.notifications.webhook_targets import ALLOW_ENV
 from app.settings import SmtpSettings
 from app.tickets import services as tickets
-from app.core.db import UnitOfWork
-from app.notifications.webhook_targets import ALLOW_ENV
 from tables.notifications.tables import OutboxMessage
 from tests.integration.automation.conftest import runs_of
 from tests.support import repair

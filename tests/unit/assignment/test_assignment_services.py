@@ -271,13 +271,11 @@ async def test_ticket_needs_come_from_the_class_course_type_campus_and_fields():
 
 
 async def test_creating_a_ticket_enqueues_its_assignment_job(make_user):
+    from arq.constants import default_queue_name
     from arq.jobs import Job, JobStatus
 
-    from app.core.jobs import close_pool, get_pool
-
-    from arq.constants import default_queue_name
-
     from app.assignment.reactions import COALESCE_MS
+    from app.core.jobs import close_pool, get_pool
 
     await close_pool()
     desk = await make_user("admin")

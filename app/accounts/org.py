@@ -30,7 +30,7 @@ async def list_teams() -> list[dict]:
     return teams
 
 
-def _ref(value) -> int | None | str:
+def _ref(value) -> int | str | None:
     if value in (None, ""):
         return None
     return int(value) if str(value).isdigit() else "invalid"

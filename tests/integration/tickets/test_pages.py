@@ -299,7 +299,7 @@ async def test_detail_offers_only_the_allowed_moves(client, make_user, login):
     await TicketWatcher.insert(TicketWatcher(ticket=ticket["id"], user=teacher.id))  # a colleague copied in
     await switch(client, login, teacher)
     page = (await client.get(f"/tickets/{ticket['id']}")).text
-    assert moves(page) == set() and "/claim" not in page and 'action="/tickets/%s/fields"' % ticket["id"] not in page
+    assert moves(page) == set() and "/claim" not in page and f'action="/tickets/{ticket["id"]}/fields"' not in page
     refused = await post_form(client, f"/tickets/{ticket['id']}/update", {"status": "in_progress",
                                                                            "version": closed["version"]})  # fmt: skip
     assert refused.status_code == 403
@@ -462,5 +462,5 @@ async def test_reply_files_belong_to_the_reply(client, make_user, login):
     reply = await TicketActivity.select(TicketActivity.id).where(TicketActivity.kind == "reply").first()
     attachment = await TicketAttachment.select(TicketAttachment.activity).first()
     assert attachment["activity"] == reply["id"]
-    item = re.search(r'<li id="a%s"[^>]*>(.*?)</li>\s*</ol>' % reply["id"], sent.text, re.S).group(1)
+    item = re.search(rf'<li id="a{reply["id"]}"[^>]*>(.*?)</li>\s*</ol>', sent.text, re.S).group(1)
     assert "截图.png" in item

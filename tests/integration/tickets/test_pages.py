@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from app.settings import get_settings
 from app.tickets import services
 from app.tickets.attachments import MAX_BYTES
 from app.tickets.services import Draft
-from piccolo_conf import DB
 from tables.students.tables import Student
 from tables.tickets.tables import SavedView, Ticket, TicketActivity, TicketAttachment, TicketType, TicketWatcher
 from tests.support import make_campus, post_form, repair
@@ -146,21 +144,10 @@ async def test_list_and_detail_show_only_visible_tickets(client, make_user, logi
     assert (await client.get(f"/tickets/{mine['id']}")).status_code == 200
 
 
-def _count_queries(monkeypatch):
-    statements: list[str] = []
-
-    @contextmanager
-    def block():
-        with monkeypatch.context() as patch:
-            patch.setattr(DB, "log_queries", True)
-            patch.setattr(type(DB), "print_query", lambda _engine, query_id, query: statements.append(query))
-            yield statements
-
-    return block
 
 
 @pytest.mark.parametrize("role", ["customer_service", "teacher"])
-async def test_ticket_list_runs_a_fixed_number_of_queries(client, make_user, login, monkeypatch, role):
+async def test_ticket_list_runs_a_fixed_number_of_queries(client, make_user, login, count_queries, role):
     agent = await make_user(role, campus=await make_campus())
     await login(client, agent)
     type_id = (await TicketType.select(TicketType.id).where(TicketType.code == "repair").first())["id"]
@@ -169,7 +156,7 @@ async def test_ticket_list_runs_a_fixed_number_of_queries(client, make_user, log
         await Ticket.delete(force=True)
         await Ticket.insert(*[Ticket(number=f"T-2026-{n:06d}", ticket_type=type_id, title=f"报修{n}", assignee=agent.id,
                                      created_by=agent.id, requester_name="家长") for n in range(total)])  # fmt: skip
-        with _count_queries(monkeypatch)() as statements:
+        with count_queries() as statements:
             response = await client.get("/tickets", params={"limit": 50})
         assert response.status_code == 200 and len(numbers(response.text)) == total
         counts.append(len(statements))

@@ -23,7 +23,7 @@ from tasks.recycle import purge_recycle_bin
 from tasks.sla import sla_scan
 
 
-async def startup(ctx: dict[str, Any]) -> None:
+async def startup(ctx: dict) -> None:
     from piccolo.engine.postgres import PostgresEngine
 
     from piccolo_conf import DB
@@ -32,7 +32,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         await DB.start_connection_pool(min_size=1, max_size=5)
 
 
-async def shutdown(ctx: dict[str, Any]) -> None:
+async def shutdown(ctx: dict) -> None:
     from piccolo.engine.postgres import PostgresEngine
 
     from piccolo_conf import DB

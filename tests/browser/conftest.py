@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import WORKER_COMMAND, free_port, process, wait_http, web_command
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -13,6 +11,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 @pytest.fixture
 def servers(tmp_path):
     """Two web processes and one worker; yields the two base URLs."""
+    # Imported here: this conftest loads before the root one has set up the test database when
+    # pytest is given a browser test file, and tests.support imports the app.
+    from tests.support import WORKER_COMMAND, free_port, process, wait_http, web_command
+
     ports = [free_port(), free_port()]
     with (
         process(web_command(ports[0]), tmp_path / "web-a.log"),

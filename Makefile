@@ -2,6 +2,7 @@
 #   make setup   system packages (apt, only what is missing) + .venv from requirements.lock
 #   make run     setup, then scripts/run.sh (Redis, migrations, demo data, worker + web)
 #   make test    setup, then the test suite on SQLite and on PostgreSQL (fails if either fails)
+#   make lint    ruff (lint + format check), mypy on app/ and tasks/, byte-compile, bash -n
 # Every Python command runs with .venv/bin/python and PYTHONPATH = the repository root.
 
 SHELL := /bin/bash
@@ -29,7 +30,7 @@ help:
 	@echo "make test           run the tests on SQLite and on PostgreSQL"
 	@echo "make test-sqlite | test-postgres   one database only (PYTEST_ARGS='-k x' to filter)"
 	@echo "make bench          run bench/run_all.py"
-	@echo "make lint           byte-compile the sources, syntax-check the shell scripts"
+	@echo "make lint           ruff check + ruff format --check, mypy app tasks, byte-compile, bash -n scripts"
 	@echo "make messages       extract messages into locale/ catalogues (scripts/i18n.py)"
 	@echo "make lock           regenerate requirements.lock from pyproject.toml"
 	@echo "make clean          stop services under $(VAR_DIR)/, remove $(VAR_DIR)/ and test leftovers (keeps .venv)"
@@ -105,10 +106,21 @@ test-postgres: setup
 bench: setup
 	@if [ -f bench/run_all.py ]; then $(PY) bench/run_all.py; else echo "bench: no bench/run_all.py yet"; fi
 
+# Every step runs even when an earlier one fails, so one run lists every problem; the
+# target fails if any step failed.  Settings: [tool.ruff] and [tool.mypy] in pyproject.toml.
+LINT_PATHS := $(wildcard app tables tasks components scripts bench tests piccolo_conf.py)
+
 lint: venv
-	$(PY) -m compileall -q $(wildcard app tables tasks components scripts bench tests piccolo_conf.py)
-	bash -n scripts/run.sh
-	bash -n .ci/run
+	@rc=0; \
+	echo "== ruff check =="; $(VENV)/bin/ruff check $(LINT_PATHS) || rc=1; \
+	echo "== ruff format --check =="; $(VENV)/bin/ruff format --check $(LINT_PATHS) || rc=1; \
+	echo "== mypy app tasks =="; $(PY) -m mypy app tasks || rc=1; \
+	echo "== compileall, bash -n =="; \
+	$(PY) -m compileall -q $(LINT_PATHS) || rc=1; \
+	bash -n scripts/run.sh || rc=1; \
+	bash -n .ci/run || rc=1; \
+	if [ $$rc -ne 0 ]; then echo "make lint: FAILED"; fi; \
+	exit $$rc
 
 messages: venv
 	$(PY) scripts/i18n.py

@@ -60,10 +60,8 @@ async def _keep_online(user_ids: list[int], stop: asyncio.Event) -> None:
     while not stop.is_set():
         for user_id in user_ids:
             await presence.mark_online(user_id, f"bench-{user_id}")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 5)
-        except TimeoutError:
-            pass
 
 
 async def _decision_times(staff_ids: list[int], rounds: int) -> dict:

@@ -21,7 +21,7 @@ async def sweep_unassigned(ctx: dict) -> int:
 REASSIGN_REASONS = {"unclaimed": N_("nobody took it in time"), "breach": N_("a service-level target was missed")}
 
 
-async def reassign_ticket(ctx: dict, ticket_id: int, reason: str, assignee: int | None | object = ...) -> dict | None:
+async def reassign_ticket(ctx: dict, ticket_id: int, reason: str, assignee: int | object | None = ...) -> dict | None:
     """After an SLA escalation: someone else who fits takes the ticket (or the timeline says why not).
     `assignee` is who had it at the escalation (absent in jobs queued by older versions)."""
     return await services.reassign_on_escalation(ticket_id, gettext(REASSIGN_REASONS.get(reason, reason)),

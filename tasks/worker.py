@@ -5,6 +5,8 @@ Its liveness is arq's own health-check key, written every few seconds; /healthz 
 
 from __future__ import annotations
 
+from typing import Any
+
 from arq import cron, func
 
 from app.core.jobs import arq_redis_settings
@@ -43,7 +45,7 @@ async def shutdown(ctx: dict) -> None:
 
 
 class WorkerSettings:
-    functions = [deliver_announcement, deliver_outbox]
+    functions: list[Any] = [deliver_announcement, deliver_outbox]  # coroutines and arq func() wrappers
     functions += [assign_ticket, reassign_ticket]
     functions += [run_automation]
     functions += [sla_scan]  # also enqueueable on demand

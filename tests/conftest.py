@@ -30,9 +30,18 @@ def _backend() -> str:
     return os.environ.get("SHUYUAN_TEST_DB", "sqlite")
 
 
+def _owner() -> str:
+    """Who sets up the services in this process: "main", or the pytest-xdist worker's id."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    if os.environ.get("SHUYUAN_TEST_READY"):
+    # SHUYUAN_TEST_READY names whoever started the services: an xdist worker inherits the
+    # controller's environment but must start its own Redis and database (tests wipe them).
+    if os.environ.get("SHUYUAN_TEST_READY") in ("1", _owner()):
         return
+    if getattr(config.option, "numprocesses", None) and _owner() == "main":
+        return  # the pytest-xdist controller runs no tests: each worker sets up for itself
     base = Path(tempfile.mkdtemp(prefix="shuyuan-test-", dir=os.environ.get("SHUYUAN_TEST_TMP")))
     redis = devservices.start_redis(base / "redis")
     _started.append(redis)
@@ -40,7 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "SHUYUAN_VAR_DIR": str(base / "var"),
         "REDIS_URL": redis.url,
         "SECRET_KEY": "test-secret-key-not-for-production",
-        "SHUYUAN_TEST_READY": "1",
+        "SHUYUAN_TEST_READY": _owner(),
     }
     if _backend() == "postgres":
         pg = devservices.start_postgres(base / "pg")
@@ -145,3 +154,11 @@ def login():
     from tests.support import login as do_login
 
     return do_login
+
+
+@pytest.fixture
+def count_queries(monkeypatch):
+    """`with count_queries() as statements:` lists the SQL statements run inside the block."""
+    from tests.support import count_queries as counter
+
+    return lambda: counter(monkeypatch)

@@ -1,10 +1,17 @@
-"""Helpers shared by tests: wiping state, building users and teams, logging in."""
+"""Helpers shared by tests: wiping state, building users and teams, logging in, counting SQL
+statements, running the arq worker (in process, or as real processes beside web servers)."""
 
 from __future__ import annotations
 
 import itertools
 import os
 import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from piccolo.engine.postgres import PostgresEngine
@@ -17,6 +24,9 @@ from tables.accounts.tables import Campus, Team
 
 _counter = itertools.count(1)
 PASSWORD = "test-pass-123"
+ROOT = Path(__file__).resolve().parent.parent
+# The worker as production starts it (scripts/run.sh, the Dockerfile): the same settings class.
+WORKER_COMMAND = [sys.executable, "-m", "arq", "tasks.worker.WorkerSettings"]
 
 
 def all_tables():
@@ -121,7 +131,10 @@ async def keep_screenshot(page, name: str) -> None:
 
 async def run_worker_burst(**options):
     """A real arq worker with the app's jobs, in burst mode: it runs what is queued and returns.
-    `options` go to arq's Worker (e.g. ctx=..., cron_jobs=[...])."""
+    `options` go to arq's Worker (e.g. ctx=..., cron_jobs=[...]).  Built from the same
+    WorkerSettings as `arq tasks.worker.WorkerSettings`, but without its crons (a test passes the
+    ones it means to run) and without its shutdown hook (the test process keeps its Redis client
+    and database pool)."""
     from arq.worker import Worker
 
     from app.core.jobs import arq_redis_settings
@@ -134,3 +147,78 @@ async def run_worker_burst(**options):
     await worker.main()
     await worker.close()
     return worker
+
+
+# --- SQL statements -------------------------------------------------------------------------
+
+
+@contextmanager
+def count_queries(monkeypatch) -> Iterator[list[str]]:
+    """The SQL statements our Piccolo engine runs inside the block, in order (queries and DDL).
+
+    It is the engine's own query log, sent to a list.  The engine uses __slots__, so the log
+    method is replaced on its class, for the block only.  Tests take it as the `count_queries`
+    fixture: `with count_queries() as statements: ...; len(statements)`."""
+    from piccolo_conf import DB
+
+    statements: list[str] = []
+    with monkeypatch.context() as patch:
+        patch.setattr(DB, "log_queries", True)
+        patch.setattr(type(DB), "print_query", lambda _engine, query_id, query: statements.append(query))
+        yield statements
+
+
+# --- real processes -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now (scripts/services.py)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import services
+
+    return services.free_port()
+
+
+def web_command(port: int) -> list[str]:
+    """A uvicorn web server for the app on 127.0.0.1:`port`."""
+    return [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "warning"]  # fmt: skip
+
+
+@contextmanager
+def process(args: list[str], log: Path) -> Iterator[subprocess.Popen]:
+    """A child process run from the repository root with the test environment (the test Redis and
+    database), its output in `log`; terminated (killed after 10 s) when the block ends."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextmanager
+def worker_processes(count: int, logs: Path) -> Iterator[list[Path]]:
+    """`count` arq worker processes (WORKER_COMMAND); yields their log files, worker-<n>.log."""
+    paths = [logs / f"worker-{n}.log" for n in range(count)]
+    with ExitStack() as stack:
+        for path in paths:
+            stack.enter_context(process(WORKER_COMMAND, path))
+        yield paths
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    """Wait until `url` answers (any 2xx/3xx) or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except Exception:  # noqa: BLE001 - not up yet (or 503 while the worker warms up)
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")

@@ -31,7 +31,7 @@ async def list_teams() -> list[dict]:
     return teams
 
 
-def _ref(value) -> int | None | str:
+def _ref(value) -> int | str | None:
     if value in (None, ""):
         return None
     number = parse_int(value)

@@ -45,15 +45,15 @@ async def end_session(session_id: str | None) -> None:
     user_id = await redis.get(_key(session_id))
     await redis.delete(_key(session_id))
     if user_id:
-        await redis.srem(_user_key(int(user_id)), session_id)
+        await redis.srem(_user_key(int(user_id)), session_id)  # type: ignore[misc]  # redis-py types async commands as `Awaitable[T] | T`
 
 
 async def end_other_sessions(user_id: int, keep: str | None) -> int:
     """Log a user out everywhere else (after a password change)."""
     redis = get_redis()
-    ids = await redis.smembers(_user_key(user_id))
+    ids = await redis.smembers(_user_key(user_id))  # type: ignore[misc]  # redis-py types async commands as `Awaitable[T] | T`
     stale = [s for s in ids if s != keep]
     if stale:
         await redis.delete(*[_key(s) for s in stale])
-        await redis.srem(_user_key(user_id), *stale)
+        await redis.srem(_user_key(user_id), *stale)  # type: ignore[misc]  # redis-py types async commands as `Awaitable[T] | T`
     return len(stale)

@@ -57,7 +57,7 @@ async def get_staff(user: CurrentUser, staff_id: int) -> dict:
     return row
 
 
-def _as_id(value) -> int | None | str:
+def _as_id(value) -> int | str | None:
     if value in (None, ""):
         return None
     number = parse_int(value)

@@ -292,7 +292,7 @@ async def _case(ticket_id: int, now: datetime, clock: Clock) -> _Case | None:
 
 
 async def reassign_on_escalation(ticket_id: int, reason: str, clock: Clock = system_clock,
-                                 escalated_from: int | None | object = ...) -> dict | None:
+                                 escalated_from: int | object | None = ...) -> dict | None:
     """An escalated ticket goes to someone else who fits (not the current assignee). When nobody
     else fits it stays where it is and the timeline says so. Manual types are left alone, and so is
     a ticket whose assignee is no longer `escalated_from`, the one it had when it was escalated: a

@@ -52,8 +52,8 @@ async def ensure_default_calendar() -> bool:
             while day <= end:
                 rows.append(CalendarDay(calendar=calendar_id, day=day, kind="holiday", shifts=[], note=note))
                 day += timedelta(days=1)
-        for day, note in DEFAULT_WORKDAYS.items():
-            rows.append(CalendarDay(calendar=calendar_id, day=date.fromisoformat(day), kind="workday",
+        for iso_day, note in DEFAULT_WORKDAYS.items():
+            rows.append(CalendarDay(calendar=calendar_id, day=date.fromisoformat(iso_day), kind="workday",
                                     shifts=DEFAULT_SHIFTS, note=note))  # fmt: skip
         await CalendarDay.insert(*rows)
         await audit.record(actor_id=None, action="create", entity_type=ENTITY, entity_id=calendar_id,

@@ -85,6 +85,12 @@ class BusinessHours:
     weekly: tuple[Shifts, ...]  # 7 entries, Monday first; shifts are normalised (sorted, merged)
     holidays: frozenset[date] = frozenset()
     workdays: Mapping[date, Shifts] = field(default_factory=dict, hash=False)
+    # Derived in __post_init__: not __init__ arguments, not compared, not hashed, not shown.
+    _zone: ZoneInfo = field(init=False, repr=False, compare=False)
+    _special: list[int] = field(init=False, repr=False, compare=False)
+    _open_specials: list[int] = field(init=False, repr=False, compare=False)
+    _week_us: int = field(init=False, repr=False, compare=False)
+    _days: dict[int, tuple[tuple[tuple[int, int], ...], int, int | None]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         try:
@@ -98,7 +104,6 @@ class BusinessHours:
         object.__setattr__(self, "weekly", weekly)
         object.__setattr__(self, "holidays", frozenset(self.holidays))
         object.__setattr__(self, "workdays", MappingProxyType(workdays))
-        # Derived, private (not dataclass fields: not compared, not hashed).
         special = sorted(set(self.holidays) | set(workdays))
         object.__setattr__(self, "_zone", zone)
         object.__setattr__(self, "_special", [d.toordinal() for d in special])
@@ -129,6 +134,7 @@ class BusinessHours:
         w1 = w0 + _DAY_US
         a, b = w0 - _MARGIN_US, w1 + _MARGIN_US
         oa, ob = _offset(self._zone, a), _offset(self._zone, b)
+        pieces: tuple[tuple[int, int, int], ...]
         if oa == ob:
             pieces = ((a, b, oa),)
             stable = oa
@@ -204,7 +210,9 @@ def _offset(zone: ZoneInfo, us: int) -> int:
 @lru_cache(maxsize=65_536)
 def _offset_cached(zone: ZoneInfo, second: int) -> int:
     moment = _EPOCH + timedelta(seconds=second)
-    return moment.astimezone(zone).utcoffset() // timedelta(microseconds=1)
+    offset = moment.astimezone(zone).utcoffset()
+    assert offset is not None  # an aware datetime always has one
+    return offset // timedelta(microseconds=1)
 
 
 def _transition(zone: ZoneInfo, lo: int, hi: int, offset_lo: int) -> int:

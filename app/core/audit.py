@@ -17,7 +17,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def diff(before: dict[str, Any], after: dict[str, Any], fields: Iterable[str]) -> dict[str, list]:
+def diff(before: dict[str, Any], after: dict[str, Any], fields: Iterable[str]) -> dict[str, list[Any]]:
     return {
         f: [_plain(before.get(f)), _plain(after.get(f))]
         for f in fields
@@ -25,7 +25,7 @@ def diff(before: dict[str, Any], after: dict[str, Any], fields: Iterable[str]) -
     }
 
 
-def snapshot(values: dict[str, Any], fields: Iterable[str]) -> dict[str, list]:
+def snapshot(values: dict[str, Any], fields: Iterable[str]) -> dict[str, list[Any]]:
     return {f: [None, _plain(values.get(f))] for f in fields if values.get(f) not in (None, "")}
 
 
@@ -35,7 +35,7 @@ async def record(
     action: str,
     entity_type: str,
     entity_id: int,
-    changes: dict[str, list],
+    changes: dict[str, list[Any]],
     ip: str = "",
 ) -> None:
     """Write one audit row; call inside the same transaction as the change itself."""
@@ -51,7 +51,7 @@ async def record(
     )
 
 
-async def history(entity_type: str, entity_id: int, limit: int = 200) -> list[dict]:
+async def history(entity_type: str, entity_id: int, limit: int = 200) -> list[dict[str, Any]]:
     rows = (
         await AuditEntry.select(
             AuditEntry.id,

@@ -6,12 +6,13 @@ variable set per request by `LocaleMiddleware`, so services and templates transl
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from functools import lru_cache
 from typing import Any
 
 from babel.messages.pofile import read_po
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.settings import ROOT, get_settings
 
@@ -38,7 +39,7 @@ def current_locale() -> str:
     return _current.get()
 
 
-def set_locale(locale: str):
+def set_locale(locale: str) -> Token[str]:
     return _current.set(locale)
 
 
@@ -63,7 +64,7 @@ def N_(message: str) -> str:
 def pick_locale(cookie: str | None, accept_language: str | None) -> str:
     supported = get_settings().locales
     if cookie in supported:
-        return cookie  # type: ignore[return-value]
+        return cookie
     for part in (accept_language or "").split(","):
         tag = part.split(";")[0].strip().replace("-", "_").lower()
         if tag.startswith("zh"):
@@ -76,10 +77,10 @@ def pick_locale(cookie: str | None, accept_language: str | None) -> str:
 class LocaleMiddleware:
     """Plain ASGI middleware: wraps the whole request so that rendering also sees the locale."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
@@ -96,5 +97,5 @@ class LocaleMiddleware:
             _current.reset(token)
 
 
-def babel_translations(locale: str) -> Translations:  # pragma: no cover - used by tooling only
+def babel_translations(locale: str) -> NullTranslations:  # NullTranslations when no catalogue  # pragma: no cover - used by tooling only
     return Translations.load(str(LOCALE_DIR), [locale])

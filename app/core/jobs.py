@@ -51,7 +51,7 @@ async def get_pool() -> ArqRedis:
     return _pool
 
 
-def _script_args(function: str, args: Sequence[Any], job_id: str | None, coalesce_ms: int = 0) -> tuple:
+def _script_args(function: str, args: Sequence[Any], job_id: str | None, coalesce_ms: int = 0) -> tuple[Any, ...]:
     now = timestamp_ms()
     run_at = now
     if coalesce_ms:
@@ -71,7 +71,7 @@ async def enqueue(function: str, *args: Any, job_id: str | None = None, coalesce
     With `coalesce_ms`, calls within the same window of that many milliseconds share one job
     (id `<job_id>:<window>`), run at the window's end: for jobs that take care of everything
     waiting at the time they run, so that a burst costs a few jobs instead of one per call."""
-    return bool(await get_redis().eval(*_script_args(function, args, job_id, coalesce_ms)))
+    return bool(await get_redis().eval(*_script_args(function, args, job_id, coalesce_ms)))  # type: ignore[misc]  # redis-py types async commands as `Awaitable[T] | T`
 
 
 async def dispatch(events: Sequence[Any], jobs: Sequence[Job]) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from piccolo.table import Table
 
 from app.core.errors import FieldError, ValidationFailed
 from app.core.forms import parse_int
@@ -75,13 +78,16 @@ class Page(Generic[T]):
         return min(self.offset + self.limit, self.total)
 
 
-async def fetch_page(table, columns, where, page: PageRequest, *, order_by=None, ascending: bool = False) -> Page[dict]:
+async def fetch_page(
+    table: type[Table], columns: Sequence[Any], where: Any, page: PageRequest, *, order_by: Any = None,
+    ascending: bool = False,
+) -> Page[dict[str, Any]]:
     """One COUNT and one SELECT for a list page, whatever the table."""
     total = await table.count().where(where)
     rows = (
         await table.select(*columns)
         .where(where)
-        .order_by(order_by or table.id, ascending=ascending)
+        .order_by(order_by or table._meta.primary_key, ascending=ascending)
         .limit(page.limit)
         .offset(page.offset)
     )

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from piccolo.columns.base import Column
 from piccolo.columns.column_types import JSON, JSONB
 from piccolo.columns.defaults.base import Default
 from piccolo.querystring import QueryString
@@ -32,7 +33,7 @@ class Prepared:
         self._build, self._params, self._json_keys = build, params, tuple(json_keys)
         self._compiled: dict[str, tuple[Any, str, list[Any], list[int | None], bool, str]] = {}
 
-    def _compile(self, engine) -> tuple[Any, str, list[Any], list[int | None], bool, str]:
+    def _compile(self, engine: Any) -> tuple[Any, str, list[Any], list[int | None], bool, str]:
         query = self._build(*_MARKERS[: self._params])
         first = type(query).__name__ == "First"
         select = query.query if first else query  # or an update / delete: they compile the same way
@@ -48,7 +49,7 @@ class Prepared:
         self._compiled[engine.engine_type] = compiled
         return compiled
 
-    async def run(self, *values: Any):
+    async def run(self, *values: Any) -> Any:  # one row or None when `first`, else the rows
         from piccolo_conf import DB
 
         table, sql, args, slots, first, query_type = self._compiled.get(DB.engine_type) or self._compile(DB)
@@ -106,7 +107,7 @@ class PreparedInsert:
         return values
 
     @staticmethod
-    def _default(column) -> Any:
+    def _default(column: Column) -> Any:
         value = column.get_default_value()
         return value.python() if isinstance(value, Default) else value
 

@@ -98,7 +98,7 @@ class PooledSQLiteTransaction(SQLiteTransaction):
         finally:
             self.engine.current_transaction.reset(self.context)
             try:
-                await self.engine._give_back(self.connection, clean)
+                await self.engine._give_back(self.connection, clean)  # type: ignore[attr-defined]  # our subclass
             finally:
                 self._release()
         return exception is None
@@ -130,8 +130,8 @@ class PooledSQLiteEngine(SQLiteEngine):
         pending = aiosqlite.connect(**{**self.connection_kwargs, "check_same_thread": False})
         pending._thread.daemon = True  # an idle pooled connection must not keep the process alive
         connection = await pending
-        connection.run_inline = False
-        connection.row_factory = dict_factory
+        connection.run_inline = False  # type: ignore[attr-defined]  # aiosqlite internal, not in its types
+        connection.row_factory = dict_factory  # type: ignore[assignment]  # aiosqlite types it as a class
         # Every PRAGMA is read to its end (execute_fetchall): `journal_mode` answers with a row, and a
         # cursor left unread keeps its statement running. aiosqlite's thread holds the last result it
         # produced until it runs the next call, and a write transaction's statements bypass that thread,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import (
@@ -80,6 +81,6 @@ def build_environment() -> Environment:
 environment = build_environment()
 
 
-def render_fragment(name: str, **context) -> str:
+def render_fragment(name: str, **context: Any) -> str:
     """Render a component outside a request (WebSocket pushes, worker)."""
     return environment.get_template(name).render(**context)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from faker import Faker
@@ -62,7 +63,7 @@ class Ctx:
 
     # -- choices ---------------------------------------------------------------------------
 
-    def weighted(self, weights: dict[str, float]) -> str:
+    def weighted(self, weights: Mapping[str, float]) -> str:
         return self.rng.choices(list(weights), weights=list(weights.values()))[0]
 
     def staff(self, role: str, campus: str | None = None) -> list[dict]:
@@ -114,7 +115,7 @@ class Ctx:
         hour = self.rng.choices(range(8, 22), weights=[2, 4, 5, 4, 3, 4, 5, 5, 6, 7, 8, 8, 6, 3])[0]
         local = datetime(day.year, day.month, day.day, hour, self.rng.randrange(60),
                          self.rng.randrange(60), tzinfo=LOCAL_TZ)
-        at = local.astimezone(timezone.utc)
+        at = local.astimezone(UTC)
         # Never in the future, and no extra draw: the same seed gives the same rows at any hour.
         return at if at <= self.now else at - timedelta(days=1)
 

@@ -44,7 +44,7 @@ async def seed_class_groups(ctx: Ctx) -> None:
     for code in ctx.campuses:
         # Every course runs on every campus; the popular ones get a second or third class.
         extra = ctx.rng.sample(ctx.courses * 2, data.GROUPS_PER_CAMPUS - len(ctx.courses))
-        teachers, taken = ctx.staff("teacher", code), set()
+        teachers, taken = ctx.staff("teacher", code), set[str]()
         for i, course in enumerate(ctx.courses + extra):
             rows.append(_group_row(ctx, code, course, teachers[i % len(teachers)], taken))
     for row, id_ in zip(rows, await insert_rows(ClassGroup, rows)):

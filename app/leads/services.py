@@ -181,7 +181,7 @@ def _clean_tags(raw, errors: list[FieldError]) -> list[str]:
     return out
 
 
-def _as_id(value) -> int | None | str:
+def _as_id(value) -> int | str | None:
     if value in (None, ""):
         return None
     number = parse_int(value)

@@ -14,8 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from piccolo.table import Table
-
 from app.core.permissions import CurrentUser
 
 # Days an item stays in the bin before the daily cron deletes it for good.
@@ -32,7 +30,7 @@ KIND_MODULES: list[str] = [
 class RecycleKind:
     name: str  # "lead": also the audit entity_type and the prefix of its events ("lead.purged")
     label: str  # untranslated (N_), e.g. N_("Lead")
-    table: type[Table]
+    table: type[Any]  # a Piccolo table with `id` and `deleted_at` (Table itself declares neither)
     # Columns the bin reads (the id and deleted_at are added); rows go to `describe`.
     columns: tuple
     # The WHERE clause for a search term.

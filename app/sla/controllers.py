@@ -127,5 +127,5 @@ class TicketSlaController(Controller):
         view = await sla_services.ticket_sla_view(ticket, system_clock.now())
         return HTMXTemplate(template_name="sla/ticket_sla.html", context={
             "ticket": ticket, "sla": view, "span": span_text,
-            "minutes": lambda m: minutes_text(int(round(m))) if m is not None else "—",
+            "minutes": lambda m: minutes_text(round(m)) if m is not None else "—",
         })  # fmt: skip

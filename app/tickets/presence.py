@@ -105,7 +105,7 @@ class PresenceStore:
         if not members:
             return []
         people: dict[int, Viewer] = {}
-        for raw in await redis.hmget(who, members):
+        for raw in await redis.hmget(who, members):  # type: ignore[misc]  # redis-py types async commands as `Awaitable[T] | T`
             if not raw:
                 continue
             info = json.loads(raw)

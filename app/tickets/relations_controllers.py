@@ -120,7 +120,7 @@ class RelationsController(Controller):
     async def split(self, request: Request, user: AuthUser, ticket_id: FromPath[int]) -> Response:
         form = await request.form()
         values = {
-            k: (form.getall(k) if len(form.getall(k)) > 1 else form.get(k)) for k in form.keys() if k != "_csrf_token"
+            k: (form.getall(k) if len(form.getall(k)) > 1 else form.get(k)) for k in form if k != "_csrf_token"
         }
         fields = {k.removeprefix("fields."): v for k, v in values.items() if k.startswith("fields.")}
         activity = parse_int(str(values.get("activity") or ""))

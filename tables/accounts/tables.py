@@ -2,6 +2,7 @@ from piccolo.columns import (
     Boolean,
     ForeignKey,
     LazyTableReference,
+    Serial,
     Timestamptz,
     Varchar,
 )
@@ -11,6 +12,7 @@ from piccolo.table import Table
 
 
 class Campus(Table):
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     name = Varchar(length=100, unique=True)
     code = Varchar(length=20, unique=True)
     timezone = Varchar(length=50, default="Asia/Shanghai")
@@ -21,11 +23,12 @@ class Campus(Table):
 class Team(Table):
     """A team; its leader sees the members' records, and so does every leader up the parent chain."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     name = Varchar(length=100)
     campus = ForeignKey(references=Campus, null=True, on_delete=OnDelete.set_null)
-    parent = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
+    parent: ForeignKey["Team"] = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
     # Added by the second migration: User references Team, so Team cannot reference User at creation.
-    leader = ForeignKey(
+    leader: ForeignKey["User"] = ForeignKey(
         references=LazyTableReference("User", module_path="tables.accounts.tables"),
         null=True,
         on_delete=OnDelete.set_null,
@@ -34,6 +37,7 @@ class Team(Table):
 
 
 class User(Table, tablename="account_user"):
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     username = Varchar(length=64, unique=True)
     display_name = Varchar(length=100)
     email = Varchar(length=255, default="")
@@ -52,6 +56,7 @@ class User(Table, tablename="account_user"):
 class ApiToken(Table):
     """A bearer token for the REST API; only its SHA-256 is stored."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     user = ForeignKey(references=User, on_delete=OnDelete.restrict)
     name = Varchar(length=100, default="")
     token_hash = Varchar(length=64, unique=True)

@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -10,6 +10,7 @@ from tables.tickets.tables import Ticket, TicketType
 class ApprovalWorkflow(Table):
     """The approval steps a ticket type goes through; `version` grows with every save."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     ticket_type = ForeignKey(references=TicketType, unique=True, on_delete=OnDelete.cascade)
     is_active = Boolean(default=True)
     version = Integer(default=1)
@@ -20,6 +21,7 @@ class ApprovalWorkflow(Table):
 class ApprovalStep(Table):
     """One step of a workflow. `approver`: role:<role> | class_teacher | campus_supervisor | finance | user:<id>."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     workflow = ForeignKey(references=ApprovalWorkflow, index=True, on_delete=OnDelete.cascade)
     position = Integer(default=0)
     name = Varchar(length=60)
@@ -31,6 +33,7 @@ class ApprovalInstance(Table):
     """A ticket's run through a workflow. `steps` is a snapshot taken at the start, so editing the
     workflow never changes a running approval. `position` is the 0-based current step."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     ticket = ForeignKey(references=Ticket, unique=True, on_delete=OnDelete.cascade)
     workflow = ForeignKey(references=ApprovalWorkflow, null=True, on_delete=OnDelete.set_null)
     workflow_version = Integer(default=1)
@@ -49,12 +52,14 @@ class ApprovalInstance(Table):
 class PendingApproval(Table):
     """A person whose decision a ticket is waiting for (the current step's approvers), for the workbench."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     instance = ForeignKey(references=ApprovalInstance, index=True, on_delete=OnDelete.cascade)
     ticket = ForeignKey(references=Ticket, index=True, on_delete=OnDelete.cascade)
     user = ForeignKey(references=User, index=True, on_delete=OnDelete.cascade)
 
 
 class ApprovalDecision(Table):
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     instance = ForeignKey(references=ApprovalInstance, index=True, on_delete=OnDelete.cascade)
     position = Integer(default=0)
     step_name = Varchar(length=60, default="")

@@ -1,6 +1,6 @@
 """Auto-assignment: who handles what (skills), when (shifts), per-type settings and decisions."""
 
-from piccolo.columns import JSON, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -15,6 +15,7 @@ class StaffSkill(Table):
     (user, kind, value) is unique (an index added by the migration).
     """
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     user = ForeignKey(references=User, index=True, on_delete=OnDelete.cascade)
     kind = Varchar(length=20)
     value = Varchar(length=60)
@@ -23,6 +24,7 @@ class StaffSkill(Table):
 class StaffShift(Table):
     """A working window on a weekday (Monday=0), in minutes of the day, in the person's campus time."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     user = ForeignKey(references=User, index=True, on_delete=OnDelete.cascade)
     weekday = Integer()
     start_minute = Integer()
@@ -32,6 +34,7 @@ class StaffShift(Table):
 class AssignmentSetting(Table):
     """Per ticket type: auto or manual assignment, which skill kinds a ticket needs, the fallback team."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     ticket_type = ForeignKey(references=TicketType, unique=True, on_delete=OnDelete.cascade)
     mode = Varchar(length=10, default="auto")  # auto | manual
     skill_kinds = JSON(default=["type"])
@@ -42,6 +45,7 @@ class AssignmentSetting(Table):
 class AssignmentCursor(Table):
     """The round-robin position per scope ("team:<id>" or "all"): the user who got the last tie."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     scope = Varchar(length=40, unique=True)
     last_user = Integer(default=0)
 
@@ -50,6 +54,7 @@ class AssignmentDecision(Table):
     """The automatic decision on a ticket, at most one (unique): the sweeper and a second worker
     skip a decided ticket, so a fallback reason is written once."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     ticket = ForeignKey(references=Ticket, unique=True, on_delete=OnDelete.cascade)
     outcome = Varchar(length=10)  # assigned | queued
     assignee = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)

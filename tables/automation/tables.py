@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -15,6 +15,7 @@ class AutomationRule(Table):
     Rules of one trigger run in (position, id) order.
     """
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     name = Varchar(length=100)
     trigger = Varchar(length=20, index=True)
     match = Varchar(length=3, default="all")  # all | any
@@ -32,6 +33,7 @@ class AutomationRule(Table):
 class ReplyTemplate(Table):
     """A canned reply; `{number}`, `{title}`, `{requester}`, `{status}` are filled from the ticket."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     name = Varchar(length=100)
     body = Text()
     is_active = Boolean(default=True)
@@ -43,6 +45,7 @@ class AutomationTrigger(Table):
     """Something happened to a ticket that some rule listens to: written in the transaction of the
     write itself (so it cannot be lost), processed by the worker (job fast path + sweeper)."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     ticket = ForeignKey(references=Ticket, index=True, on_delete=OnDelete.cascade)
     trigger = Varchar(length=20)
     payload = JSON(default={})
@@ -58,6 +61,7 @@ class AutomationTrigger(Table):
 class AutomationRun(Table):
     """One rule evaluated on one trigger: unique per (trigger_event, rule), so a rule acts once."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     trigger_event = ForeignKey(references=AutomationTrigger, null=True, on_delete=OnDelete.set_null)
     rule = ForeignKey(references=AutomationRule, null=True, index=True, on_delete=OnDelete.set_null)
     rule_name = Varchar(length=100, default="")

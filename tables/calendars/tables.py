@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, Date, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, Date, ForeignKey, Integer, Serial, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -12,6 +12,7 @@ class BusinessCalendar(Table):
     `weekly` is 7 lists (Monday first) of [start, end) minute-of-day shifts. At most one calendar
     per campus and one school default (a partial unique index in the migration)."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     name = Varchar(length=100)
     timezone = Varchar(length=50, default="Asia/Shanghai")
     weekly = JSON(default=[[], [], [], [], [], [], []])
@@ -25,6 +26,7 @@ class CalendarDay(Table):
     """A date with its own hours: a holiday (closed) or a workday (调休 make-up day, special hours).
     Unique per calendar and day (index in the migration)."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     calendar = ForeignKey(references=BusinessCalendar, on_delete=OnDelete.cascade)
     day = Date(index=True)
     kind = Varchar(length=10)

@@ -1,7 +1,7 @@
 """Follow-up records (跟进记录) and the public pool (公海): its settings, distribution rules and the
 exactly-once guard of the owner's one-day notice before a lead returns to the pool."""
 
-from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -14,6 +14,7 @@ from tables.students.tables import Student
 class FollowUp(Table):
     """One contact with a lead (or a student). When leads are merged, `lead` is re-pointed."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     lead = ForeignKey(references=Lead, null=True, index=True, on_delete=OnDelete.cascade)
     student = ForeignKey(references=Student, null=True, index=True, on_delete=OnDelete.cascade)
     author = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
@@ -32,6 +33,7 @@ class FollowUp(Table):
 class LeadPoolSetting(Table):
     """The pool's rules, one row (key "default"). A day count of 0 switches its rule off."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     key = Varchar(length=20, unique=True)
     claim_limits = JSON(default={})  # role -> max private leads (null: no limit; 0: may not claim)
     no_follow_up_days = Integer(default=0)
@@ -46,6 +48,7 @@ class LeadPoolSetting(Table):
 class LeadDistributionRule(Table):
     """An ordered rule that hands a new or returned pool lead to someone; none fits: it stays."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     position = Integer(default=0)
     match = Varchar(length=10, default="any")  # region | course | any
     city = Varchar(length=50, default="")
@@ -63,6 +66,7 @@ class LeadPoolNotice(Table):
     """The owner was told that a lead returns to the pool: UNIQUE(lead, owner, rule, basis), so two
     workers or a job run twice tell them once. `basis` is when the countdown started."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     lead = ForeignKey(references=Lead, index=True, on_delete=OnDelete.cascade)
     owner = ForeignKey(references=User, on_delete=OnDelete.cascade)
     rule = Varchar(length=20)  # no_follow_up | not_converted

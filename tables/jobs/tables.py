@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -13,6 +13,7 @@ class Job(Table):
     them. `params` is what the job was asked to do, `result` what it produced (kind-specific).
     """
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     kind = Varchar(length=40, index=True)
     status = Varchar(length=20, default="queued")  # queued | running | done | failed
     total = Integer(default=0)

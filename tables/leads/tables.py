@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -7,6 +7,7 @@ from tables.accounts.tables import Campus, User
 
 
 class Lead(Table):
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     student_name = Varchar(length=100)
     guardian_name = Varchar(length=100, default="")
     # The primary number; `phones` holds the family's other numbers, normalised the same way.
@@ -31,7 +32,7 @@ class Lead(Table):
     updated_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)
     # Set when this lead was merged away into another one (it is then soft-deleted too).
-    merged_into = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
+    merged_into: ForeignKey["Lead"] = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
     converted_at = Timestamptz(null=True, default=None)
     # The student this lead became, or was linked to (app/leads/conversion.py). A plain id, not a
     # foreign key: Student.lead already references Lead, and a key back would make the leads and
@@ -48,6 +49,7 @@ class LeadMatchKey(Table):
     on each of its rows, so a check scores candidates without reading them from `lead`.
     """
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     lead = ForeignKey(references=Lead, index=True, on_delete=OnDelete.cascade)
     # Looked up on the covering index (key, lead) of migration 2026-12-02T05:52:08; no index of its own.
     key = Varchar(length=140)
@@ -61,6 +63,7 @@ class LeadMerge(Table):
     "<table>.<column>" to the ids of rows re-pointed from the merged lead to the survivor.
     """
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     survivor = ForeignKey(references=Lead, index=True, on_delete=OnDelete.cascade)
     merged = ForeignKey(references=Lead, index=True, on_delete=OnDelete.cascade)
     actor = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)

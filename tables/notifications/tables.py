@@ -1,4 +1,4 @@
-from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -9,6 +9,7 @@ from tables.accounts.tables import User
 class Announcement(Table):
     """A message an admin or supervisor sends to an audience; delivered by the worker."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     author = ForeignKey(references=User, on_delete=OnDelete.restrict)
     title = Varchar(length=200)
     body = Text(default="")
@@ -19,6 +20,7 @@ class Announcement(Table):
 
 
 class Notification(Table):
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     recipient = ForeignKey(references=User, index=True, on_delete=OnDelete.restrict)
     kind = Varchar(length=50)
     title = Varchar(length=200)
@@ -35,6 +37,7 @@ class OutboxMessage(Table):
     worker claims due rows (pending -> sending, with a lease) and marks them sent or schedules a retry.
     """
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     channel = Varchar(length=8)  # email | sms
     recipient = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     address = Varchar(length=255)
@@ -58,6 +61,7 @@ class NotificationPreference(Table):
     Unique per (recipient, kind): a unique index added by the migration.
     """
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     recipient = ForeignKey(references=User, on_delete=OnDelete.cascade)
     kind = Varchar(length=50)
     email = Boolean(default=False)

@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Serial, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -14,6 +14,7 @@ class SlaPolicy(Table):
     Minutes are business minutes of the ticket's campus calendar; NULL means "no target".
     """
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     ticket_type = ForeignKey(references=TicketType, on_delete=OnDelete.cascade)
     priority = Varchar(length=10)
     first_response_minutes = Integer(null=True, default=None)
@@ -30,6 +31,7 @@ class SlaPolicy(Table):
 class SlaSettings(Table):
     """One row: school-wide SLA settings (the statuses in which every clock stops)."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     paused_statuses = JSON(default=["pending"])
     updated_at = Timestamptz(default=TimestamptzNow())
 
@@ -38,6 +40,7 @@ class TicketSla(Table):
     """A ticket's SLA: the policy snapshot it was created under and the due times derived from its
     history (app/sla/clock.py), recomputed inside every ticket write's transaction."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     ticket = ForeignKey(references=Ticket, unique=True, on_delete=OnDelete.cascade)
     # {priority: {"first_response": m, "next_response": m, "resolution": m, "remind_before": m,
     #  "escalate_unclaimed": m, "policy": id, "version": n}} for every priority of the type at creation.
@@ -60,6 +63,7 @@ class SlaAction(Table):
     """The exactly-once guard for the worker: a reminder, escalation or breach is acted on only by the
     transaction whose insert of (ticket, rule, due_key) won; UNIQUE(ticket, rule, due_key)."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     ticket = ForeignKey(references=Ticket, index=True, on_delete=OnDelete.cascade)
     rule = Varchar(length=40)  # remind:<target> | escalate:unclaimed | breach:<target>
     due_key = Varchar(length=40)  # the due (ISO, UTC) the action is about

@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, Date, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, Date, ForeignKey, Integer, Serial, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -8,6 +8,7 @@ from tables.leads.tables import Lead
 
 
 class Student(Table):
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     name = Varchar(length=100)
     gender = Varchar(length=10, default="")
     birth_date = Date(null=True, default=None)
@@ -35,6 +36,7 @@ class Student(Table):
 class StudentTag(Table):
     """A label on a student ("VIP", "重点关注"): automation rules and warnings can test for it."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     student = ForeignKey(references=Student, index=True, on_delete=OnDelete.cascade)
     tag = Varchar(length=40)
     created_at = Timestamptz(default=TimestamptzNow())

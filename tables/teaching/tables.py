@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from piccolo.columns import Date, ForeignKey, Integer, Numeric, Timestamptz, Varchar
+from piccolo.columns import Date, ForeignKey, Integer, Numeric, Serial, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -10,6 +10,7 @@ from tables.students.tables import Student
 
 
 class Course(Table):
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     name = Varchar(length=100)
     subject = Varchar(length=30)
     level = Varchar(length=30, default="")
@@ -20,6 +21,7 @@ class Course(Table):
 
 
 class ClassGroup(Table):
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     name = Varchar(length=100)
     course = ForeignKey(references=Course, on_delete=OnDelete.restrict)
     campus = ForeignKey(references=Campus, null=True, on_delete=OnDelete.set_null)
@@ -32,6 +34,7 @@ class ClassGroup(Table):
 
 
 class Enrollment(Table):
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     student = ForeignKey(references=Student, index=True, on_delete=OnDelete.restrict)
     class_group = ForeignKey(references=ClassGroup, index=True, on_delete=OnDelete.restrict)
     status = Varchar(length=20, default="active")

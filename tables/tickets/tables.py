@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -15,6 +15,7 @@ class TicketType(Table):
     values keep their label.
     """
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     code = Varchar(length=40, unique=True)
     name = Varchar(length=100)
     description = Text(default="")
@@ -29,6 +30,7 @@ class TicketType(Table):
 
 
 class Ticket(Table):
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     number = Varchar(length=20, unique=True)
     ticket_type = ForeignKey(references=TicketType, on_delete=OnDelete.restrict)
     title = Varchar(length=200)
@@ -48,8 +50,8 @@ class Ticket(Table):
     team = ForeignKey(references=Team, null=True, on_delete=OnDelete.set_null)
     assignee = ForeignKey(references=User, null=True, index=True, on_delete=OnDelete.set_null)
     created_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
-    parent = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
-    merged_into = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
+    parent: ForeignKey["Ticket"] = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
+    merged_into: ForeignKey["Ticket"] = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
     # Lower-cased title, description and field values: one LIKE over it is the full-text search.
     search_text = Text(default="")
     tracking_token = Varchar(length=43, default="", index=True)
@@ -70,6 +72,7 @@ class Ticket(Table):
 class TicketActivity(Table):
     """The timeline: replies, internal notes and every change, in one ordered stream."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     ticket = ForeignKey(references=Ticket, index=True, on_delete=OnDelete.cascade)
     actor = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     kind = Varchar(length=20)  # created | reply | note | status | assign | priority | fields | link | merge | split | csat
@@ -80,22 +83,26 @@ class TicketActivity(Table):
 
 
 class TicketTag(Table):
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     ticket = ForeignKey(references=Ticket, index=True, on_delete=OnDelete.cascade)
     tag = Varchar(length=40, index=True)
 
 
 class TicketWatcher(Table):
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     ticket = ForeignKey(references=Ticket, index=True, on_delete=OnDelete.cascade)
     user = ForeignKey(references=User, index=True, on_delete=OnDelete.cascade)
 
 
 class TicketLink(Table):
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     source = ForeignKey(references=Ticket, index=True, on_delete=OnDelete.cascade)
     target = ForeignKey(references=Ticket, index=True, on_delete=OnDelete.cascade)
     kind = Varchar(length=20, default="related")
 
 
 class TicketAttachment(Table):
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     ticket = ForeignKey(references=Ticket, index=True, on_delete=OnDelete.cascade)
     activity = ForeignKey(references=TicketActivity, null=True, on_delete=OnDelete.set_null)
     field_key = Varchar(length=40, default="")
@@ -108,6 +115,7 @@ class TicketAttachment(Table):
 
 
 class SavedView(Table):
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     user = ForeignKey(references=User, index=True, on_delete=OnDelete.cascade)
     name = Varchar(length=60)
     query = Text(default="")
@@ -117,6 +125,7 @@ class SavedView(Table):
 class BoardDisplay(Table):
     """A wall display's access: a secret token (stored hashed) that opens the read-only board."""
 
+    id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     name = Varchar(length=60)
     token_hash = Varchar(length=64, unique=True)
     campus = ForeignKey(references=Campus, null=True, on_delete=OnDelete.set_null)

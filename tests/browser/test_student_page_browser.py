@@ -42,7 +42,7 @@ async def test_reveal_delete_and_undo_on_the_student_page(servers, browser, make
         page = await browser_log_in(browser, web, affairs.username, width=width)
         dialogs: list[str] = []
 
-        async def accept(dialog) -> None:
+        async def accept(dialog, dialogs: list[str] = dialogs) -> None:  # this pass's list
             dialogs.append(dialog.message)
             await dialog.accept()
 

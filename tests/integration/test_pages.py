@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
 import pytest
 from markupsafe import escape
@@ -13,7 +12,6 @@ from app.core.permissions import ROLES
 from app.leads import services as lead_services
 from app.leads.policy import LEAD_ROLES
 from app.notifications.services import ANNOUNCERS
-from piccolo_conf import DB
 from tables.leads.tables import Lead
 from tables.notifications.tables import Announcement
 from tests.support import post_form
@@ -197,23 +195,12 @@ async def test_delete_offers_undo_and_restore_brings_the_lead_back(client, make_
     assert f'href="/leads/{lead["id"]}"' in (await client.get("/leads")).text
 
 
-@contextmanager
-def counting_queries(monkeypatch):
-    """Count the SQL statements our Piccolo engine runs: its own query log, sent to a list.
-
-    The engine uses __slots__, so the log method is replaced on its class for the block.
-    """
-    statements: list[str] = []
-    with monkeypatch.context() as patch:
-        patch.setattr(DB, "log_queries", True)
-        patch.setattr(type(DB), "print_query", lambda _engine, query_id, query: statements.append(query))
-        yield statements
 
 
-async def _lead_list_queries(client, monkeypatch, count: int) -> int:
+async def _lead_list_queries(client, count_queries, count: int) -> int:
     await Lead.delete(force=True)
     await Lead.insert(*[Lead(student_name=f"学员{n}", phone="13800138000") for n in range(count)])
-    with counting_queries(monkeypatch) as statements:
+    with count_queries() as statements:
         response = await client.get("/leads", params={"limit": 50})
     assert response.status_code == 200
     assert len(re.findall(r'<a href="/leads/\d+" hx-target="#main">', response.text)) == count  # all rendered
@@ -221,15 +208,15 @@ async def _lead_list_queries(client, monkeypatch, count: int) -> int:
 
 
 @pytest.mark.parametrize("role", ["admin", "supervisor"])
-async def test_lead_list_runs_a_fixed_number_of_queries(client, make_user, login, monkeypatch, role):
+async def test_lead_list_runs_a_fixed_number_of_queries(client, make_user, login, count_queries, role):
     from tests.support import make_team, set_leader
 
     team = await make_team()
     user = await make_user(role, team=team)
     await set_leader(team, user.id)
     await login(client, user)
-    with_5 = await _lead_list_queries(client, monkeypatch, 5)
-    with_40 = await _lead_list_queries(client, monkeypatch, 40)
+    with_5 = await _lead_list_queries(client, count_queries, 5)
+    with_40 = await _lead_list_queries(client, count_queries, 40)
     assert with_5 == with_40
     assert 3 <= with_5 <= 10  # session user, visibility, count, rows, bell; never one per lead
 

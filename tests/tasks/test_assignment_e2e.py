@@ -8,13 +8,7 @@ ticket waits in the queue with the reason on its timeline.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
-import urllib.request
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,65 +18,15 @@ from app.assignment import presence
 from app.tickets.defaults import ensure_default_types
 from tables.assignment.tables import AssignmentDecision, StaffShift, StaffSkill
 from tables.tickets.tables import Ticket, TicketActivity
-from tests.support import login, token_for
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import services
-
-    return services.free_port()
-
-
-@contextmanager
-def _process(args: list[str], log: Path):
-    with log.open("w") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out,
-                                stderr=subprocess.STDOUT)  # fmt: skip
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def _wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except Exception:  # noqa: BLE001 - not up yet
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
+from tests.support import WORKER_COMMAND, free_port, login, process, token_for, wait_http, web_command
 
 
 @pytest.fixture
 def web_and_worker(tmp_path):
-    port = _free_port()
-    web = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.asgi:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    with (
-        _process(web, tmp_path / "web.log"),
-        _process([sys.executable, "-m", "arq", "tasks.worker.WorkerSettings"], tmp_path / "worker.log"),
-    ):
+    port = free_port()
+    with process(web_command(port), tmp_path / "web.log"), process(WORKER_COMMAND, tmp_path / "worker.log"):
         base = f"http://127.0.0.1:{port}"
-        _wait_http(base + "/login")
+        wait_http(base + "/login")
         yield base
 
 

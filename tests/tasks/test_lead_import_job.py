@@ -5,6 +5,7 @@ killed, arq runs the job again) resumes after its last committed chunk without d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from app.core.jobs import close_pool
 from app.jobs import services as jobs
@@ -57,10 +58,8 @@ async def test_an_import_cut_off_after_a_chunk_resumes_where_it_stopped(make_use
         await real_write(*args, **kwargs)
 
     monkeypatch.setattr(importing, "_write_chunk", killed_on_the_second_chunk)
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await importing.run_import(job_id)
-    except asyncio.CancelledError:
-        pass
     job = await jobs.load_job(job_id)
     assert (job["status"], job["processed"], job["succeeded"]) == ("running", 2, 1)  # chunk 1 committed
     monkeypatch.setattr(importing, "_write_chunk", real_write)

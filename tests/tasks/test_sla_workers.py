@@ -4,12 +4,7 @@ fresh worker (a restart) scans again; every rule is acted on once per ticket."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 from app.core.clock import FrozenClock, system_clock
 from app.core.jobs import close_pool, get_pool
@@ -19,30 +14,9 @@ from app.tickets.defaults import ensure_default_types
 from tables.notifications.tables import Notification
 from tables.sla.tables import SlaAction
 from tables.tickets.tables import TicketActivity, TicketType
-from tests.support import make_campus, make_team
+from tests.support import make_campus, make_team, worker_processes
 
-ROOT = Path(__file__).resolve().parents[2]
 TICKETS = 12
-
-
-@contextmanager
-def _workers(count: int, logs: Path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = []
-    try:
-        for n in range(count):
-            out = (logs / f"worker-{n}.log").open("w")
-            procs.append((subprocess.Popen([sys.executable, "-m", "arq", "tasks.worker.WorkerSettings"], cwd=ROOT,
-                                           env=env, stdout=out, stderr=subprocess.STDOUT), out))  # fmt: skip
-        yield [logs / f"worker-{n}.log" for n in range(count)]
-    finally:
-        for proc, out in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            out.close()
 
 
 async def _scan_many(prefix: str, jobs: int) -> None:
@@ -82,7 +56,7 @@ async def test_two_workers_and_a_restart_act_once_per_ticket_and_rule(make_user,
         ids.append((await services.create_ticket(None, draft, clock=clock))["id"])
 
     await close_pool()  # a pool from an earlier test belongs to a wiped Redis database
-    with _workers(2, tmp_path) as logs:
+    with worker_processes(2, tmp_path) as logs:
         await _scan_many("race", 16)
     assert all("sla_scan" in log.read_text() for log in logs), "both workers ran scans"
     after_race = await _counts()
@@ -96,7 +70,7 @@ async def test_two_workers_and_a_restart_act_once_per_ticket_and_rule(make_user,
 
     restart = tmp_path / "restart"
     restart.mkdir()
-    with _workers(1, restart):  # a restarted worker
+    with worker_processes(1, restart):  # a restarted worker
         await _scan_many("restart", 4)
     assert await _counts() == after_race
     await close_pool()

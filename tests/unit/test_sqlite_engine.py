@@ -4,6 +4,7 @@ and a failed statement never leaves a shared connection holding a lock."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 
 import pytest
@@ -49,7 +50,7 @@ async def test_a_read_outside_a_transaction_sees_the_commit_just_made():
 
 async def test_a_failed_write_outside_a_transaction_leaves_no_lock_behind():
     await Campus.insert(Campus(name="东校区", code="E"))
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.IntegrityError):
         await Campus.insert(Campus(name="东校区", code="E"))  # unique violation on a shared connection
     await asyncio.wait_for(_add(1), timeout=5)  # would wait 30 s on a lock left behind
     assert await Campus.count() == 2

@@ -117,7 +117,7 @@ async def _process_all(clock) -> None:
 
 
 async def test_sla_reminder_and_breach_run_their_rules(make_user, make_rule, automation):
-    campus, leader, agent = await _sla_setup(make_user)
+    campus, _leader, agent = await _sla_setup(make_user)
     await make_rule("sla_warning", [{"kind": "add_tag", "value": "即将超时"}])
     await make_rule("sla_breached", [{"kind": "set_priority", "value": "urgent"}, {"kind": "add_tag", "value": "已超时"}])
     # Listens to updates: the scan's own timeline event must still not count as one.

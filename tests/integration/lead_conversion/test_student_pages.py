@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from app.leads import conversion, follow_ups
 from tables.students.tables import StudentTag
 from tests.integration.lead_conversion.conversion_helpers import family_ticket, make_lead, make_student
-
-
-def _count_queries(monkeypatch):
-    from piccolo_conf import DB
-
-    statements: list[str] = []
-
-    @contextmanager
-    def block():
-        with monkeypatch.context() as patch:
-            patch.setattr(DB, "log_queries", True)
-            patch.setattr(type(DB), "print_query", lambda _engine, query_id, query: statements.append(query))
-            yield statements
-
-    return block
 
 
 async def test_student_list_searches_paginates_and_hides_other_advisors_students(client, make_user, login):
@@ -49,7 +32,7 @@ async def _token(user):
 
 
 async def test_student_page_shows_the_lead_timeline_and_tickets_in_a_fixed_number_of_queries(
-    client, make_user, login, monkeypatch
+    client, make_user, login, count_queries
 ):  # fmt: skip
     admin = await make_user("admin", display_name="校长")
     advisor = await make_user("advisor", display_name="顾问小周")
@@ -63,7 +46,7 @@ async def test_student_page_shows_the_lead_timeline_and_tickets_in_a_fixed_numbe
         result = await conversion.convert_lead(advisor, lead["id"], {}, None)
         await follow_ups.add_follow_up(admin, {"kind": "visit", "note": "入学后家访"}, student_id=result.student_id)
         await StudentTag.insert(*[StudentTag(student=result.student_id, tag=f"标签{n}") for n in range(total)])
-        with _count_queries(monkeypatch)() as statements:
+        with count_queries() as statements:
             page = await client.get(f"/students/{result.student_id}")
         assert page.status_code == 200
         assert page.text.count("fu-item") == total + 1 and "入学后家访" in page.text and "第0次电话" in page.text

@@ -135,24 +135,9 @@ async def test_admin_saves_limits_and_rules_and_bad_input_names_the_field(client
     assert "北京 海淀" in listing.text and "区域顾问" in listing.text
 
 
-def _count_queries(monkeypatch):
-    from contextlib import contextmanager
-
-    from piccolo_conf import DB
-
-    statements: list[str] = []
-
-    @contextmanager
-    def block():
-        with monkeypatch.context() as patch:
-            patch.setattr(DB, "log_queries", True)
-            patch.setattr(type(DB), "print_query", lambda _engine, query_id, query: statements.append(query))
-            yield statements
-
-    return block
 
 
-async def test_pool_list_and_timeline_queries_do_not_grow_with_rows(client, make_user, login, monkeypatch):
+async def test_pool_list_and_timeline_queries_do_not_grow_with_rows(client, make_user, login, count_queries):
     from app.leads import follow_ups
 
     advisor = await make_user("advisor")
@@ -166,11 +151,11 @@ async def test_pool_list_and_timeline_queries_do_not_grow_with_rows(client, make
             await make_lead(None)
         for n in range(total):
             await follow_ups.add_follow_up(advisor, {"kind": "phone", "note": f"第{n}次"}, lead_id=lead)
-        with _count_queries(monkeypatch)() as statements:
+        with count_queries() as statements:
             answer = await client.get("/leads/pool", params={"limit": 50})
         assert answer.status_code == 200 and answer.text.count('class="pool-action"') == total
         pool_counts.append(len(statements))
-        with _count_queries(monkeypatch)() as statements:
+        with count_queries() as statements:
             panel = await client.get(f"/leads/{lead}/timeline", headers=HTMX)
         assert panel.text.count("fu-item") >= total
         timeline_counts.append(len(statements))

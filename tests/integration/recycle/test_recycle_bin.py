@@ -293,24 +293,16 @@ async def test_a_page_keeps_the_filters_and_what_the_user_may_see(make_user):
     ][2:4]  # fmt: skip
 
 
-async def test_listing_the_bin_reads_a_fixed_number_of_queries(make_user, monkeypatch):
+async def test_listing_the_bin_reads_a_fixed_number_of_queries(make_user, count_queries):
     """Two queries per kind (its count, its window of keys), plus its rows and "deleted by" for each
     kind on the page: the same for the first page and a deep one, whatever the page holds."""
-    from piccolo_conf import DB
-
     admin = await make_user("admin")
     await _deleted_mix(admin, leads=15, tickets_=15)
     counts = []
-    original = type(DB).run_querystring
-
-    async def counted(engine, *args, **kwargs):
-        counts[-1] += 1
-        return await original(engine, *args, **kwargs)
-
-    monkeypatch.setattr(type(DB), "run_querystring", counted)
     for limit, offset in ((20, 0), (20, 10), (5, 25)):
-        counts.append(0)
-        page = await service.list_bin(admin, service.BinFilter(), PageRequest(limit=limit, offset=offset))
+        with count_queries() as statements:
+            page = await service.list_bin(admin, service.BinFilter(), PageRequest(limit=limit, offset=offset))
+        counts.append(len(statements))
         assert len(page.items) == min(limit, 30 - offset) and {i["kind"] for i in page.items} == {"lead", "ticket"}
     assert counts == [3 * 2 + 2 * 2] * 3  # count + window for 3 kinds; rows + deleted-by for the 2 shown
 

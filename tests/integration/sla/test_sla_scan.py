@@ -44,7 +44,7 @@ async def _sla_activities(ticket_id: int) -> list[dict]:
 
 
 async def test_unclaimed_ticket_escalates_to_the_team_leader_once(make_user):
-    campus, _head, leader, agent = await _setup(make_user)
+    campus, _head, leader, _agent = await _setup(make_user)
     clock = FrozenClock(T0)
     ticket = await services.create_ticket(None, _draft(campus), clock=clock)
     clock.advance(minutes=59)

@@ -18,7 +18,6 @@ from app.tickets import board, board_realtime, displays, presence, services
 from app.tickets.board import BoardQuery
 from app.tickets.board_controllers import STALE_MOVE
 from app.tickets.services import Draft
-from piccolo_conf import DB
 from tables.tickets.tables import BoardDisplay, Ticket
 from tests.support import login, make_campus, post_form, repair
 
@@ -254,20 +253,6 @@ async def test_people_who_may_not_work_a_ticket_cannot_move_it(client, make_user
 # Query counts -------------------------------------------------------------------------------------
 
 
-class QueryCounter:
-    """Counts every SQL statement the ORM runs (the engine's slots forbid patching the instance)."""
-
-    def __init__(self, monkeypatch) -> None:
-        self.count = 0
-        original = type(DB).run_querystring
-
-        async def counted(engine, *args, **kwargs):
-            self.count += 1
-            return await original(engine, *args, **kwargs)
-
-        monkeypatch.setattr(type(DB), "run_querystring", counted)
-
-
 async def _bulk_open(n: int, start: int, type_id: int, user_id: int) -> None:
     now = datetime.now(timezone.utc)
     await Ticket.insert(*[
@@ -278,7 +263,7 @@ async def _bulk_open(n: int, start: int, type_id: int, user_id: int) -> None:
 
 
 @pytest.mark.parametrize(("group", "board_queries"), [("status", 2), ("assignee", 3), ("type", 3)])
-async def test_board_costs_a_fixed_number_of_queries(client, make_user, monkeypatch, group, board_queries):
+async def test_board_costs_a_fixed_number_of_queries(client, make_user, count_queries, group, board_queries):
     """10 or 100 open tickets: the same queries. The board itself is one light query for every
     matching ticket's column, one for the cards shown, one for people or type heads."""
     admin = await make_user("admin")
@@ -287,14 +272,13 @@ async def test_board_costs_a_fixed_number_of_queries(client, make_user, monkeypa
     page_counts = []
     for n, start in ((10, 0), (90, 10)):  # 10 open tickets, then 100
         await _bulk_open(n, start, type_id, admin.id)
-        counter = QueryCounter(monkeypatch)
-        shown = await board.load_board(admin, BoardQuery(group=group))
-        assert counter.count == board_queries and shown.total == n + start
-        counter.count = 0
-        response = await client.get("/board", params={"group": group})
+        with count_queries() as statements:
+            shown = await board.load_board(admin, BoardQuery(group=group))
+        assert len(statements) == board_queries and shown.total == n + start
+        with count_queries() as statements:
+            response = await client.get("/board", params={"group": group})
         assert response.status_code == 200
-        page_counts.append(counter.count)
-        monkeypatch.undo()
+        page_counts.append(len(statements))
     # The page adds the session's user, the filter choices and the bell: still a fixed number.
     assert page_counts[0] == page_counts[1] <= board_queries + 6, page_counts
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from app.settings import get_settings
 from app.tickets import services
 from app.tickets.attachments import MAX_BYTES
 from app.tickets.services import Draft
-from piccolo_conf import DB
 from tables.students.tables import Student
 from tables.tickets.tables import SavedView, Ticket, TicketActivity, TicketAttachment, TicketType, TicketWatcher
 from tests.support import make_campus, post_form, repair
@@ -146,21 +144,10 @@ async def test_list_and_detail_show_only_visible_tickets(client, make_user, logi
     assert (await client.get(f"/tickets/{mine['id']}")).status_code == 200
 
 
-def _count_queries(monkeypatch):
-    statements: list[str] = []
-
-    @contextmanager
-    def block():
-        with monkeypatch.context() as patch:
-            patch.setattr(DB, "log_queries", True)
-            patch.setattr(type(DB), "print_query", lambda _engine, query_id, query: statements.append(query))
-            yield statements
-
-    return block
 
 
 @pytest.mark.parametrize("role", ["customer_service", "teacher"])
-async def test_ticket_list_runs_a_fixed_number_of_queries(client, make_user, login, monkeypatch, role):
+async def test_ticket_list_runs_a_fixed_number_of_queries(client, make_user, login, count_queries, role):
     agent = await make_user(role, campus=await make_campus())
     await login(client, agent)
     type_id = (await TicketType.select(TicketType.id).where(TicketType.code == "repair").first())["id"]
@@ -169,7 +156,7 @@ async def test_ticket_list_runs_a_fixed_number_of_queries(client, make_user, log
         await Ticket.delete(force=True)
         await Ticket.insert(*[Ticket(number=f"T-2026-{n:06d}", ticket_type=type_id, title=f"报修{n}", assignee=agent.id,
                                      created_by=agent.id, requester_name="家长") for n in range(total)])  # fmt: skip
-        with _count_queries(monkeypatch)() as statements:
+        with count_queries() as statements:
             response = await client.get("/tickets", params={"limit": 50})
         assert response.status_code == 200 and len(numbers(response.text)) == total
         counts.append(len(statements))
@@ -299,7 +286,7 @@ async def test_detail_offers_only_the_allowed_moves(client, make_user, login):
     await TicketWatcher.insert(TicketWatcher(ticket=ticket["id"], user=teacher.id))  # a colleague copied in
     await switch(client, login, teacher)
     page = (await client.get(f"/tickets/{ticket['id']}")).text
-    assert moves(page) == set() and "/claim" not in page and 'action="/tickets/%s/fields"' % ticket["id"] not in page
+    assert moves(page) == set() and "/claim" not in page and f'action="/tickets/{ticket["id"]}/fields"' not in page
     refused = await post_form(client, f"/tickets/{ticket['id']}/update", {"status": "in_progress",
                                                                            "version": closed["version"]})  # fmt: skip
     assert refused.status_code == 403
@@ -462,5 +449,5 @@ async def test_reply_files_belong_to_the_reply(client, make_user, login):
     reply = await TicketActivity.select(TicketActivity.id).where(TicketActivity.kind == "reply").first()
     attachment = await TicketAttachment.select(TicketAttachment.activity).first()
     assert attachment["activity"] == reply["id"]
-    item = re.search(r'<li id="a%s"[^>]*>(.*?)</li>\s*</ol>' % reply["id"], sent.text, re.S).group(1)
+    item = re.search(rf'<li id="a{reply["id"]}"[^>]*>(.*?)</li>\s*</ol>', sent.text, re.S).group(1)
     assert "截图.png" in item

@@ -142,9 +142,7 @@ async def test_workbench_page_shows_sections_and_the_honest_approvals_placeholde
     assert "Nothing is waiting for your approval." in page.text or "没有等待您审批的工单" in page.text
 
 
-async def test_workbench_runs_a_fixed_number_of_queries(client, make_user, monkeypatch):
-    from piccolo_conf import DB
-
+async def test_workbench_runs_a_fixed_number_of_queries(client, make_user, count_queries):
     campus = await make_campus()
     agent = await make_user("customer_service", campus=campus)
     await login(client, agent)
@@ -155,10 +153,7 @@ async def test_workbench_runs_a_fixed_number_of_queries(client, make_user, monke
             await services.create_ticket(
                 agent, repair(f"工单{n}", assignee_id=agent.id if n % 2 else None, campus_id=campus)
             )
-        statements: list[str] = []
-        with monkeypatch.context() as patch:
-            patch.setattr(DB, "log_queries", True)
-            patch.setattr(type(DB), "print_query", lambda _engine, query_id, query: statements.append(query))
+        with count_queries() as statements:
             response = await client.get("/workbench")
         assert response.status_code == 200
         counts.append(len(statements))

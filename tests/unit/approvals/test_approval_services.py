@@ -247,7 +247,7 @@ async def test_editing_a_workflow_never_changes_running_approvals():
                         rows=[{"name": "财务直批", "kind": "finance", "role": "", "user": "", "sla_hours": "4"}])  # fmt: skip
     later = await open_refund(school, title="第二个退费")
 
-    assert [s["name"] for s in (await services.instance_for(running["id"]))["steps"]][0] == "班主任初审"
+    assert (await services.instance_for(running["id"]))["steps"][0]["name"] == "班主任初审"
     assert [s["name"] for s in (await services.instance_for(later["id"]))["steps"]] == ["财务直批"]
     assert (await services.instance_for(later["id"]))["workflow_version"] == flow["version"] + 1
 

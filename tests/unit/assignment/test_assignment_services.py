@@ -359,28 +359,17 @@ async def test_with_nobody_set_up_the_decision_is_silent(make_user):
     assert await services.sweep_unassigned(frozen_later(clock)) == 0  # decided once, not swept again
 
 
-async def test_the_number_of_queries_does_not_grow_with_the_staff(make_user, monkeypatch):
-    from piccolo_conf import DB
-
+async def test_the_number_of_queries_does_not_grow_with_the_staff(make_user, count_queries):
     clock = frozen()
     desk = await make_user("admin")
-    engine_class = type(DB)
-    real = engine_class.run_querystring
-    counted: list[int] = [0]
-
-    async def counting(self, *args, **kwargs):
-        counted[-1] += 1
-        return await real(self, *args, **kwargs)
-
-    monkeypatch.setattr(engine_class, "run_querystring", counting)
     per_decision = []
     for added in (2, 0, 10):  # the first decision also creates the round-robin cursor row
         for _ in range(added):
             await agent(clock)
         [ticket_id] = await _open(desk)
-        counted.append(0)
-        assert (await services.assign_ticket(ticket_id, clock))["outcome"] == "assigned"
-        per_decision.append(counted[-1])
+        with count_queries() as statements:
+            assert (await services.assign_ticket(ticket_id, clock))["outcome"] == "assigned"
+        per_decision.append(len(statements))
     assert per_decision[1] == per_decision[2] <= 25  # 2 people or 12: the same queries
 
 

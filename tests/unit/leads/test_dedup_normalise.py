@@ -114,6 +114,6 @@ def test_same_surname_and_district_is_not_a_duplicate():
 
 def test_reasons_are_translated():
     set_locale("zh_CN")
-    points, reasons, _ = _reasons({"student_name": "张伟", "phone": "13800138000"},
+    _points, reasons, _ = _reasons({"student_name": "张伟", "phone": "13800138000"},
                                   {"student_name": "张伟", "phone": "13800138000"})  # fmt: skip
     assert reasons == ["手机号相同", "姓名相似度 100%"]

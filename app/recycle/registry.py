@@ -40,7 +40,7 @@ class RecycleKind:
     # Fill `title`, `subtitle`, `note` and `restore_label` of the bin's rows (one query at most).
     describe: Callable[[CurrentUser, list[dict]], Awaitable[None]]
     # Bring one row back: audit it, emit "<kind>.restored"; Conflict with the reason when it cannot.
-    restore: Callable[[CurrentUser, int, str], Awaitable[None]]
+    restore: Callable[[CurrentUser, int, str], Awaitable[object]]  # what it returns is not used
     # The page to open after a restore.
     url: Callable[[int], str]
     # Raise Conflict when a row cannot be deleted for good (records that must be kept point at it).

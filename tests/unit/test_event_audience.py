@@ -161,9 +161,9 @@ def _events_without_audience(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Event":
-            if len(node.args) < 3 and not any(k.arg == "audience" for k in node.keywords):
-                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Event"
+                and len(node.args) < 3 and not any(k.arg == "audience" for k in node.keywords)):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
 
 

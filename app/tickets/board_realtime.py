@@ -20,7 +20,7 @@ from app.core.clock import Clock, system_clock
 from app.core.errors import DomainError, ValidationFailed
 from app.core.events import Event, publish
 from app.core.permissions import CurrentUser
-from app.core.templates import render_fragment
+from app.core.templates import render_fragment, render_macro
 from app.realtime.hub import Connection, on_connect, on_disconnect, on_event, on_message, on_tick
 from app.tickets import board, displays, presence, services
 from app.tickets.board import Board, BoardQuery, Column
@@ -218,4 +218,4 @@ async def push_presence(event: Event, conn: Connection) -> str | None:
     if view is None or view.ticket_id != event.payload.get("ticket"):
         return None
     others = [v for v in await presence.store.viewers(view.ticket_id) if v.user_id != conn.user.id]
-    return render_fragment("tickets/presence.html", ticket={"id": view.ticket_id}, viewers=others, oob=True)
+    return render_macro("tickets/presence.html", "presence", ticket_id=view.ticket_id, viewers=others, oob=True)

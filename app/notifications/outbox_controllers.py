@@ -13,7 +13,7 @@ from app.core.pagination import PageRequest
 from app.core.web import page
 from app.notifications import outbox, preferences
 
-PREFERENCES = "notifications/preferences.html"
+PREFERENCES = "notifications/_preferences.html"
 
 
 async def _preferences_context(user_id: int) -> dict:

@@ -93,7 +93,7 @@ async def subscribe_board(conn: Connection, query: BoardQuery, resync: bool) -> 
 
     A board page's answer ends with its "live" badge: the page knows pushes will now come.
     """
-    live = "" if conn.readonly else render_fragment("board/live.html", state="live", oob=True)
+    live = "" if conn.readonly else render_macro("board/live.html", "live_badge", state="live", oob=True)
     if resync:
         shown = await board.load_board(conn.user, query)
         conn.subscriptions["board"] = BoardSubscription.of(shown)

@@ -35,9 +35,7 @@ _INLINE = {
 }
 
 
-def content_security_policy(
-    *, frame_ancestors: str = "'none'", extra_script: str = "", extra_style: str = ""
-) -> str:
+def content_security_policy(*, frame_ancestors: str = "'none'", extra_script: str = "", extra_style: str = "") -> str:
     directives = {
         "default-src": "'self'",
         "script-src": f"'self'{extra_script}",
@@ -86,7 +84,9 @@ class SwaggerWithCsp(SwaggerRenderPlugin):
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
         body = super().render(request, openapi_schema)
         request.scope.setdefault("state", {})[_INLINE_HASHES] = {
-            kind: ["sha256-" + base64.b64encode(hashlib.sha256(text).digest()).decode() for text in pattern.findall(body)]
+            kind: [
+                "sha256-" + base64.b64encode(hashlib.sha256(text).digest()).decode() for text in pattern.findall(body)
+            ]
             for kind, pattern in _INLINE.items()
         }
         return body

@@ -14,8 +14,13 @@ from app.settings import ROOT
 COMPONENTS = ROOT / "components"
 # Entry templates, not libraries: the two layouts pages extend, and three htmx answers a handler
 # renders on its own (never included), each with the context its handler gives.
-ENTRY = {"layout/page.html", "layout/partial.html", "approvals/panel.html", "leads/phone_revealed.html",
-         "tickets/relations.html"}
+ENTRY = {
+    "layout/page.html",
+    "layout/partial.html",
+    "approvals/panel.html",
+    "leads/phone_revealed.html",
+    "tickets/relations.html",
+}
 LIBRARIES = sorted(
     str(p.relative_to(COMPONENTS)) for p in COMPONENTS.rglob("*.html") if str(p.relative_to(COMPONENTS)) not in ENTRY
 )

@@ -18,8 +18,20 @@ HEX = re.compile(r"#[0-9a-fA-F]{3,8}\b")
 PAIRS = [
     *[("text", bg) for bg in ("bg", "surface", "column", "gray-50", "primary-soft", "primary-softer")],
     # The muted grey: meta text on pages, cards, board columns, table heads, selected rows, notes.
-    *[("muted", bg) for bg in ("bg", "surface", "column", "gray-50", "gray-100", "primary-soft", "primary-softer",
-                               "warn-soft", "danger-softer")],
+    *[
+        ("muted", bg)
+        for bg in (
+            "bg",
+            "surface",
+            "column",
+            "gray-50",
+            "gray-100",
+            "primary-soft",
+            "primary-softer",
+            "warn-soft",
+            "danger-softer",
+        )
+    ],
     *[("primary", bg) for bg in ("bg", "surface", "gray-50", "primary-soft", "primary-softer")],
     *[("primary-dark", bg) for bg in ("surface", "primary-soft")],
     *[("danger", bg) for bg in ("bg", "surface", "danger-soft", "danger-softer")],
@@ -96,7 +108,10 @@ def test_stylesheets_and_templates_use_tokens_not_raw_hex_colours():
     for folder in (ROOT / "components", *sorted((ROOT / "app").glob("*/templates"))):
         for path in sorted(folder.rglob("*.html")):
             text = re.sub(r"&#x?[0-9a-fA-F]+;", "", path.read_text())  # character references are not colours
-            found += [f"{path.relative_to(ROOT)}: {hit}" for hit in re.findall(r"(?<![\w&])#[0-9a-fA-F]{6}\b|(?<![\w&{])#[0-9a-fA-F]{3}\b(?![\w-])", text)]
+            found += [
+                f"{path.relative_to(ROOT)}: {hit}"
+                for hit in re.findall(r"(?<![\w&])#[0-9a-fA-F]{6}\b|(?<![\w&{])#[0-9a-fA-F]{3}\b(?![\w-])", text)
+            ]
     assert found == []
 
 

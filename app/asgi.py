@@ -8,7 +8,6 @@ from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -28,6 +27,7 @@ from app.automation.controllers import AutomationAdminController
 from app.calendars.controllers import CalendarAdminController
 from app.core.auth import PUBLIC_PREFIXES, AuthMiddleware, require_user
 from app.core.deps import USER_DEPENDENCIES
+from app.core.headers import SwaggerWithCsp, security_headers
 from app.core.i18n import LocaleMiddleware
 from app.core.jobs import close_pool
 from app.core.redis import close_redis
@@ -129,10 +129,10 @@ def create_app() -> Litestar:
             path="/schema",
             description="REST API of Shuyuan. Obtain a token with POST /api/v1/auth/token and send "
             "it as `Authorization: Bearer <token>`. Errors: {detail, errors: [{field, message}]}.",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[SwaggerWithCsp()],
         ),
         before_request=reject_nul_characters,
-        before_send=[_keep_history_on_writes],
+        before_send=[_keep_history_on_writes, security_headers],
         on_startup=[_startup],
         on_shutdown=[_shutdown],
         debug=settings.debug,

@@ -92,6 +92,11 @@ class Settings:
     extra: dict[str, str] = field(default_factory=dict)
     smtp: SmtpSettings = field(default_factory=SmtpSettings.from_env)
     sms_provider: str = field(default_factory=lambda: os.environ.get("SMS_PROVIDER", "log"))
+    # Who may put the wall display (/board/display) in a frame: CSP frame-ancestors sources,
+    # e.g. "'self' https://signage.example.edu". Every other page may not be framed.
+    display_frame_ancestors: str = field(
+        default_factory=lambda: os.environ.get("DISPLAY_FRAME_ANCESTORS", "").strip() or "'self'"
+    )
 
 
 def _database_url(var_dir: Path) -> str:

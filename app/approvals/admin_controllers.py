@@ -18,7 +18,7 @@ from app.core.web import page
 from tables.accounts.tables import User
 
 FORM = "approvals/admin_form.html"
-EDITOR = "approvals/step_rows.html"
+EDITOR = "approvals/_step_rows.html"
 
 
 async def _context(type_id: int, values: dict, rows: list[dict] | None = None, errors: dict | None = None,

@@ -172,7 +172,7 @@ class CalendarAdminController(Controller):
         except NeverOpenError:
             context["never"] = True
         if request.htmx:
-            return HTMXTemplate(template_name="calendars/check_result.html", context=context, status_code=status)
+            return HTMXTemplate(template_name="calendars/_check_result.html", context=context, status_code=status)
         calendar = await services.get_calendar(calendar_id)
         return await page(request, FORM, status_code=status, **await _context(calendar, calendar, {},
                           check=context, check_values={"at": at, "hours": hours}))  # fmt: skip

@@ -84,3 +84,9 @@ environment = build_environment()
 def render_fragment(name: str, **context: Any) -> str:
     """Render a component outside a request (WebSocket pushes, worker)."""
     return environment.get_template(name).render(**context)
+
+
+def render_macro(name: str, macro: str, /, **arguments) -> str:
+    """Call one component macro outside a request (WebSocket pushes): the same source a page
+    imports with `{% from name import macro %}`, given its declared arguments and nothing else."""
+    return str(getattr(environment.get_template(name).module, macro)(**arguments))

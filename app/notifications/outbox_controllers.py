@@ -15,7 +15,7 @@ from app.core.permissions import CurrentUser
 from app.core.web import page
 from app.notifications import outbox, preferences
 
-PREFERENCES = "notifications/preferences.html"
+PREFERENCES = "notifications/_preferences.html"
 
 
 async def _preferences_context(user_id: int) -> dict:

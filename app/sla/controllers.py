@@ -116,7 +116,7 @@ def span_text(delta: timedelta) -> str:
 
 
 class TicketSlaController(Controller):
-    """The ticket page's "Service level" card, loaded by components/sla/ticket_sla.html."""
+    """The ticket page's "Service level" card, loaded by the placeholder in components/sla/ticket_sla.html."""
 
     path = "/tickets/{ticket_id:int}/sla"
     include_in_schema = False
@@ -125,7 +125,7 @@ class TicketSlaController(Controller):
     async def card(self, user: AuthUser, ticket_id: FromPath[int]) -> Response:
         ticket = await ticket_services.get_ticket(user, ticket_id)
         view = await sla_services.ticket_sla_view(ticket, system_clock.now())
-        return HTMXTemplate(template_name="sla/ticket_sla.html", context={
+        return HTMXTemplate(template_name="sla/_ticket_sla.html", context={
             "ticket": ticket, "sla": view, "span": span_text,
             "minutes": lambda m: minutes_text(round(m)) if m is not None else "—",
         })  # fmt: skip

@@ -21,7 +21,7 @@ from app.core.errors import DomainError, ValidationFailed
 from app.core.events import Event, publish
 from app.core.forms import parse_int
 from app.core.permissions import CurrentUser
-from app.core.templates import render_fragment
+from app.core.templates import render_fragment, render_macro
 from app.realtime.hub import Connection, on_connect, on_disconnect, on_event, on_message, on_tick
 from app.tickets import board, displays, presence, services
 from app.tickets.audience import of_ticket
@@ -95,7 +95,7 @@ async def subscribe_board(conn: Connection, query: BoardQuery, resync: bool) -> 
 
     A board page's answer ends with its "live" badge: the page knows pushes will now come.
     """
-    live = "" if conn.readonly else render_fragment("board/live.html", state="live", oob=True)
+    live = "" if conn.readonly else render_macro("board/live.html", "live_badge", state="live", oob=True)
     if resync:
         shown = await board.load_board(conn.user, query)
         conn.subscriptions["board"] = BoardSubscription.of(shown)
@@ -220,4 +220,4 @@ async def push_presence(event: Event, conn: Connection) -> str | None:
     if view is None or view.ticket_id != event.payload.get("ticket"):
         return None
     others = [v for v in await presence.store.viewers(view.ticket_id) if v.user_id != conn.user.id]
-    return render_fragment("tickets/presence.html", ticket={"id": view.ticket_id}, viewers=others, oob=True)
+    return render_macro("tickets/presence.html", "presence", ticket_id=view.ticket_id, viewers=others, oob=True)

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from app.core.events import Event
-from app.core.templates import render_fragment
+from app.core.templates import render_macro
 from app.realtime.hub import Connection, on_event, on_message
 from app.tickets import policy, workbench
 from tables.accounts.tables import Team, User
@@ -82,8 +82,8 @@ def is_affected(affected: Affected, user) -> bool:
 
 async def counts_fragment(user, changed: bool = True) -> str:
     """`changed` offers to reload the lists, which a push does not touch (a half-typed reply would be lost)."""
-    return render_fragment("tickets/workbench_counts.html", counts=await workbench.counts(user),
-                           sections_meta=workbench.SECTIONS, oob=True, changed=changed)  # fmt: skip
+    return render_macro("tickets/workbench_counts.html", "workbench_counts", counts=await workbench.counts(user),
+                        sections_meta=workbench.SECTIONS, oob=True, changed=changed)  # fmt: skip
 
 
 @on_message("workbench")

@@ -12,7 +12,9 @@ from tests.support import browser_log_in, make_campus, make_team, set_leader, to
 async def _log_in(browser, base: str, username: str, width: int = 1440):
     page = await browser_log_in(browser, base, username, width)
     # The live region is ready once the WebSocket has opened and pushed the bell.
-    await page.wait_for_function("document.body.dataset.ws === 'open'")
+    # A selector, not wait_for_function: polling a JavaScript string needs eval, which the page's
+    # Content-Security-Policy refuses once the first check comes back false.
+    await page.wait_for_selector("body[data-ws=open]", state="attached")
     return page
 
 

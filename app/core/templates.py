@@ -86,7 +86,7 @@ def render_fragment(name: str, **context: Any) -> str:
     return environment.get_template(name).render(**context)
 
 
-def render_macro(name: str, macro: str, /, **arguments) -> str:
+def render_macro(name: str, macro: str, /, **arguments: Any) -> str:
     """Call one component macro outside a request (WebSocket pushes): the same source a page
     imports with `{% from name import macro %}`, given its declared arguments and nothing else."""
     return str(getattr(environment.get_template(name).module, macro)(**arguments))

@@ -18,7 +18,7 @@ def migrate() -> int:
     code = subprocess.call([*piccolo, "migrations", "forwards", "all"], cwd=ROOT, env=env,
                            stdout=subprocess.DEVNULL if os.environ.get("QUIET") else None)  # fmt: skip
     if code == 0:
-        from app.tickets.defaults import ensure_default_types
+        from app.tickets.types.defaults import ensure_default_types
 
         created = asyncio.run(ensure_default_types())
         if created and not os.environ.get("QUIET"):
@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         return migrate()
     runner = {"create-user": _create_user, "seed-demo": _seed_demo}[args.command]
+    from app.wiring import wire
+
+    wire()
     return asyncio.run(runner(args))
 
 

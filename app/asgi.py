@@ -21,8 +21,8 @@ from app.accounts.admin_controllers import (
 )
 from app.accounts.api import AuthApi
 from app.accounts.controllers import AccountController, AuthController
-from app.approvals.routes import ROUTE_HANDLERS as APPROVAL_ROUTES
-from app.assignment.routes import ROUTE_HANDLERS as ASSIGNMENT_ROUTES
+from app.approvals.routes import HANDLERS as APPROVAL_ROUTES
+from app.assignment.routes import HANDLERS as ASSIGNMENT_ROUTES
 from app.automation.controllers import AutomationAdminController
 from app.calendars.controllers import CalendarAdminController
 from app.core.auth import PUBLIC_PREFIXES, AuthMiddleware, require_user
@@ -35,11 +35,8 @@ from app.core.templates import environment
 from app.core.web import exception_handlers, reject_nul_characters
 from app.dashboard.controllers import dashboard
 from app.health.routes import healthz
-from app.leads.api import LeadApi
-from app.leads.controllers import LeadController, LeadDuplicatesController
-from app.leads.import_routes import ROUTE_HANDLERS as LEAD_IMPORT_ROUTES
-from app.leads.phone_controllers import LeadPhoneApi, LeadPhoneController, PhoneRevealLogController
-from app.leads.pool_routes import ROUTE_HANDLERS as LEAD_POOL_ROUTES
+from app.jobs.api import JobApi
+from app.leads.routes import HANDLERS as LEAD_ROUTES
 from app.notifications import realtime as _notification_pushes  # noqa: F401 - registers renderers
 from app.notifications.api import NotificationApi
 from app.notifications.controllers import AnnouncementController, NotificationController
@@ -49,8 +46,10 @@ from app.realtime.routes import realtime_socket
 from app.recycle.controllers import RecycleBinController
 from app.settings import ROOT, get_settings
 from app.sla.controllers import SlaAdminController, TicketSlaController
-from app.students.routes import ROUTE_HANDLERS as STUDENT_ROUTES
-from app.tickets.routes import ROUTE_HANDLERS as TICKET_ROUTES
+from app.students.routes import HANDLERS as STUDENT_ROUTES
+from app.tickets.routes import HANDLERS as TICKET_ROUTES
+from app.wiring import wire
+from app.workbench.routes import HANDLERS as WORKBENCH_ROUTES
 
 
 async def _startup() -> None:
@@ -93,6 +92,7 @@ async def _keep_history_on_writes(message: dict, scope: dict) -> None:
 
 
 def create_app() -> Litestar:
+    wire()
     settings = get_settings()
     logging.basicConfig(level=logging.INFO if not settings.debug else logging.DEBUG)
     static = create_static_files_router(
@@ -100,15 +100,15 @@ def create_app() -> Litestar:
         send_as_attachment=False,
     )  # fmt: skip
     pages = [
-        AuthController, AccountController, LeadController, LeadDuplicatesController, NotificationController, AnnouncementController,
+        AuthController, AccountController, NotificationController, AnnouncementController,
         admin_home, StaffAdminController, TeamAdminController, CampusAdminController,
         OutboxAdminController, NotificationPreferencesController, CalendarAdminController,
         SlaAdminController, TicketSlaController,
-        RecycleBinController, LeadPhoneController, PhoneRevealLogController, AutomationAdminController,
+        RecycleBinController, AutomationAdminController,
     ]  # fmt: skip
-    api = Router(path="/", route_handlers=[AuthApi, LeadApi, LeadPhoneApi, NotificationApi])
+    api = Router(path="/", route_handlers=[AuthApi, NotificationApi, JobApi])
     application = Litestar(
-        route_handlers=[dashboard, healthz, realtime_socket, static, api, *pages, *TICKET_ROUTES, *ASSIGNMENT_ROUTES, *APPROVAL_ROUTES, *LEAD_POOL_ROUTES, *LEAD_IMPORT_ROUTES, *STUDENT_ROUTES],
+        route_handlers=[dashboard, healthz, realtime_socket, static, api, *pages, *LEAD_ROUTES, *STUDENT_ROUTES, *TICKET_ROUTES, *WORKBENCH_ROUTES, *ASSIGNMENT_ROUTES, *APPROVAL_ROUTES],
         middleware=[
             DefineMiddleware(AuthMiddleware, exclude=[p.rstrip("/") for p in PUBLIC_PREFIXES]),
         ],

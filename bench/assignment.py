@@ -215,7 +215,7 @@ async def _run(args, env: dict, base: str) -> dict:
 
         if isinstance(DB, PostgresEngine):
             await DB.start_connection_pool(min_size=1, max_size=5)
-    from app.tickets.defaults import ensure_default_types
+    from app.tickets.types.defaults import ensure_default_types
 
     await ensure_default_types()
     report: dict = {"machine": machine(), "backend": args.backend, "agents": args.agents}
@@ -259,6 +259,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=200, help="assign_ticket calls timed in-process")
     args = parser.parse_args()
     with environment(args.backend) as env:
+        from app.wiring import wire
+
+        wire()
         port = services.free_port()
         with web_server(port, Path(env["SHUYUAN_VAR_DIR"]) / "web.log"):
             base = f"http://127.0.0.1:{port}"

@@ -29,7 +29,7 @@ TICKET = {"type": "repair", "title": "302 教室投影仪不亮", "fields": {"lo
 
 async def _setup() -> None:
     from app.accounts.services import create_user
-    from app.tickets.defaults import ensure_default_types
+    from app.tickets.types.defaults import ensure_default_types
 
     await ensure_default_types()
     await create_user(username="benchadmin", password=PASSWORD, role="admin")
@@ -113,6 +113,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=100)
     args = parser.parse_args()
     with environment(args.backend) as env:
+        from app.wiring import wire
+
+        wire()
         logs = Path(env["SHUYUAN_VAR_DIR"])
         port = services.free_port()
         with web_server(port, logs / "web.log"), arq_worker(logs / "worker.log"):

@@ -29,7 +29,7 @@ PASSWORD = "bench-pass-1"
 async def _seed(n: int) -> int:
     """n open tickets spread over statuses, types, priorities and ten agents; returns the agent's id."""
     from app.accounts.services import create_user
-    from app.tickets.defaults import ensure_default_types
+    from app.tickets.types.defaults import ensure_default_types
     from tables.tickets.tables import Ticket, TicketType
 
     await ensure_default_types()
@@ -118,6 +118,9 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1000)
     args = parser.parse_args()
     with environment(args.backend) as env:
+        from app.wiring import wire
+
+        wire()
         logs = Path(env["SHUYUAN_VAR_DIR"])
         ports = [services.free_port(), services.free_port()]
         with web_server(ports[0], logs / "a.log"), web_server(ports[1], logs / "b.log"):

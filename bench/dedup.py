@@ -173,6 +173,9 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=300)
     args = parser.parse_args()
     with environment(args.backend):
+        from app.wiring import wire
+
+        wire()
         asyncio.run(run(args.backend, [int(s) for s in args.sizes.split(",")], args.probes))
 
 

@@ -77,6 +77,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20_000)
     args = parser.parse_args()
     with environment(args.backend):
+        from app.wiring import wire
+
+        wire()
         hours = asyncio.run(load_hours())
         assert hours.holidays, "the seeded calendar has its holidays"
         result = measure(hours, args.rounds)

@@ -75,6 +75,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
     with environment(args.backend) as env:
+        from app.wiring import wire
+
+        wire()
         logs = Path(env["SHUYUAN_VAR_DIR"])
         ports = [services.free_port(), services.free_port()]
         with web_server(ports[0], logs / "a.log"), web_server(ports[1], logs / "b.log"), \

@@ -68,7 +68,7 @@ async def run(backend: str, stored: int, rows: int) -> None:
     import os
 
     from app.jobs import services as jobs
-    from app.leads import importing
+    from app.leads.importing import services as importing
     from tables.leads.tables import Lead
     from tests.support import make_user
 
@@ -105,6 +105,9 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print the top of a cProfile of the import")
     args = parser.parse_args()
     with environment(args.backend):
+        from app.wiring import wire
+
+        wire()
         if args.profile:
             import cProfile
             import pstats

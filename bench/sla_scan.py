@@ -149,6 +149,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with environment(args.backend):
+        from app.wiring import wire
+
+        wire()
         summary = asyncio.run(run(args.tickets, args.rounds))
     print(json.dumps({"bench": "sla_scan", "backend": args.backend, "tickets": args.tickets, "machine": machine(),
                       **summary}, ensure_ascii=False, indent=2))  # fmt: skip

@@ -38,7 +38,7 @@ USER, PASSWORD = "benchdesk", "bench-pass-1"
 
 async def _prepare(base: str) -> dict:
     from app.accounts.services import create_user
-    from app.tickets.defaults import ensure_default_types
+    from app.tickets.types.defaults import ensure_default_types
 
     await ensure_default_types()
     await create_user(username=USER, password=PASSWORD, role="customer_service")
@@ -227,7 +227,7 @@ async def measure_in_process(count: int, cprofile: str | None, top: int) -> dict
 
 async def _prepare_in_process(client: httpx.AsyncClient) -> dict:
     from app.accounts.services import create_user
-    from app.tickets.defaults import ensure_default_types
+    from app.tickets.types.defaults import ensure_default_types
 
     await ensure_default_types()
     await create_user(username=USER, password=PASSWORD, role="customer_service")
@@ -265,6 +265,9 @@ def main() -> None:
     load_before = os.getloadavg()[0]  # other work on the machine skews the figures
     if args.in_process:
         with environment(args.backend):
+            from app.wiring import wire
+
+            wire()
             result = asyncio.run(measure_in_process(args.in_process, args.cprofile, args.top))
             result["integrity"] = asyncio.run(check_integrity(result["tickets"]))
         print(json.dumps({"benchmark": "ticket_create_in_process", "backend": args.backend, "machine": machine(),

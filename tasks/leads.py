@@ -7,7 +7,9 @@ A test can pass a FrozenClock as ctx["clock"] (tests.support.run_worker_burst(ct
 from __future__ import annotations
 
 from app.core.clock import system_clock
-from app.leads import follow_ups, pool_distribution, pool_reclaim
+from app.leads.follow_ups import services as follow_ups
+from app.leads.pool import distribution as pool_distribution
+from app.leads.pool import reclaim as pool_reclaim
 
 
 def _clock(ctx: dict):

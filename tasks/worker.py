@@ -24,6 +24,9 @@ from tasks.sla import sla_scan
 
 
 async def startup(ctx: dict) -> None:
+    from app.wiring import wire
+
+    wire()
     from piccolo.engine.postgres import PostgresEngine
 
     from piccolo_conf import DB

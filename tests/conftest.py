@@ -82,6 +82,9 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 @pytest.fixture(autouse=True)
 async def clean_state():
+    from app.wiring import wire
+
+    wire()  # as create_app and the worker do: the core's hooks and the reactions
     """Every test starts from empty tables and an empty Redis."""
     from tests.support import wipe
 

@@ -14,7 +14,7 @@ from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from app.core.forms import parse_int
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser
-from app.tickets.defaults import SUBJECTS
+from app.tickets.types.defaults import SUBJECTS
 from tables.accounts.tables import Campus, Team, User
 from tables.assignment.tables import AssignmentSetting, StaffShift, StaffSkill
 from tables.tickets.tables import TicketType

@@ -3,4 +3,4 @@
 from app.assignment import presence as _presence  # noqa: F401 - registers the online-staff hooks on /ws
 from app.assignment.controllers import AssignmentAdminController
 
-ROUTE_HANDLERS: list = [AssignmentAdminController]
+HANDLERS: list = [AssignmentAdminController]

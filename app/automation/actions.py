@@ -22,10 +22,10 @@ from app.core.permissions import CurrentUser
 from app.notifications.outbox import queue_webhook
 from app.notifications.services import notify
 from app.notifications.webhook_targets import saving_problem
-from app.tickets import relations
 from app.tickets import services as tickets
 from app.tickets.audience import of_ticket
-from app.tickets.fields import FIELD_TYPES
+from app.tickets.relations import services as relations
+from app.tickets.types.fields import FIELD_TYPES
 from tables.accounts.tables import Team, User
 from tables.automation.tables import ReplyTemplate
 from tables.tickets.tables import Ticket, TicketActivity

@@ -374,10 +374,3 @@ async def preview_due(calendar_id: int, start_local: str, hours_text: str) -> di
     due = due.astimezone(zone)
     return {"start": start.astimezone(zone), "due": due, "hours": amount, "weekday": WEEKDAYS[due.weekday()]}
 
-
-async def ensure_default_calendar() -> bool:
-    """The school default calendar, seeded once (see app/calendars/defaults.py); kept here too
-    because callers look for it beside hours_for_campus."""
-    from app.calendars.defaults import ensure_default_calendar as ensure
-
-    return await ensure()

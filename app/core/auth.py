@@ -2,17 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from app.accounts.services import load_user, user_for_token
-from app.accounts.sessions import SESSION_COOKIE, session_user_id
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser
 
 PUBLIC_PREFIXES = ("/static/", "/schema", "/healthz", "/favicon.ico")
+
+
+@dataclass(frozen=True)
+class UserSource:
+    """Where users come from: the accounts domain registers it (app/wiring.py), so the core
+    imports no domain."""
+
+    session_cookie: str
+    session_user_id: Callable[[str | None], Awaitable[int | None]]
+    load_user: Callable[[int], Awaitable[CurrentUser | None]]
+    user_for_token: Callable[[str], Awaitable[CurrentUser | None]]
+
+
+_source: UserSource | None = None
+
+
+def use_user_source(source: UserSource) -> None:
+    global _source
+    _source = source
+
+
+def user_source() -> UserSource:
+    if _source is None:
+        raise RuntimeError("no user source registered: call app.wiring.wire() at start-up")
+    return _source
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):
@@ -23,12 +49,13 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             header = connection.headers.get("authorization", "")
             scheme, _sep, token = header.partition(" ")
             if scheme.lower() == "bearer" and token.strip():
-                user = await user_for_token(token.strip())
+                user = await user_source().user_for_token(token.strip())
                 return AuthenticationResult(user=user, auth="token" if user else None)
             return AuthenticationResult(user=None, auth=None)
-        session_id = connection.cookies.get(SESSION_COOKIE)
-        user_id = await session_user_id(session_id)
-        user = await load_user(user_id) if user_id else None
+        source = user_source()
+        session_id = connection.cookies.get(source.session_cookie)
+        user_id = await source.session_user_id(session_id)
+        user = await source.load_user(user_id) if user_id else None
         return AuthenticationResult(user=user, auth=session_id if user else None)
 
 

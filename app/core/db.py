@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -15,15 +14,10 @@ from app.core.jobs import dispatch
 
 log = logging.getLogger(__name__)
 
-# Modules whose import registers reactions (`reacts_to`). They are imported on the first commit
-# that has events, so a test calling a service directly gets the same behaviour as the app.
-REACTION_MODULES: list[str] = [
-    "app.approvals.reactions", "app.assignment.reactions", "app.sla.reactions", "app.automation.reactions",
-]
 
 Reaction = Callable[["UnitOfWork", Event], Awaitable[None]]
 _reactions: list[tuple[str, Reaction]] = []
-_loaded = False
+_wired = False
 
 
 def reacts_to(prefix: str) -> Callable[[Reaction], Reaction]:
@@ -42,12 +36,10 @@ def reacts_to(prefix: str) -> Callable[[Reaction], Reaction]:
     return register
 
 
-def _load_reactions() -> None:
-    global _loaded
-    if not _loaded:
-        for module in REACTION_MODULES:
-            importlib.import_module(module)
-        _loaded = True
+def mark_reactions_registered() -> None:
+    """Called by app/wiring.py once every domain's reactions are imported (registered)."""
+    global _wired
+    _wired = True
 
 
 def engine():
@@ -105,7 +97,10 @@ class UnitOfWork:
         self._jobs.append((function, args, job_id, coalesce_ms))
 
     async def _react(self) -> None:
-        _load_reactions()
+        if not _wired:
+            # A write whose derived state (SLA clocks, approvals, rules) silently did not follow
+            # would be worse than no write: refuse until the start-up registered the reactions.
+            raise RuntimeError("domain reactions not registered: call app.wiring.wire() at start-up")
         if not _reactions:
             return
         # Reactions see the events of the write itself, then (one more round) the events the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
@@ -32,6 +33,15 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+# The bell's count on every full page; the notifications domain registers it (app/wiring.py).
+_unread_counter: Callable[[int], Awaitable[int]] | None = None
+
+
+def use_unread_counter(counter: Callable[[int], Awaitable[int]]) -> None:
+    global _unread_counter
+    _unread_counter = counter
+
+
 def is_partial(request: Request) -> bool:
     htmx = getattr(request, "htmx", None)
     return bool(htmx) and htmx.target == "main" and not htmx.history_restore_request
@@ -45,9 +55,7 @@ async def page(request: Request, template: str, status_code: int = 200, **contex
     htmx = getattr(request, "htmx", None)
     full_layout = not htmx or htmx.history_restore_request
     if full_layout and context["user"] is not None and "unread_count" not in context:
-        from app.notifications.services import unread_count
-
-        context["unread_count"] = await unread_count(context["user"].id)
+        context["unread_count"] = await _unread_counter(context["user"].id) if _unread_counter else 0
     context.setdefault("unread_count", 0)
     return HTMXTemplate(
         template_name=template, context=context, status_code=status_code, headers={"Vary": "HX-Request, HX-Target, HX-History-Restore-Request"}

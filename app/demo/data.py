@@ -208,7 +208,7 @@ TICKET_REPLIES = {
 # Internal notes colleagues leave on some tickets (not shown to the requester).
 TICKET_NOTES = ["家长情绪比较急，回访时注意语气。", "已和班主任确认过情况。", "同类问题本周第二次出现，建议汇总给主管。",
                 "已电话沟通，家长表示理解。"]
-# What requesters typed into the ticket types' forms (app.tickets.defaults).
+# What requesters typed into the ticket types' forms (app.tickets.types.defaults).
 TICKET_PREFERRED_TIMES = ["周六上午", "周六下午", "周日上午", "周日下午", "工作日晚上 18:30 以后", "周三、周五晚上"]
 TICKET_EXPECTATIONS = ["希望尽快给个说法，并安排专人跟进。", "希望调整授课方式，一个月后再回访。",
                        "希望改善后通知家长。", "希望退还这次的课时。", "只是提个建议，不需要回复。"]  # fmt: skip

@@ -12,14 +12,14 @@ from app.demo import data
 from app.demo.context import LOCAL_TZ, Ctx, insert_rows
 from app.sla import services as sla
 from app.sla.policies import ensure_default_policies
-from app.tickets import fields as ticket_fields
-from app.tickets.defaults import ensure_default_types
+from app.tickets.types import fields as ticket_fields
+from app.tickets.types.defaults import ensure_default_types
 from tables.sla.tables import SlaAction, TicketSla
 from tables.tickets.tables import Ticket, TicketActivity, TicketType
 
 
 async def seed_ticket_types(ctx: Ctx) -> dict[str, int]:
-    """The same six types a real install gets (app.tickets.defaults), forms included."""
+    """The same six types a real install gets (app.tickets.types.defaults), forms included."""
     ctx.count(TicketType, await ensure_default_types())
     return {row["code"]: row["id"] for row in await TicketType.select(TicketType.id, TicketType.code)}
 

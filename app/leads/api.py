@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import UNSET, UnsetType
 
 from app.core import audit
+from app.core import phones as core_phones
 from app.core.api import ERRORS, DbInt, set_fields, to
 from app.core.auth import client_ip
 from app.core.deps import AuthUser
@@ -205,5 +206,5 @@ class LeadApi(Controller):
     @get("/{lead_id:int}/history", responses=ERRORS)
     async def history(self, user: AuthUser, lead_id: FromPath[int]) -> History:
         lead = await services.get_lead(user, lead_id)
-        entries = phones.present_changes(user, lead["owner"], await audit.history("lead", lead_id))
+        entries = core_phones.present_changes(user, lead["owner"], await audit.history("lead", lead_id))
         return History([to(HistoryEntry, e) for e in entries])

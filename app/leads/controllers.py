@@ -9,6 +9,7 @@ from litestar.response import Redirect, Response
 
 import app.leads.phones as phones
 from app.core import audit
+from app.core import phones as core_phones
 from app.core.auth import client_ip
 from app.core.deps import AuthUser
 from app.core.errors import ValidationFailed
@@ -16,7 +17,7 @@ from app.core.forms import form_data, optional_int
 from app.core.i18n import gettext as _
 from app.core.pagination import PageRequest
 from app.core.web import page
-from app.leads import conversion, merge, policy, services
+from app.leads import merge, page_hooks, policy, services
 from app.leads.dedup.clusters import duplicate_clusters
 from app.leads.schemas import OwnerScope
 from tables.accounts.tables import Campus
@@ -92,9 +93,9 @@ class LeadController(Controller):
         entries = await audit.history("lead", lead_id)
         duplicates = await duplicate_rows(user, await services.duplicates_of(user, lead_id))
         return await page(request, "leads/detail.html", lead=phones.present_lead(user, lead),
-                          entries=phones.present_changes(user, lead["owner"], entries), statuses=services.STATUSES,
+                          entries=core_phones.present_changes(user, lead["owner"], entries), statuses=services.STATUSES,
                           sources=services.SOURCES, field_labels=services.FIELD_LABELS, duplicates=duplicates,
-                          merges=await merge.merges_of(lead_id), conversion=await conversion.lead_page_state(user, lead))  # fmt: skip
+                          merges=await merge.merges_of(lead_id), conversion=await page_hooks.conversion_state(user, lead))  # fmt: skip
 
     @get("/{lead_id:int}/edit")
     async def edit(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response:

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Response
 
+from app.core import phones as core_phones
 from app.core.api import ERRORS, to
 from app.core.auth import client_ip, require_roles
 from app.core.deps import AuthUser
@@ -71,10 +72,10 @@ class PhoneRevealLogController(Controller):
     @get("/")
     async def index(self, request: Request, user: AuthUser, actor: FromQuery[str] = "", kind: FromQuery[str] = "",
                     record: FromQuery[str] = "", limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:  # fmt: skip
-        kind = kind if kind in phones.REVEAL_TYPES else ""
-        result = await phones.reveal_log(
+        kind = kind if kind in core_phones.REVEAL_TYPES else ""
+        result = await core_phones.reveal_log(
             user, PageRequest.parse(limit, offset), kind=kind,
             actor=parse_int(actor), record=parse_int(record),
         )  # fmt: skip
-        return await page(request, "leads/phone_reveals.html", page_data=result, types=phones.REVEAL_TYPES,
-                          params={"actor": actor, "kind": kind, "record": record}, people=await phones.reveal_people())  # fmt: skip
+        return await page(request, "leads/phone_reveals.html", page_data=result, types=core_phones.REVEAL_TYPES,
+                          params={"actor": actor, "kind": kind, "record": record}, people=await core_phones.reveal_people())  # fmt: skip

@@ -15,11 +15,12 @@ from app.core.forms import parse_int
 from app.core.i18n import N_
 from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import CurrentUser
-from app.leads import policy, pool
+from app.leads import policy
 from app.leads.audience import of_lead
 from app.leads.dedup import check as dedup
 from app.leads.dedup.normalise import normalise_phone
 from app.leads.dedup.scoring import EXACT_KINDS, Match, match_keys, profile
+from app.leads.pool import services as pool
 from tables.accounts.tables import Campus, User
 from tables.leads.tables import Lead
 

@@ -35,7 +35,7 @@ async def _connection(socket: WebSocket, user: CurrentUser | None) -> Connection
     """The tab's identity, or None (the socket is then closed): a session, else a display token."""
     token = socket.query_params.get("display")
     if token:
-        from app.tickets.displays import display_viewer
+        from app.tickets.board.displays import display_viewer
 
         found = await display_viewer(token)
         await socket.accept()

@@ -210,7 +210,7 @@ class _Actions:
 
     async def _campus_supervisors(self, campus_id: int | None) -> list[int]:
         if campus_id not in self._supervisors:
-            from app.tickets.csat import supervisors_for
+            from app.tickets.intake.csat import supervisors_for
 
             self._supervisors[campus_id] = await supervisors_for(campus_id)
         return self._supervisors[campus_id]

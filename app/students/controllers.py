@@ -11,8 +11,8 @@ from app.core.auth import client_ip
 from app.core.deps import AuthUser
 from app.core.pagination import PageRequest
 from app.core.web import page
-from app.leads import follow_ups
 from app.leads import services as lead_services
+from app.leads.follow_ups import services as follow_ups
 from app.leads.phone_controllers import revealed, wants_others
 from app.recycle.controllers import moved_to_bin
 from app.students import deletion, phones, services

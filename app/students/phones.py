@@ -5,7 +5,7 @@ student's own people, its advisor and class teacher, in place of a lead's owner;
 from __future__ import annotations
 
 from app.core.permissions import CurrentUser
-from app.leads.phones import audit_reveal, mask_phone, present_changes, sees_full
+from app.core.phones import audit_reveal, mask_phone, present_changes, sees_full
 from app.students import policy
 from tables.students.tables import Student
 

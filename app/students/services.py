@@ -14,7 +14,7 @@ from app.core.errors import NotFound
 from app.core.i18n import N_
 from app.core.pagination import Page, PageRequest, fetch_page
 from app.core.permissions import CurrentUser
-from app.leads.follow_ups import owner_names
+from app.leads.follow_ups.services import owner_names
 from app.students import policy
 from app.tickets import policy as ticket_policy
 from tables.audit.tables import AuditEntry

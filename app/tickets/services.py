@@ -20,10 +20,10 @@ from app.core.permissions import CurrentUser
 from app.core.prepared import Prepared, PreparedInsert
 from app.notifications.services import notify
 from app.tickets import attachments, policy, workflow
-from app.tickets import fields as ticket_fields
 from app.tickets.attachments import Upload
 from app.tickets.audience import of_ticket
 from app.tickets.numbering import assign_number, pending_number
+from app.tickets.types import fields as ticket_fields
 from tables.accounts.tables import Campus, User
 from tables.students.tables import Student
 from tables.teaching.tables import ClassGroup

@@ -34,7 +34,7 @@ class Lead(Table):
     # Set when this lead was merged away into another one (it is then soft-deleted too).
     merged_into: ForeignKey["Lead"] = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
     converted_at = Timestamptz(null=True, default=None)
-    # The student this lead became, or was linked to (app/leads/conversion.py). A plain id, not a
+    # The student this lead became, or was linked to (app/students/conversion/services.py). A plain id, not a
     # foreign key: Student.lead already references Lead, and a key back would make the leads and
     # students apps depend on each other (a fresh PostgreSQL database could not be migrated).
     student = Integer(null=True, default=None, index=True)

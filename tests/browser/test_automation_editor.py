@@ -7,7 +7,7 @@ import asyncio
 
 import httpx
 
-from app.tickets.defaults import ensure_default_types
+from app.tickets.types.defaults import ensure_default_types
 from tables.automation.tables import AutomationRule, AutomationRun
 from tables.notifications.tables import Notification
 from tests.support import browser_log_in, make_campus, token_for

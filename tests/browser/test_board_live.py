@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import time
 
-from app.tickets import displays, services
-from app.tickets.defaults import ensure_default_types
+from app.tickets import services
+from app.tickets.board import displays
 from app.tickets.services import Draft
+from app.tickets.types.defaults import ensure_default_types
 from tests.support import browser_log_in, make_campus
 
 

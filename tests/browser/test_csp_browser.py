@@ -6,8 +6,8 @@ skip link is the first stop of the keyboard and lands on the main region."""
 from __future__ import annotations
 
 from app.tickets import services
-from app.tickets.defaults import ensure_default_types
 from app.tickets.services import Draft
+from app.tickets.types.defaults import ensure_default_types
 from tests.support import browser_log_in, make_campus
 
 # Playwright's init scripts are not subject to the page's policy, so this listener sees every

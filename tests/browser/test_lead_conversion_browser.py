@@ -3,10 +3,10 @@ the student's 360° page, at phone and desktop widths. SHUYUAN_SCREENSHOTS=<dir>
 
 from __future__ import annotations
 
-from app.leads import follow_ups
 from app.leads import services as lead_services
-from app.tickets.defaults import ensure_default_types
+from app.leads.follow_ups import services as follow_ups
 from app.tickets.services import create_ticket
+from app.tickets.types.defaults import ensure_default_types
 from tables.students.tables import StudentTag
 from tests.support import browser_log_in, keep_screenshot, make_campus, repair
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 from app.core.clock import FrozenClock, system_clock
 from app.leads import merge
 from app.leads import services as lead_services
-from app.tickets.defaults import ensure_default_types
 from app.tickets.services import create_ticket
+from app.tickets.types.defaults import ensure_default_types
 from tables.leads.tables import Lead
 from tables.tickets.tables import Ticket
 from tests.support import browser_log_in, keep_screenshot, repair

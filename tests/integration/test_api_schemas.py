@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.tickets.defaults import ensure_default_types
+from app.tickets.types.defaults import ensure_default_types
 from tables.leads.tables import Lead
 from tests.integration.test_api import EN, assert_error_shape, fields
 from tests.support import token_for

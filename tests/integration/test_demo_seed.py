@@ -9,9 +9,9 @@ from app.core.clock import FrozenClock
 from app.demo import data
 from app.demo.context import LOCAL_TZ
 from app.demo.seed import seed_demo
-from app.leads.follow_ups import remind_due
+from app.leads.follow_ups.services import remind_due
 from app.sla.scan import scan
-from app.tickets.fields import clean_values
+from app.tickets.types.fields import clean_values
 from tables.accounts.tables import User
 from tables.follow_ups.tables import FollowUp
 from tables.leads.tables import Lead

@@ -4,7 +4,7 @@ filter is dropped, or a 4xx names the field), never a server error from the data
 from __future__ import annotations
 
 from app.tickets import services
-from app.tickets.defaults import ensure_default_types
+from app.tickets.types.defaults import ensure_default_types
 from tests.support import post_form, repair
 
 HUGE = "9" * 30  # int() reads it; SQLite and asyncpg refuse it as a query parameter

@@ -16,8 +16,8 @@ from app.leads import services as lead_services
 from app.realtime import hub as hub_module
 from app.realtime.hub import Connection
 from app.tickets import services as ticket_services
-from app.tickets.defaults import ensure_default_types
 from app.tickets.services import Draft
+from app.tickets.types.defaults import ensure_default_types
 from tests.integration.tickets.test_workbench import live_server, open_socket, pushes
 from tests.support import make_campus, make_team, set_leader
 

@@ -120,7 +120,7 @@ async def test_static_files_api_and_errors_carry_the_headers_too(client, make_us
 
 
 async def test_the_wall_display_may_be_framed_by_its_own_site_only_by_default(client, make_user, login):
-    from app.tickets import displays
+    from app.tickets.board import displays
 
     admin = await make_user("admin")
     _display, token = await displays.create_display(admin, "前台大屏", None)

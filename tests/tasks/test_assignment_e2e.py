@@ -15,7 +15,7 @@ import pytest
 import websockets
 
 from app.assignment import presence
-from app.tickets.defaults import ensure_default_types
+from app.tickets.types.defaults import ensure_default_types
 from tables.assignment.tables import AssignmentDecision, StaffShift, StaffSkill
 from tables.tickets.tables import Ticket, TicketActivity
 from tests.support import WORKER_COMMAND, free_port, login, process, token_for, wait_http, web_command

@@ -7,7 +7,7 @@ from arq.worker import func
 from app.assignment import presence
 from app.core.jobs import close_pool, enqueue
 from app.tickets import services as tickets
-from app.tickets.defaults import ensure_default_types
+from app.tickets.types.defaults import ensure_default_types
 from tables.assignment.tables import AssignmentDecision, StaffSkill
 from tables.tickets.tables import Ticket, TicketActivity
 from tasks.worker import WorkerSettings

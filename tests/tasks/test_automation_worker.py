@@ -13,7 +13,7 @@ from app.core.clock import FrozenClock, system_clock
 from app.core.jobs import close_pool, enqueue
 from app.core.redis import get_redis
 from app.tickets import services as tickets
-from app.tickets.defaults import ensure_default_types
+from app.tickets.types.defaults import ensure_default_types
 from tables.automation.tables import AutomationRun, AutomationTrigger, ReplyTemplate
 from tables.tickets.tables import Ticket, TicketActivity, TicketTag
 from tasks.automation import sweep_automation

@@ -9,7 +9,7 @@ import contextlib
 
 from app.core.jobs import close_pool
 from app.jobs import services as jobs
-from app.leads import importing
+from app.leads.importing import services as importing
 from tables.audit.tables import AuditEntry
 from tables.leads.tables import Lead, LeadMatchKey
 from tests.integration.lead_import.helpers import csv_bytes, sample_rows

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from app.core.clock import FrozenClock, system_clock
 from app.core.jobs import close_pool, enqueue, get_pool
-from app.leads import follow_ups, pool_settings
+from app.leads.follow_ups import services as follow_ups
+from app.leads.pool import settings as pool_settings
 from tables.follow_ups.tables import FollowUp, LeadPoolNotice
 from tables.leads.tables import Lead
 from tables.notifications.tables import Notification

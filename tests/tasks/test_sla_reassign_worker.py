@@ -13,7 +13,7 @@ from app.core.redis import get_redis
 from app.sla.policies import ensure_default_policies
 from app.sla.scan import scan
 from app.tickets import services as tickets
-from app.tickets.defaults import ensure_default_types
+from app.tickets.types.defaults import ensure_default_types
 from tables.sla.tables import SlaAction
 from tables.tickets.tables import Ticket, TicketActivity
 from tests.support import run_worker_burst

@@ -10,7 +10,7 @@ from app.core.clock import FrozenClock, system_clock
 from app.core.jobs import close_pool, get_pool
 from app.sla.policies import ensure_default_policies
 from app.tickets import services
-from app.tickets.defaults import ensure_default_types
+from app.tickets.types.defaults import ensure_default_types
 from tables.notifications.tables import Notification
 from tables.sla.tables import SlaAction
 from tables.tickets.tables import TicketActivity, TicketType

@@ -17,8 +17,8 @@ from app.leads.audience import of_lead
 from app.realtime.audience import Viewer, admits, resolve
 from app.tickets import services as ticket_services
 from app.tickets.audience import of_ticket
-from app.tickets.defaults import ensure_default_types
 from app.tickets.services import Draft
+from app.tickets.types.defaults import ensure_default_types
 from tables.tickets.tables import TicketWatcher
 from tests.support import make_campus, make_team, set_leader
 

@@ -9,7 +9,7 @@ import pytest
 from app.accounts import services as accounts
 from app.core.prepared import Prepared, PreparedInsert
 from app.tickets import services as tickets
-from app.tickets.defaults import ensure_default_types
+from app.tickets.types.defaults import ensure_default_types
 from tables.accounts.tables import User
 from tables.tickets.tables import Ticket, TicketActivity, TicketTag, TicketType
 from tests.support import make_campus, repair

@@ -5,10 +5,10 @@ are teaching and money records (`Enrollment.student` is ON DELETE RESTRICT); wit
 
 from __future__ import annotations
 
+from app.core import phones
 from app.core.errors import Conflict
 from app.core.i18n import N_
 from app.core.permissions import CurrentUser
-from app.leads import phones
 from app.recycle.registry import RecycleKind, register
 from app.students.deletion import can_delete, delete_student, restore_student
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.assignment import services
-from app.tickets.defaults import ensure_default_types
+from app.tickets.types.defaults import ensure_default_types
 from tables.assignment.tables import AssignmentSetting, StaffShift, StaffSkill
 from tables.audit.tables import AuditEntry
 from tables.tickets.tables import TicketType

@@ -6,7 +6,7 @@ import pytest
 from app.automation import engine, services
 from app.core.clock import Clock, system_clock
 from app.sla.policies import ensure_default_policies
-from app.tickets.defaults import ensure_default_types
+from app.tickets.types.defaults import ensure_default_types
 from tables.automation.tables import AutomationRun, AutomationTrigger
 from tables.tickets.tables import TicketActivity, TicketTag
 

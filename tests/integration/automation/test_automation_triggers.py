@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from app.automation import engine
 from app.core.clock import FrozenClock
 from app.sla.scan import scan
-from app.tickets import csat
 from app.tickets import services as tickets
+from app.tickets.intake import csat
 from tables.automation.tables import AutomationTrigger
 from tables.notifications.tables import Notification
 from tables.tickets.tables import Ticket, TicketType

@@ -6,7 +6,7 @@ import itertools
 
 from app.leads import services as lead_services
 from app.tickets import services as ticket_services
-from app.tickets.defaults import ensure_default_types
+from app.tickets.types.defaults import ensure_default_types
 from tables.students.tables import Student
 from tests.support import repair
 

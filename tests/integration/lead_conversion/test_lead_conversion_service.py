@@ -6,7 +6,9 @@ import pytest
 
 from app.core import i18n
 from app.core.errors import Conflict, Forbidden, NotFound
-from app.leads import conversion, follow_ups, merge, services
+from app.leads import merge, services
+from app.leads.follow_ups import services as follow_ups
+from app.students.conversion import services as conversion
 from app.students.services import student_overview
 from tables.audit.tables import AuditEntry
 from tables.leads.tables import Lead

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.leads import conversion, follow_ups
+from app.leads.follow_ups import services as follow_ups
+from app.students.conversion import services as conversion
 from tables.students.tables import StudentTag
 from tests.integration.lead_conversion.conversion_helpers import family_ticket, make_lead, make_student
 

@@ -49,9 +49,9 @@ async def test_duplicates_within_a_file_reach_f1_095(make_user):
 
 async def test_an_import_writes_the_keys_and_profiles_that_write_keys_writes(make_user):
     from app.jobs import services as jobs
-    from app.leads import importing
     from app.leads.dedup.check import key_rows, load_candidates
     from app.leads.dedup.scoring import profile
+    from app.leads.importing import services as importing
     from tables.leads.tables import Lead, LeadMatchKey
     from tests.integration.lead_import.helpers import csv_bytes, sample_rows
 

@@ -10,7 +10,8 @@ import re
 
 from openpyxl import load_workbook
 
-from app.leads import importing, services
+from app.leads import services
+from app.leads.importing import services as importing
 from tables.leads.tables import Lead
 from tests.integration.lead_import.helpers import HEADERS, csv_bytes, sample_rows, xlsx_bytes
 from tests.support import csrf_headers, token_for

@@ -6,7 +6,9 @@ from __future__ import annotations
 from app.core.errors import Conflict, Forbidden, ValidationFailed
 from app.core.i18n import gettext, set_locale
 from app.jobs import services as jobs
-from app.leads import import_files, importing, services
+from app.leads import services
+from app.leads.importing import files as import_files
+from app.leads.importing import services as importing
 from tables.audit.tables import AuditEntry
 from tables.leads.tables import Lead, LeadMatchKey
 from tests.integration.lead_import.helpers import HEADERS, csv_bytes, sample_rows, store_lead, xlsx_bytes

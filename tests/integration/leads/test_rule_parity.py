@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 
 from app.core.errors import Conflict, Forbidden, NotFound
-from app.leads import pool, pool_settings, services
+from app.leads import services
+from app.leads.pool import services as pool
+from app.leads.pool import settings as pool_settings
 from tables.audit.tables import AuditEntry
 from tests.integration.leads_pool.helpers import make_lead, owner_of
 from tests.support import login, make_team, post_form, set_leader, token_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.leads import pool_settings
+from app.leads.pool import settings as pool_settings
 from tables.audit.tables import AuditEntry
 from tests.integration.leads_pool.helpers import make_lead, owner_of
 from tests.support import make_team, set_leader, token_for

@@ -3,7 +3,9 @@ limits, the person a lead came back from, and the "leave in pool" fallback."""
 
 from __future__ import annotations
 
-from app.leads import pool, pool_distribution, pool_settings
+from app.leads.pool import distribution as pool_distribution
+from app.leads.pool import services as pool
+from app.leads.pool import settings as pool_settings
 from tables.accounts.tables import User
 from tables.audit.tables import AuditEntry
 from tables.notifications.tables import Notification

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from app.leads import pool_settings
+from app.leads.pool import settings as pool_settings
 from tables.audit.tables import AuditEntry
 from tables.follow_ups.tables import LeadDistributionRule, LeadPoolSetting
 from tables.leads.tables import Lead
@@ -138,7 +138,7 @@ async def test_admin_saves_limits_and_rules_and_bad_input_names_the_field(client
 
 
 async def test_pool_list_and_timeline_queries_do_not_grow_with_rows(client, make_user, login, count_queries):
-    from app.leads import follow_ups
+    from app.leads.follow_ups import services as follow_ups
 
     advisor = await make_user("advisor")
     await login(client, advisor)

@@ -6,7 +6,10 @@ import asyncio
 from datetime import timedelta
 
 from app.core.clock import FrozenClock, system_clock
-from app.leads import follow_ups, pool, pool_reclaim, pool_settings
+from app.leads.follow_ups import services as follow_ups
+from app.leads.pool import reclaim as pool_reclaim
+from app.leads.pool import services as pool
+from app.leads.pool import settings as pool_settings
 from tables.audit.tables import AuditEntry
 from tables.follow_ups.tables import LeadPoolNotice
 from tables.notifications.tables import Notification

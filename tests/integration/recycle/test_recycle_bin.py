@@ -15,7 +15,7 @@ from app.recycle import service
 from app.recycle.kinds.students import delete_student
 from app.tickets import deletion
 from app.tickets import services as tickets
-from app.tickets.defaults import ensure_default_types
+from app.tickets.types.defaults import ensure_default_types
 from tables.audit.tables import AuditEntry
 from tables.follow_ups.tables import FollowUp
 from tables.leads.tables import Lead, LeadMatchKey, LeadMerge

@@ -1,7 +1,7 @@
 import pytest
 
 from app.sla.policies import ensure_default_policies
-from app.tickets.defaults import ensure_default_types
+from app.tickets.types.defaults import ensure_default_types
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 from app.core.clock import FrozenClock
 from app.sla import policies
-from app.tickets import intake, services
+from app.tickets import services
+from app.tickets.intake import services as intake
 from tables.sla.tables import SlaPolicy, TicketSla
 from tables.tickets.tables import Ticket, TicketType
 from tests.support import repair

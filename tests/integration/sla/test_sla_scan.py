@@ -142,7 +142,7 @@ async def test_overdue_ticket_found_late_breaches_without_a_stale_reminder(make_
 
 
 async def test_breached_ticket_refreshes_live_and_each_next_response_round_is_its_own_rule(make_user):
-    from app.tickets import intake
+    from app.tickets.intake import services as intake
     from tables.tickets.tables import Ticket
 
     campus, _head, _leader, agent = await _setup(make_user)

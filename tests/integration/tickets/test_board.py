@@ -14,9 +14,12 @@ from app.core.events import Event
 from app.core.i18n import gettext as _
 from app.realtime import hub as hub_module
 from app.realtime.hub import Connection
-from app.tickets import board, board_realtime, displays, presence, services
-from app.tickets.board import BoardQuery
-from app.tickets.board_controllers import STALE_MOVE
+from app.tickets import presence, services
+from app.tickets.board import columns as board
+from app.tickets.board import displays
+from app.tickets.board import realtime as board_realtime
+from app.tickets.board.columns import BoardQuery
+from app.tickets.board.controllers import STALE_MOVE
 from app.tickets.services import Draft
 from tables.tickets.tables import BoardDisplay, Ticket
 from tests.support import login, make_campus, post_form, repair

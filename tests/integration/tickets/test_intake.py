@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from app.tickets import csat, services
+from app.tickets import services
+from app.tickets.intake import csat
 from tables.notifications.tables import Notification
 from tables.tickets.tables import Ticket, TicketActivity, TicketType
 from tests.support import login, post_form

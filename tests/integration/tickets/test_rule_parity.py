@@ -12,8 +12,9 @@ import pytest
 from markupsafe import escape
 
 from app.core.errors import Forbidden, ValidationFailed
-from app.tickets import services, workbench
+from app.tickets import services
 from app.tickets.services import Draft
+from app.workbench import services as workbench
 from tables.students.tables import Student
 from tables.teaching.tables import ClassGroup
 from tables.tickets.tables import Ticket, TicketActivity, TicketType

@@ -170,7 +170,7 @@ async def test_reorder_and_edit_labels_is_saved_and_audited(client, make_user, l
 async def test_stale_edit_is_refused_instead_of_overwriting(client, make_user, login):
     await login(client, await make_user("admin"))
     refund = await refund_type()
-    from app.tickets.types_admin import stamp
+    from app.tickets.types.admin import stamp
 
     form = type_form(refund, name="第一次", updated_at=stamp(refund))
     assert (await post_form(client, f"/admin/ticket-types/{refund['id']}", form)).status_code in (302, 303)

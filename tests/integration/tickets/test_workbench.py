@@ -14,8 +14,9 @@ import websockets
 from services import free_port  # scripts/services.py (tests/conftest.py puts scripts/ on the path)
 
 from app.core.clock import system_clock
-from app.tickets import services, workbench
+from app.tickets import services
 from app.tickets.services import Draft
+from app.workbench import services as workbench
 from tables.tickets.tables import Ticket, TicketActivity, TicketType
 from tests.support import login, make_campus, make_team, post_form, set_leader
 

@@ -9,8 +9,8 @@ from app.approvals.workflows import ensure_refund_workflow
 from app.core.clock import Clock, FrozenClock
 from app.core.permissions import CurrentUser
 from app.tickets import services
-from app.tickets.defaults import ensure_default_types
 from app.tickets.services import Draft
+from app.tickets.types.defaults import ensure_default_types
 from tables.students.tables import Student
 from tests.support import make_campus, make_user
 

@@ -1,6 +1,6 @@
 import pytest
 
-from app.tickets.defaults import ensure_default_types
+from app.tickets.types.defaults import ensure_default_types
 
 
 @pytest.fixture(autouse=True)

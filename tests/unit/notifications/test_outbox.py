@@ -42,8 +42,8 @@ def later(seconds: float = 1) -> FrozenClock:
 
 
 async def test_a_mention_arrives_by_email_with_its_chinese_subject(make_user):
-    from app.tickets.defaults import ensure_default_types
     from app.tickets.services import add_message, create_ticket
+    from app.tickets.types.defaults import ensure_default_types
     from tests.support import repair
 
     await ensure_default_types()

@@ -12,7 +12,8 @@ from app.core.clock import FrozenClock
 from app.core.errors import NotFound, ValidationFailed
 from app.core.events import Audience, Event
 from app.settings import get_settings
-from app.tickets import csat, services
+from app.tickets import services
+from app.tickets.intake import csat
 from app.tickets.services import Draft
 from tables.notifications.tables import Notification
 from tables.tickets.tables import Ticket, TicketActivity

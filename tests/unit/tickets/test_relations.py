@@ -14,7 +14,8 @@ from app.core.events import Event
 from app.core.pagination import PageRequest
 from app.core.redis import get_redis
 from app.settings import get_settings
-from app.tickets import queries, relations, services
+from app.tickets import queries, services
+from app.tickets.relations import services as relations
 from tables.tickets.tables import Ticket, TicketActivity, TicketAttachment, TicketLink, TicketWatcher
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)

@@ -1,0 +1,1 @@
+"""The Kanban board: columns, the board pages, live moves, and wall displays."""

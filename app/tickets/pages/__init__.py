@@ -1,0 +1,1 @@
+"""The ticket pages: list, create, detail and its forms (HTML over the services)."""

@@ -1,0 +1,1 @@
+"""Ticket relations: link, merge and split."""

@@ -1,0 +1,1 @@
+"""Ticket types: their custom form fields, the defaults, and the admin editor."""

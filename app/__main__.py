@@ -15,8 +15,12 @@ def migrate() -> int:
     """Schema migrations, then the reference data every school needs (idempotent)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PICCOLO_CONF": "piccolo_conf"}
     piccolo = [sys.executable, "-c", "from piccolo.main import main; main()"]
-    code = subprocess.call([*piccolo, "migrations", "forwards", "all"], cwd=ROOT, env=env,
-                           stdout=subprocess.DEVNULL if os.environ.get("QUIET") else None)  # fmt: skip
+    code = subprocess.call(
+        [*piccolo, "migrations", "forwards", "all"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL if os.environ.get("QUIET") else None,
+    )
     if code == 0:
         from app.tickets.types.defaults import ensure_default_types
 
@@ -47,9 +51,12 @@ async def _create_user(args: argparse.Namespace) -> int:
     set_locale("en")
     try:
         user_id = await create_user(
-            username=args.username, password=args.password, role=args.role,
-            display_name=args.display_name or args.username, email=args.email or "",
-        )  # fmt: skip
+            username=args.username,
+            password=args.password,
+            role=args.role,
+            display_name=args.display_name or args.username,
+            email=args.email or "",
+        )
     except ValidationFailed as exc:
         for error in exc.errors:
             print(f"error: {error.field}: {error.message}", file=sys.stderr)

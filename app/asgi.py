@@ -96,19 +96,45 @@ def create_app() -> Litestar:
     settings = get_settings()
     logging.basicConfig(level=logging.INFO if not settings.debug else logging.DEBUG)
     static = create_static_files_router(
-        path="/static", directories=[ROOT / "static"], opt={"public": True}, include_in_schema=False,
+        path="/static",
+        directories=[ROOT / "static"],
+        opt={"public": True},
+        include_in_schema=False,
         send_as_attachment=False,
-    )  # fmt: skip
+    )
     pages = [
-        AuthController, AccountController, NotificationController, AnnouncementController,
-        admin_home, StaffAdminController, TeamAdminController, CampusAdminController,
-        OutboxAdminController, NotificationPreferencesController, CalendarAdminController,
-        SlaAdminController, TicketSlaController,
-        RecycleBinController, AutomationAdminController,
-    ]  # fmt: skip
+        AuthController,
+        AccountController,
+        NotificationController,
+        AnnouncementController,
+        admin_home,
+        StaffAdminController,
+        TeamAdminController,
+        CampusAdminController,
+        OutboxAdminController,
+        NotificationPreferencesController,
+        CalendarAdminController,
+        SlaAdminController,
+        TicketSlaController,
+        RecycleBinController,
+        AutomationAdminController,
+    ]
     api = Router(path="/", route_handlers=[AuthApi, NotificationApi, JobApi])
     application = Litestar(
-        route_handlers=[dashboard, healthz, realtime_socket, static, api, *pages, *LEAD_ROUTES, *STUDENT_ROUTES, *TICKET_ROUTES, *WORKBENCH_ROUTES, *ASSIGNMENT_ROUTES, *APPROVAL_ROUTES],
+        route_handlers=[
+            dashboard,
+            healthz,
+            realtime_socket,
+            static,
+            api,
+            *pages,
+            *LEAD_ROUTES,
+            *STUDENT_ROUTES,
+            *TICKET_ROUTES,
+            *WORKBENCH_ROUTES,
+            *ASSIGNMENT_ROUTES,
+            *APPROVAL_ROUTES,
+        ],
         middleware=[
             DefineMiddleware(AuthMiddleware, exclude=[p.rstrip("/") for p in PUBLIC_PREFIXES]),
         ],

@@ -67,7 +67,7 @@ class SmtpSettings:
     site_url: str = ""  # SITE_URL, e.g. https://crm.example.edu: makes the links in emails absolute
 
     @classmethod
-    def from_env(cls) -> "SmtpSettings":
+    def from_env(cls) -> SmtpSettings:
         return cls(
             host=os.environ.get("SMTP_HOST", ""),
             port=int(os.environ.get("SMTP_PORT") or 25),

@@ -22,9 +22,14 @@ def wire() -> None:
     from app.core import auth, db, web
     from app.notifications.services import unread_count
 
-    auth.use_user_source(auth.UserSource(session_cookie=sessions.SESSION_COOKIE,
-                                         session_user_id=sessions.session_user_id, load_user=load_user,
-                                         user_for_token=user_for_token))  # fmt: skip
+    auth.use_user_source(
+        auth.UserSource(
+            session_cookie=sessions.SESSION_COOKIE,
+            session_user_id=sessions.session_user_id,
+            load_user=load_user,
+            user_for_token=user_for_token,
+        )
+    )
     web.use_unread_counter(unread_count)
     # Importing these modules registers their reactions (app.core.db.reacts_to).
     import app.approvals.reactions  # noqa: F401

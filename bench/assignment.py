@@ -23,7 +23,7 @@ import contextlib
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -33,8 +33,12 @@ USER, PASSWORD = "benchdesk", "bench-pass-1"
 
 
 def _body(n: int) -> dict:
-    return {"type": "repair", "title": f"压测报修 {n}", "priority": "normal",
-            "fields": {"location": f"{n % 9 + 1} 楼", "equipment": "投影仪"}}  # fmt: skip
+    return {
+        "type": "repair",
+        "title": f"压测报修 {n}",
+        "priority": "normal",
+        "fields": {"location": f"{n % 9 + 1} 楼", "equipment": "投影仪"},
+    }
 
 
 async def _staff(n: int, prefix: str) -> list[int]:
@@ -43,8 +47,9 @@ async def _staff(n: int, prefix: str) -> list[int]:
 
     ids = []
     for i in range(n):
-        user_id = await create_user(username=f"{prefix}{i}", password=PASSWORD, role="customer_service",
-                                    display_name=f"{prefix}{i}")  # fmt: skip
+        user_id = await create_user(
+            username=f"{prefix}{i}", password=PASSWORD, role="customer_service", display_name=f"{prefix}{i}"
+        )
         await StaffSkill.insert(StaffSkill(user=user_id, kind="type", value="repair"))
         await StaffShift.insert(
             *[StaffShift(user=user_id, weekday=d, start_minute=0, end_minute=1440) for d in range(7)]
@@ -95,7 +100,7 @@ async def _decision_times(staff_ids: list[int], rounds: int) -> dict:
 
 
 async def _post(client: httpx.AsyncClient, n: int, sent: dict) -> None:
-    at = datetime.now(timezone.utc)
+    at = datetime.now(UTC)
     response = await client.post("/api/v1/tickets", json=_body(n))
     if response.status_code != 201:
         raise RuntimeError(f"{response.status_code} {response.text[:200]}")
@@ -105,8 +110,9 @@ async def _post(client: httpx.AsyncClient, n: int, sent: dict) -> None:
 async def _decided(ids) -> dict[int, datetime]:
     from tables.assignment.tables import AssignmentDecision
 
-    rows = await AssignmentDecision.select(AssignmentDecision.ticket, AssignmentDecision.decided_at,
-                                           AssignmentDecision.outcome).where(AssignmentDecision.ticket.is_in(list(ids)))  # fmt: skip
+    rows = await AssignmentDecision.select(
+        AssignmentDecision.ticket, AssignmentDecision.decided_at, AssignmentDecision.outcome
+    ).where(AssignmentDecision.ticket.is_in(list(ids)))
     bad = [r for r in rows if r["outcome"] != "assigned"]
     if bad:
         raise RuntimeError(f"not assigned: {bad[:3]}")
@@ -145,7 +151,7 @@ async def _post_many(client: httpx.AsyncClient, numbers: list[int], sent: dict) 
 async def _spread(ticket_ids, agents: list[int]) -> list[int]:
     from tables.tickets.tables import Ticket
 
-    per_agent = {a: 0 for a in agents}
+    per_agent = dict.fromkeys(agents, 0)
     for r in await Ticket.select(Ticket.assignee).where(Ticket.id.is_in(list(ticket_ids))):
         if r["assignee"] is not None:
             per_agent[r["assignee"]] = per_agent.get(r["assignee"], 0) + 1
@@ -165,9 +171,13 @@ async def _drain_backlog(sent: dict, agents: list[int], started: float, created_
 
     decided, _ = await _wait_all(sent, 120)
     last = max(decided.values()).timestamp() if decided else started
-    report = {"tickets": len(sent), "created_in_s": round(created_in, 2), "assigned": len(decided),
-              "all_assigned_within_s_of_worker_start": round(last - started, 2),
-              "open_per_agent_min_max": await _spread(sent, agents)}  # fmt: skip
+    report = {
+        "tickets": len(sent),
+        "created_in_s": round(created_in, 2),
+        "assigned": len(decided),
+        "all_assigned_within_s_of_worker_start": round(last - started, 2),
+        "open_per_agent_min_max": await _spread(sent, agents),
+    }
     await Ticket.update({Ticket.status: "closed"}).where(Ticket.id.is_in(list(sent)))
     return report
 
@@ -196,10 +206,12 @@ async def _measure(base: str, agents: list[int], spaced: int, burst: int) -> dic
         start = min(burst_sent.values())
         last = max(decided.values()) if decided else start
         results["burst"] = {
-            "tickets": burst, "created_in_s": round(created_in, 2), "assigned": len(decided),
+            "tickets": burst,
+            "created_in_s": round(created_in, 2),
+            "assigned": len(decided),
             "all_assigned_within_s": round((last - start).total_seconds(), 2),
             "last_assigned_after_last_post_s": round((last - last_post).total_seconds(), 2),
-        }  # fmt: skip
+        }
         latencies = [(decided[t] - burst_sent[t]).total_seconds() * 1000 for t in burst_sent if t in decided]
         results["burst"]["create_to_assign_ms"] = percentiles(latencies)
         results["burst"]["open_per_agent_min_max"] = await _spread(burst_sent, agents)
@@ -268,11 +280,16 @@ def main() -> int:
             wait_http(base + "/login")
             report = asyncio.run(_run(args, env, base))
     print(json.dumps(report, ensure_ascii=False, indent=2))
-    ok = (report["decision"]["assign_ticket_service_ms"]["p95"] < 100 and report["create_to_assign_ms"]["p95"] < 2000
-          and report["backlog"]["assigned"] == args.burst and report["backlog"]["all_assigned_within_s_of_worker_start"] <= 30
-          and report["backlog"]["open_per_agent_min_max"][1] - report["backlog"]["open_per_agent_min_max"][0] <= 1
-          and report["burst"]["assigned"] == args.burst and report["burst"]["last_assigned_after_last_post_s"] <= 30
-          and report["burst"]["open_per_agent_min_max"][1] - report["burst"]["open_per_agent_min_max"][0] <= 1)  # fmt: skip
+    ok = (
+        report["decision"]["assign_ticket_service_ms"]["p95"] < 100
+        and report["create_to_assign_ms"]["p95"] < 2000
+        and report["backlog"]["assigned"] == args.burst
+        and report["backlog"]["all_assigned_within_s_of_worker_start"] <= 30
+        and report["backlog"]["open_per_agent_min_max"][1] - report["backlog"]["open_per_agent_min_max"][0] <= 1
+        and report["burst"]["assigned"] == args.burst
+        and report["burst"]["last_assigned_after_last_post_s"] <= 30
+        and report["burst"]["open_per_agent_min_max"][1] - report["burst"]["open_per_agent_min_max"][0] <= 1
+    )
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -17,7 +17,7 @@ import asyncio
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -42,22 +42,31 @@ async def _rules(count: int) -> None:
     from tables.accounts.tables import User
 
     admin = await User.select(User.id).where(User.username == "benchadmin").first()
-    actor = CurrentUser(id=admin["id"], username="benchadmin", display_name="bench", role="admin", team_id=None,
-                        campus_id=None)  # fmt: skip
+    actor = CurrentUser(
+        id=admin["id"], username="benchadmin", display_name="bench", role="admin", team_id=None, campus_id=None
+    )
     for i in range(count):
-        await services.save_rule(actor, None, {
-            "name": f"bench {i}", "trigger": "created",
-            # Only the first rule matches repairs; the others are evaluated and skipped.
-            "conditions": [{"subject": "type", "op": "is", "value": "repair" if i == 0 else "refund"}],
-            "actions": [{"kind": "set_priority", "value": "high"}, {"kind": "add_tag", "value": "bench"},
-                        {"kind": "notify_role", "value": "supervisor"}],
-        })  # fmt: skip
+        await services.save_rule(
+            actor,
+            None,
+            {
+                "name": f"bench {i}",
+                "trigger": "created",
+                # Only the first rule matches repairs; the others are evaluated and skipped.
+                "conditions": [{"subject": "type", "op": "is", "value": "repair" if i == 0 else "refund"}],
+                "actions": [
+                    {"kind": "set_priority", "value": "high"},
+                    {"kind": "add_tag", "value": "bench"},
+                    {"kind": "notify_role", "value": "supervisor"},
+                ],
+            },
+        )
 
 
 async def _post_latencies(api: httpx.AsyncClient, rounds: int) -> tuple[list[float], list[tuple[int, datetime]]]:
     samples, posted = [], []
     for _ in range(rounds):
-        started_wall = datetime.now(timezone.utc)
+        started_wall = datetime.now(UTC)
         started = time.perf_counter()
         response = await api.post("/api/v1/tickets", json=TICKET)
         samples.append((time.perf_counter() - started) * 1000)
@@ -74,7 +83,7 @@ async def _run_latencies(posted: list[tuple[int, datetime]], timeout: float = 12
     while time.monotonic() < deadline:
         rows = await AutomationRun.select(AutomationRun.ticket, AutomationRun.finished_at).where(
             AutomationRun.ticket.is_in(ids) & (AutomationRun.outcome == "done")
-        )  # fmt: skip
+        )
         if len(rows) == len(ids):
             finished = {r["ticket"]: r["finished_at"] for r in rows}
             return [(finished[t] - at).total_seconds() * 1000 for t, at in posted]
@@ -103,8 +112,12 @@ async def measure(base: str, rounds: int) -> dict:
             with_rules, posted = await _post_latencies(api, rounds)
             burst = await _run_latencies(posted)
             spaced = await _spaced_run_latencies(api, rounds)
-    return {"post_no_rules_ms": percentiles(without), "post_five_rules_ms": percentiles(with_rules),
-            "created_to_run_done_ms": percentiles(spaced), "burst_created_to_run_done_ms": percentiles(burst)}  # fmt: skip
+    return {
+        "post_no_rules_ms": percentiles(without),
+        "post_five_rules_ms": percentiles(with_rules),
+        "created_to_run_done_ms": percentiles(spaced),
+        "burst_created_to_run_done_ms": percentiles(burst),
+    }
 
 
 def main() -> None:
@@ -122,8 +135,13 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             wait_http(base + "/login")
             result = asyncio.run(measure(base, args.rounds))
-    print(json.dumps({"benchmark": "automation", "backend": args.backend, "machine": machine(), **result},
-                     ensure_ascii=False, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {"benchmark": "automation", "backend": args.backend, "machine": machine(), **result},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import json
 import random
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -34,19 +34,29 @@ async def _seed(n: int) -> int:
 
     await ensure_default_types()
     viewer = await create_user(username="benchdesk", password=PASSWORD, role="customer_service")
-    agents = [await create_user(username=f"agent{i}", password=PASSWORD, role="customer_service",
-                                display_name=f"客服{i}") for i in range(10)]  # fmt: skip
+    agents = [
+        await create_user(username=f"agent{i}", password=PASSWORD, role="customer_service", display_name=f"客服{i}")
+        for i in range(10)
+    ]
     types = [r["id"] for r in await TicketType.select(TicketType.id)]
-    rng, now = random.Random(7), datetime.now(timezone.utc)
+    rng, now = random.Random(7), datetime.now(UTC)
     rows = []
     for i in range(n):
         status = rng.choice(["new", "assigned", "in_progress", "in_progress", "pending"])
-        rows.append(Ticket(
-            number=f"T-BENCH-{i:06d}", ticket_type=rng.choice(types), title=f"压测工单 {i} 教室投影仪不亮",
-            status=status, priority=rng.choice(["low", "normal", "normal", "high", "urgent"]),
-            assignee=None if status == "new" else rng.choice(agents), search_text=f"压测工单 {i}",
-            due_at=now + timedelta(minutes=rng.randint(-600, 4000)), created_at=now, updated_at=now - timedelta(seconds=i),
-        ))  # fmt: skip
+        rows.append(
+            Ticket(
+                number=f"T-BENCH-{i:06d}",
+                ticket_type=rng.choice(types),
+                title=f"压测工单 {i} 教室投影仪不亮",
+                status=status,
+                priority=rng.choice(["low", "normal", "normal", "high", "urgent"]),
+                assignee=None if status == "new" else rng.choice(agents),
+                search_text=f"压测工单 {i}",
+                due_at=now + timedelta(minutes=rng.randint(-600, 4000)),
+                created_at=now,
+                updated_at=now - timedelta(seconds=i),
+            )
+        )
     for start in range(0, n, 200):
         await Ticket.insert(*rows[start : start + 200])
     return viewer
@@ -94,8 +104,9 @@ async def _ws_update(client_a: httpx.AsyncClient, web_b: str, rounds: int) -> di
         for i in range(rounds):
             target = "pending" if i % 2 == 0 else "in_progress"
             started = time.perf_counter()
-            response = await client_a.post("/board/move", data={"id": ticket["id"], "to": f"status:{target}"},
-                                           headers=headers)  # fmt: skip
+            response = await client_a.post(
+                "/board/move", data={"id": ticket["id"], "to": f"status:{target}"}, headers=headers
+            )
             assert response.status_code == 200, response.text[:300]
             await _until(socket, f"afterbegin:#cards-status-{target}")
             samples.append((time.perf_counter() - started) * 1000)
@@ -128,8 +139,19 @@ def main() -> None:
             for url in urls:
                 wait_http(url + "/login")
             result = asyncio.run(measure(urls[0], urls[1], args.rounds, args.tickets))
-    print(json.dumps({"benchmark": "board", "backend": args.backend, "machine": machine(),
-                      "open_tickets": args.tickets, **result}, ensure_ascii=False, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "benchmark": "board",
+                "backend": args.backend,
+                "machine": machine(),
+                "open_tickets": args.tickets,
+                **result,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

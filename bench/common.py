@@ -27,8 +27,12 @@ def environment(backend: str = "sqlite"):
     """Start Redis (and PostgreSQL), point the settings at them, migrate; yields the env dict."""
     base = Path(tempfile.mkdtemp(prefix="shuyuan-bench-"))
     started = [services.start_redis(base / "redis")]
-    env = {"SHUYUAN_VAR_DIR": str(base / "var"), "REDIS_URL": started[0].url, "SECRET_KEY": "bench-secret",
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+    env = {
+        "SHUYUAN_VAR_DIR": str(base / "var"),
+        "REDIS_URL": started[0].url,
+        "SECRET_KEY": "bench-secret",
+        "PYTHONPATH": str(ROOT),
+    }
     if backend == "postgres":
         started.append(services.start_postgres(base / "pg"))
         env["DATABASE_URL"] = started[-1].url
@@ -62,8 +66,22 @@ def process(args: list[str], log: Path):
 def web_server(port: int, log: Path, workers: int = 1):
     """uvicorn on `port`; with workers > 1 its supervisor forks that many processes sharing the socket."""
     extra = ["--workers", str(workers)] if workers > 1 else []
-    return process([sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-                    "--log-level", "warning", *extra], log)  # fmt: skip
+    return process(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.asgi:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            *extra,
+        ],
+        log,
+    )
 
 
 def arq_worker(log: Path):

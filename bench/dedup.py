@@ -24,12 +24,62 @@ import time
 from common import environment, machine, percentiles
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-GIVEN = ("伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚英华玉萍红玲兰凤洁梅琳素云莲真雪荣爱香月瑞凡佳嘉琼珍莉晶妍"
-         "秋珊锦青倩婷颖露瑶怡丹蓉君琴蕊薇梦岚馨韵园艺卿聪澜悦昭冰爽羽希宁欣育柔竹凝晓欢霄枫芸菲寒伊亚宜可舒")  # fmt: skip
-POPULAR = ["张伟", "王伟", "王芳", "李伟", "李娜", "张敏", "李静", "王静", "刘伟", "王秀英", "张丽", "李秀英", "王丽",
-           "张静", "张秀英", "李强", "王敏", "李敏", "王磊", "刘洋", "王艳", "王勇", "李军", "张勇", "李杰", "张杰",
-           "张磊", "王强", "李娟", "王军", "张艳", "张涛", "王涛", "李艳", "王超", "李明", "李勇", "王娟", "刘杰",
-           "刘敏", "李霞", "李丽", "张军", "王杰", "张强", "王秀兰", "王刚", "王平", "刘芳", "张燕"]  # fmt: skip
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚英华玉萍红玲兰凤洁梅琳素云莲真雪荣爱香月瑞凡佳嘉琼珍莉晶妍"
+    "秋珊锦青倩婷颖露瑶怡丹蓉君琴蕊薇梦岚馨韵园艺卿聪澜悦昭冰爽羽希宁欣育柔竹凝晓欢霄枫芸菲寒伊亚宜可舒"
+)
+POPULAR = [
+    "张伟",
+    "王伟",
+    "王芳",
+    "李伟",
+    "李娜",
+    "张敏",
+    "李静",
+    "王静",
+    "刘伟",
+    "王秀英",
+    "张丽",
+    "李秀英",
+    "王丽",
+    "张静",
+    "张秀英",
+    "李强",
+    "王敏",
+    "李敏",
+    "王磊",
+    "刘洋",
+    "王艳",
+    "王勇",
+    "李军",
+    "张勇",
+    "李杰",
+    "张杰",
+    "张磊",
+    "王强",
+    "李娟",
+    "王军",
+    "张艳",
+    "张涛",
+    "王涛",
+    "李艳",
+    "王超",
+    "李明",
+    "李勇",
+    "王娟",
+    "刘杰",
+    "刘敏",
+    "李霞",
+    "李丽",
+    "张军",
+    "王杰",
+    "张强",
+    "王秀兰",
+    "王刚",
+    "王平",
+    "刘芳",
+    "张燕",
+]
 DISTRICTS = [f"区{i}" for i in range(60)]
 _FORMATS = [lambda p: f"+86 {p[:3]} {p[3:7]} {p[7:]}", lambda p: f"{p[:3]}-{p[3:7]}-{p[7:]}", lambda p: f"0086{p}"]
 
@@ -43,8 +93,13 @@ def _people(n: int, rng: random.Random):
             name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
         email = f"u{i}@example.cn" if rng.random() < 0.15 else ""
         wechat = f"wx_{i}" if rng.random() < 0.4 else ""
-        yield {"student_name": name, "phone": str(phones[i]), "email": email, "wechat": wechat,
-               "district": rng.choice(DISTRICTS)}  # fmt: skip
+        yield {
+            "student_name": name,
+            "phone": str(phones[i]),
+            "email": email,
+            "wechat": wechat,
+            "district": rng.choice(DISTRICTS),
+        }
 
 
 def _rows(n: int, seed: int):
@@ -64,8 +119,14 @@ def _rows(n: int, seed: int):
         if named is None:
             named = by_name[p["student_name"]] = profile({"student_name": p["student_name"]})
         phone = normalise_phone(p["phone"])
-        me = replace(named, phones=frozenset([phone] if phone else []), email=normalise_email(p["email"]),
-                     wechat=normalise_wechat(p["wechat"]), district=normalise_name(p["district"]), lead_id=lead_id)  # fmt: skip
+        me = replace(
+            named,
+            phones=frozenset([phone] if phone else []),
+            email=normalise_email(p["email"]),
+            wechat=normalise_wechat(p["wechat"]),
+            district=normalise_name(p["district"]),
+            lead_id=lead_id,
+        )
         keys.extend(key_rows(lead_id, me))
     return leads, keys
 
@@ -90,9 +151,11 @@ async def _load(backend: str, url: str, n: int, seed: int) -> float:
 
         con = await asyncpg.connect(url.replace("postgres://", "postgresql://"))
         await con.execute("TRUNCATE lead_match_key, lead RESTART IDENTITY CASCADE")
-        await con.copy_records_to_table("lead", records=[(*r, "new", "other") for r in leads],
-                                        columns=["id", "student_name", "phone", "email", "wechat", "district",
-                                                 "status", "source"])  # fmt: skip
+        await con.copy_records_to_table(
+            "lead",
+            records=[(*r, "new", "other") for r in leads],
+            columns=["id", "student_name", "phone", "email", "wechat", "district", "status", "source"],
+        )
         await con.copy_records_to_table("lead_match_key", records=keys, columns=["lead", "key", "profile"])
         await con.execute("SELECT setval(pg_get_serial_sequence('lead', 'id'), $1)", n)
         await con.execute("ANALYZE lead; ANALYZE lead_match_key")
@@ -110,8 +173,17 @@ def _probes(n_stored: int, count: int, seed: int) -> list[tuple[str, dict, int |
     for i in range(count):
         kind = ("exact", "fuzzy", "new")[i % 3]
         if kind == "new":
-            probes.append((kind, {"student_name": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
-                                  "phone": str(rng.randrange(13000000000, 19999999999)), "district": "区1"}, None))  # fmt: skip
+            probes.append(
+                (
+                    kind,
+                    {
+                        "student_name": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+                        "phone": str(rng.randrange(13000000000, 19999999999)),
+                        "district": "区1",
+                    },
+                    None,
+                )
+            )
             continue
         index = rng.randrange(n_stored)
         p = stored[index]

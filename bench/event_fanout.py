@@ -52,8 +52,10 @@ async def measure(web_a: str, web_b: str, rounds: int) -> dict:
     cookie = await _login_cookie(web_b, "benchadmin", "bench-pass-1")
     results: dict[str, list[float]] = {"direct": [], "worker": []}
     ws_url = web_b.replace("http", "ws") + "/ws"
-    async with websockets.connect(ws_url, additional_headers={"Cookie": cookie}) as socket, \
-            httpx.AsyncClient(base_url=web_a, headers=headers) as api:  # fmt: skip
+    async with (
+        websockets.connect(ws_url, additional_headers={"Cookie": cookie}) as socket,
+        httpx.AsyncClient(base_url=web_a, headers=headers) as api,
+    ):
         await _drain(socket, 'id="bell"')
         for i in range(rounds):
             started = time.perf_counter()
@@ -80,14 +82,22 @@ def main() -> None:
         wire()
         logs = Path(env["SHUYUAN_VAR_DIR"])
         ports = [services.free_port(), services.free_port()]
-        with web_server(ports[0], logs / "a.log"), web_server(ports[1], logs / "b.log"), \
-                process([sys.executable, "-m", "arq", "tasks.worker.WorkerSettings"], logs / "worker.log"):  # fmt: skip
+        with (
+            web_server(ports[0], logs / "a.log"),
+            web_server(ports[1], logs / "b.log"),
+            process([sys.executable, "-m", "arq", "tasks.worker.WorkerSettings"], logs / "worker.log"),
+        ):
             urls = [f"http://127.0.0.1:{p}" for p in ports]
             for url in urls:
                 wait_http(url + "/login")
             result = asyncio.run(measure(urls[0], urls[1], args.rounds))
-    print(json.dumps({"benchmark": "event_fanout", "backend": args.backend, "machine": machine(),
-                      "latency_ms": result}, ensure_ascii=False, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {"benchmark": "event_fanout", "backend": args.backend, "machine": machine(), "latency_ms": result},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -90,8 +90,10 @@ async def run(backend: str, stored: int, rows: int) -> None:
         took = time.perf_counter() - began
         job = await jobs.load_job(job_id)
         label = "dry run" if dry_run else "import "
-        print(f"{label}: {took:6.1f}s  {rows / took:7.0f} rows/s  status={job['status']} ok={job['succeeded']:,} "
-              f"failed={job['failed']:,} {job['result']}")  # fmt: skip
+        print(
+            f"{label}: {took:6.1f}s  {rows / took:7.0f} rows/s  status={job['status']} ok={job['succeeded']:,} "
+            f"failed={job['failed']:,} {job['result']}"
+        )
     print(f"leads stored after the import: {await Lead.count():,}")
     if backend == "postgres":
         await DB.close_connection_pool()

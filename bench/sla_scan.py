@@ -25,7 +25,7 @@ import json
 import random
 import statistics
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from common import environment, machine
 
@@ -40,31 +40,56 @@ async def _seed(n: int) -> list[int]:
 
     leader = await create_user(username="benchlead", password="bench-pass-1", role="supervisor")
     team = (await Team.insert(Team(name="前台", leader=leader)).returning(Team.id))[0]["id"]
-    agents = [await create_user(username=f"agent{i}", password="bench-pass-1", role="customer_service", team_id=team)
-              for i in range(10)]  # fmt: skip
+    agents = [
+        await create_user(username=f"agent{i}", password="bench-pass-1", role="customer_service", team_id=team)
+        for i in range(10)
+    ]
     types = {r["id"]: await snapshot(r["id"]) for r in await TicketType.select(TicketType.id)}
-    rng, now = random.Random(11), datetime.now(timezone.utc)
+    rng, now = random.Random(11), datetime.now(UTC)
     ids: list[int] = []
     for start in range(0, n, 500):
         rows = []
         for i in range(start, min(start + 500, n)):
-            rows.append(Ticket(
-                number=f"T-SLA-{i:06d}", ticket_type=rng.choice(list(types)), title=f"压测工单 {i}", team=team,
-                status=rng.choice(["assigned", "in_progress"]), priority=rng.choice(["low", "normal", "high", "urgent"]),
-                assignee=rng.choice(agents), search_text=f"压测工单 {i}", created_at=now, updated_at=now,
-            ))  # fmt: skip
+            rows.append(
+                Ticket(
+                    number=f"T-SLA-{i:06d}",
+                    ticket_type=rng.choice(list(types)),
+                    title=f"压测工单 {i}",
+                    team=team,
+                    status=rng.choice(["assigned", "in_progress"]),
+                    priority=rng.choice(["low", "normal", "high", "urgent"]),
+                    assignee=rng.choice(agents),
+                    search_text=f"压测工单 {i}",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         inserted = await Ticket.insert(*rows).returning(Ticket.id, Ticket.ticket_type, Ticket.status, Ticket.priority)
-        await TicketActivity.insert(*[
-            TicketActivity(ticket=t["id"], kind="created", created_at=now,
-                           changes={"status": [None, t["status"]], "priority": [None, t["priority"]]})
-            for t in inserted
-        ])  # fmt: skip
+        await TicketActivity.insert(
+            *[
+                TicketActivity(
+                    ticket=t["id"],
+                    kind="created",
+                    created_at=now,
+                    changes={"status": [None, t["status"]], "priority": [None, t["priority"]]},
+                )
+                for t in inserted
+            ]
+        )
         slas = []
         for t in inserted:
             due = now + timedelta(minutes=rng.randint(60, 4000))
-            slas.append(TicketSla(ticket=t["id"], targets=types[t["ticket_type"]], paused_statuses=["pending"],
-                                  first_response_due=due, resolution_due=due + timedelta(days=2),
-                                  scan_at=due - timedelta(minutes=30), updated_at=now))  # fmt: skip
+            slas.append(
+                TicketSla(
+                    ticket=t["id"],
+                    targets=types[t["ticket_type"]],
+                    paused_statuses=["pending"],
+                    first_response_due=due,
+                    resolution_due=due + timedelta(days=2),
+                    scan_at=due - timedelta(minutes=30),
+                    updated_at=now,
+                )
+            )
         await TicketSla.insert(*slas)
         ids += [t["id"] for t in inserted]
     return ids
@@ -76,23 +101,26 @@ async def _arm(ticket_ids: list[int]) -> None:
     from tables.sla.tables import SlaAction, TicketSla
     from tables.tickets.tables import TicketActivity
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     await SlaAction.delete().where(SlaAction.id.is_not_null())
     await TicketActivity.delete().where(TicketActivity.kind == "sla")
     await Notification.delete().where(Notification.id.is_not_null())
     for start in range(0, len(ticket_ids), 500):
         chunk = ticket_ids[start : start + 500]
-        await TicketSla.update({
-            TicketSla.first_response_due: now - timedelta(minutes=1), TicketSla.scan_at: now - timedelta(minutes=1),
-            TicketSla.first_response_breached_at: None,
-        }).where(TicketSla.ticket.is_in(chunk))  # fmt: skip
+        await TicketSla.update(
+            {
+                TicketSla.first_response_due: now - timedelta(minutes=1),
+                TicketSla.scan_at: now - timedelta(minutes=1),
+                TicketSla.first_response_breached_at: None,
+            }
+        ).where(TicketSla.ticket.is_in(chunk))
 
 
 async def _quiet() -> None:
     """Nothing due: every ticket's next point a day away (as after a scan has caught up)."""
     from tables.sla.tables import TicketSla
 
-    later = datetime.now(timezone.utc) + timedelta(days=1)
+    later = datetime.now(UTC) + timedelta(days=1)
     await TicketSla.update({TicketSla.scan_at: later}).where(TicketSla.id.is_not_null())
 
 
@@ -153,8 +181,13 @@ def main() -> None:
 
         wire()
         summary = asyncio.run(run(args.tickets, args.rounds))
-    print(json.dumps({"bench": "sla_scan", "backend": args.backend, "tickets": args.tickets, "machine": machine(),
-                      **summary}, ensure_ascii=False, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {"bench": "sla_scan", "backend": args.backend, "tickets": args.tickets, "machine": machine(), **summary},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

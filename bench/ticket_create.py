@@ -48,8 +48,14 @@ async def _prepare(base: str) -> dict:
 
 
 def _body(n: int) -> dict:
-    return {"type": "repair", "title": f"压测报修 {n}", "description": "投影仪不亮，已重启无效。", "priority": "normal",
-            "fields": {"location": f"{n % 9 + 1} 楼 30{n % 7}", "equipment": "投影仪"}, "tags": ["压测"]}  # fmt: skip
+    return {
+        "type": "repair",
+        "title": f"压测报修 {n}",
+        "description": "投影仪不亮，已重启无效。",
+        "priority": "normal",
+        "fields": {"location": f"{n % 9 + 1} 楼 30{n % 7}", "equipment": "投影仪"},
+        "tags": ["压测"],
+    }
 
 
 async def _client_loop(client: httpx.AsyncClient, deadline: float, counter: list, latencies: list, failures: list):
@@ -75,8 +81,10 @@ class RawClient:
     def __init__(self, base: str, headers: dict) -> None:
         url = httpx.URL(base)
         self.host, self.port = url.host, url.port or 80
-        self.head = "".join(f"{k}: {v}\r\n" for k, v in {**headers, "Host": f"{self.host}:{self.port}",
-                                                            "Content-Type": "application/json"}.items())  # fmt: skip
+        self.head = "".join(
+            f"{k}: {v}\r\n"
+            for k, v in {**headers, "Host": f"{self.host}:{self.port}", "Content-Type": "application/json"}.items()
+        )
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -84,8 +92,9 @@ class RawClient:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         payload = json.dumps(body, ensure_ascii=False).encode()
-        self.writer.write(f"POST {path} HTTP/1.1\r\n{self.head}Content-Length: {len(payload)}\r\n\r\n".encode()
-                          + payload)  # fmt: skip
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\n{self.head}Content-Length: {len(payload)}\r\n\r\n".encode() + payload
+        )
         head = await self.reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
@@ -137,12 +146,34 @@ def _profiler(pid: int, seconds: float, out: str | None) -> subprocess.Popen | N
     if not out:
         return None
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    return subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250",
-                             "--format", "raw", "--output", out, "--nonblocking"])  # fmt: skip
+    return subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--output",
+            out,
+            "--nonblocking",
+        ]
+    )
 
 
-async def measure(base: str, seconds: float, concurrency: int, server_pid: int, profile: str | None,
-                  worker_pid: int | None = None, raw: bool = True) -> dict:
+async def measure(
+    base: str,
+    seconds: float,
+    concurrency: int,
+    server_pid: int,
+    profile: str | None,
+    worker_pid: int | None = None,
+    raw: bool = True,
+) -> dict:
     headers = await _prepare(base)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
@@ -155,8 +186,12 @@ async def measure(base: str, seconds: float, concurrency: int, server_pid: int, 
         started = time.perf_counter()
         deadline = started + seconds
         if raw:
-            await asyncio.gather(*[_raw_loop(RawClient(base, headers), deadline, counter, latencies, failures)
-                                   for _ in range(concurrency)])  # fmt: skip
+            await asyncio.gather(
+                *[
+                    _raw_loop(RawClient(base, headers), deadline, counter, latencies, failures)
+                    for _ in range(concurrency)
+                ]
+            )
         else:
             await asyncio.gather(
                 *[_client_loop(client, deadline, counter, latencies, failures) for _ in range(concurrency)]
@@ -166,13 +201,19 @@ async def measure(base: str, seconds: float, concurrency: int, server_pid: int, 
         worker_cpu = (_cpu_seconds(worker_pid) - worker_cpu) if worker_pid else 0.0
     if profiler:
         profiler.wait(timeout=60)
-    return {"created": len(latencies), "failed": len(failures), "first_failures": failures[:3],
-            "seconds": round(wall, 2), "tickets_per_s": round(len(latencies) / wall, 1),
-            # Share of one core used during the run (web processes together; the arq worker; this client).
-            "server_cpu_share": round(server_cpu / wall, 2), "client_cpu_share": round(client_cpu / wall, 2),
-            "worker_cpu_share": round(worker_cpu / wall, 2),
-            "server_cpu_ms_per_ticket": round(server_cpu * 1000 / max(len(latencies), 1), 2),
-            "latency_ms": percentiles(latencies) if len(latencies) > 1 else {}}  # fmt: skip
+    return {
+        "created": len(latencies),
+        "failed": len(failures),
+        "first_failures": failures[:3],
+        "seconds": round(wall, 2),
+        "tickets_per_s": round(len(latencies) / wall, 1),
+        # Share of one core used during the run (web processes together; the arq worker; this client).
+        "server_cpu_share": round(server_cpu / wall, 2),
+        "client_cpu_share": round(client_cpu / wall, 2),
+        "worker_cpu_share": round(worker_cpu / wall, 2),
+        "server_cpu_ms_per_ticket": round(server_cpu * 1000 / max(len(latencies), 1), 2),
+        "latency_ms": percentiles(latencies) if len(latencies) > 1 else {},
+    }
 
 
 async def check_integrity(expected: int) -> dict:
@@ -210,8 +251,12 @@ async def measure_in_process(count: int, cprofile: str | None, top: int) -> dict
             if profiler:
                 profiler.disable()
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    result = {"tickets": count, "cpu_ms_per_ticket": round(cpu * 1000 / count, 2),
-              "wall_ms_per_ticket": round(wall * 1000 / count, 2), "profiled": bool(profiler)}  # fmt: skip
+    result = {
+        "tickets": count,
+        "cpu_ms_per_ticket": round(cpu * 1000 / count, 2),
+        "wall_ms_per_ticket": round(wall * 1000 / count, 2),
+        "profiled": bool(profiler),
+    }
     if profiler:
         profiler.dump_stats(cprofile)
         stats = pstats.Stats(profiler)
@@ -220,8 +265,10 @@ async def measure_in_process(count: int, cprofile: str | None, top: int) -> dict
             rows.append((cumulative, own, calls, f"{Path(path).name}:{line}({name})"))
         for key, index in (("top_cumulative", 0), ("top_own", 1)):
             ordered = sorted(rows, key=lambda r: r[index], reverse=True)[:top]
-            result[key] = [f"{r[0] * 1000 / count:7.2f} cum {r[1] * 1000 / count:6.2f} own "
-                           f"{r[2] / count:6.1f}x {r[3]}" for r in ordered]  # fmt: skip
+            result[key] = [
+                f"{r[0] * 1000 / count:7.2f} cum {r[1] * 1000 / count:6.2f} own {r[2] / count:6.1f}x {r[3]}"
+                for r in ordered
+            ]
     return result
 
 
@@ -248,12 +295,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (one per core)")
-    parser.add_argument("--client", default="raw", choices=["raw", "httpx"],
-                        help="load generator: raw keep-alive HTTP/1.1 (light) or httpx.AsyncClient")
+    parser.add_argument(
+        "--client",
+        default="raw",
+        choices=["raw", "httpx"],
+        help="load generator: raw keep-alive HTTP/1.1 (light) or httpx.AsyncClient",
+    )
     parser.add_argument("--no-arq", action="store_true", help="without the arq worker (assignment jobs then wait)")
     parser.add_argument("--profile", default=None, help="write py-spy collapsed stacks of the server here")
-    parser.add_argument("--in-process", type=int, default=0, metavar="N",
-                        help="POST N tickets through the ASGI app in this process; report CPU ms per ticket")
+    parser.add_argument(
+        "--in-process",
+        type=int,
+        default=0,
+        metavar="N",
+        help="POST N tickets through the ASGI app in this process; report CPU ms per ticket",
+    )
     parser.add_argument("--cprofile", default=None, help="with --in-process: cProfile the requests, stats to FILE")
     parser.add_argument("--top", type=int, default=30, help="with --cprofile: how many functions to list")
     parser.add_argument(
@@ -270,8 +326,19 @@ def main() -> None:
             wire()
             result = asyncio.run(measure_in_process(args.in_process, args.cprofile, args.top))
             result["integrity"] = asyncio.run(check_integrity(result["tickets"]))
-        print(json.dumps({"benchmark": "ticket_create_in_process", "backend": args.backend, "machine": machine(),
-                          "load_average_before": round(load_before, 2), **result}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "benchmark": "ticket_create_in_process",
+                    "backend": args.backend,
+                    "machine": machine(),
+                    "load_average_before": round(load_before, 2),
+                    **result,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     with environment(args.backend) as env:
         if args.sqlite_wal and args.backend == "sqlite":
@@ -283,15 +350,37 @@ def main() -> None:
             server = stack.enter_context(web_server(port, var / "web.log", workers=args.workers))
             base = f"http://127.0.0.1:{port}"
             wait_http(base + "/login")
-            result = asyncio.run(measure(base, args.seconds, args.concurrency, server.pid, args.profile,
-                                         worker.pid if worker else None, raw=args.client == "raw"))  # fmt: skip
+            result = asyncio.run(
+                measure(
+                    base,
+                    args.seconds,
+                    args.concurrency,
+                    server.pid,
+                    args.profile,
+                    worker.pid if worker else None,
+                    raw=args.client == "raw",
+                )
+            )
         result["integrity"] = asyncio.run(check_integrity(result["created"]))
-    print(json.dumps({"benchmark": "ticket_create", "backend": args.backend, "machine": machine(),
-                      "sqlite_journal": ("wal" if args.sqlite_wal else "delete") if args.backend == "sqlite" else None,
-                      "load_average_before": round(load_before, 2), "concurrency": args.concurrency,
-                      "web_processes": args.workers, "arq_worker": not args.no_arq, "client": args.client,
-                      "target_tickets_per_s": 200, **result},
-                     ensure_ascii=False, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "benchmark": "ticket_create",
+                "backend": args.backend,
+                "machine": machine(),
+                "sqlite_journal": ("wal" if args.sqlite_wal else "delete") if args.backend == "sqlite" else None,
+                "load_average_before": round(load_before, 2),
+                "concurrency": args.concurrency,
+                "web_processes": args.workers,
+                "arq_worker": not args.no_arq,
+                "client": args.client,
+                "target_tickets_per_s": 200,
+                **result,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

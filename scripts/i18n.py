@@ -12,14 +12,37 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = ["_", "N_", "gettext", "ngettext:1,2", "FieldError:2", "one:2", "NotFound", "Forbidden",
-            "Conflict", "DomainError", "ValidationFailed:2", "Throttled"]  # fmt: skip
+KEYWORDS = [
+    "_",
+    "N_",
+    "gettext",
+    "ngettext:1,2",
+    "FieldError:2",
+    "one:2",
+    "NotFound",
+    "Forbidden",
+    "Conflict",
+    "DomainError",
+    "ValidationFailed:2",
+    "Throttled",
+]
 LOCALES = ["zh_CN", "en"]
 
 
 def extract(pot: Path) -> None:
-    args = [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "--no-location",
-            "--sort-output", "--omit-header", "-o", str(pot)]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "babel.messages.frontend",
+        "extract",
+        "-F",
+        "babel.cfg",
+        "--no-location",
+        "--sort-output",
+        "--omit-header",
+        "-o",
+        str(pot),
+    ]
     for keyword in KEYWORDS:
         args += ["-k", keyword]
     subprocess.run([*args, "."], cwd=ROOT, check=True, capture_output=True)
@@ -29,8 +52,19 @@ def update(pot: Path) -> None:
     for locale in LOCALES:
         po = ROOT / "locale" / locale / "LC_MESSAGES" / "messages.po"
         command = "update" if po.exists() else "init"
-        args = [sys.executable, "-m", "babel.messages.frontend", command, "-i", str(pot), "-d", str(ROOT / "locale"),
-                "-l", locale, "--no-wrap"]  # fmt: skip
+        args = [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            command,
+            "-i",
+            str(pot),
+            "-d",
+            str(ROOT / "locale"),
+            "-l",
+            locale,
+            "--no-wrap",
+        ]
         if command == "update":
             args += ["--no-fuzzy-matching", "--ignore-obsolete"]
         subprocess.run(args, cwd=ROOT, check=True, capture_output=True)

@@ -16,8 +16,9 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-async def shoot(base: str, user: str, password: str, paths: list[str], widths: list[int], out: Path,
-                locale: str) -> None:  # fmt: skip
+async def shoot(
+    base: str, user: str, password: str, paths: list[str], widths: list[int], out: Path, locale: str
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -50,8 +51,9 @@ def main() -> None:
     parser.add_argument("--locale", default="zh-CN")
     parser.add_argument("--out", default="var/shots")
     a = parser.parse_args()
-    asyncio.run(shoot(a.base, a.user, a.password, a.paths, [int(w) for w in a.widths.split(",")], Path(a.out),
-                      a.locale))  # fmt: skip
+    asyncio.run(
+        shoot(a.base, a.user, a.password, a.paths, [int(w) for w in a.widths.split(",")], Path(a.out), a.locale)
+    )
 
 
 if __name__ == "__main__":

@@ -63,12 +63,12 @@ __all__ = [
     "ServiceError",
     "free_port",
     "port_in_use",
-    "redis_ping",
-    "start_redis",
-    "stop_redis",
-    "start_postgres",
-    "stop_postgres",
     "postgres_ready",
+    "redis_ping",
+    "start_postgres",
+    "start_redis",
+    "stop_postgres",
+    "stop_redis",
 ]
 
 HOST = "127.0.0.1"
@@ -341,27 +341,42 @@ def _start_redis_once(base_dir: Path, port: int, reuse: bool, timeout: float) ->
     url = f"redis://{HOST}:{port}/0"
     if port_in_use(port):
         if reuse and redis_ping(port):
-            return Service("redis", port, url, base_dir=base_dir, pid=_redis_server_pid(port),
-                           owned=False, log_file=log_file, pid_file=pid_file)
+            return Service(
+                "redis",
+                port,
+                url,
+                base_dir=base_dir,
+                pid=_redis_server_pid(port),
+                owned=False,
+                log_file=log_file,
+                pid_file=pid_file,
+            )
         raise _PortRace(f"port {port} on {HOST} is already in use")
     with contextlib.suppress(FileNotFoundError):
         pid_file.unlink()
     log_start = log_file.stat().st_size if log_file.exists() else 0
     cmd = [
         _which("redis-server"),
-        "--port", str(port),
-        "--bind", HOST,
-        "--dir", str(base_dir),
-        "--daemonize", "yes",
-        "--pidfile", str(pid_file),
-        "--logfile", str(log_file),
-        "--save", "",
-        "--appendonly", "no",
+        "--port",
+        str(port),
+        "--bind",
+        HOST,
+        "--dir",
+        str(base_dir),
+        "--daemonize",
+        "yes",
+        "--pidfile",
+        str(pid_file),
+        "--logfile",
+        str(log_file),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
     ]
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise ServiceError(f"redis-server failed ({proc.returncode}): {proc.stderr or proc.stdout}"
-                           f"\n{_tail(log_file)}")
+        raise ServiceError(f"redis-server failed ({proc.returncode}): {proc.stderr or proc.stdout}\n{_tail(log_file)}")
     started = time.monotonic()
     deadline = started + timeout
     pid = None
@@ -370,8 +385,9 @@ def _start_redis_once(base_dir: Path, port: int, reuse: bool, timeout: float) ->
         if pid and redis_ping(port):
             served_by = _redis_server_pid(port)
             if served_by == pid:
-                return Service("redis", port, url, base_dir=base_dir, pid=pid, owned=True,
-                               log_file=log_file, pid_file=pid_file)
+                return Service(
+                    "redis", port, url, base_dir=base_dir, pid=pid, owned=True, log_file=log_file, pid_file=pid_file
+                )
             # Another server answers on "our" port: ours cannot have bound it.
             _kill_pid(pid)
             raise _PortRace(f"port {port} was taken by another redis (pid {served_by})")
@@ -387,8 +403,7 @@ def _start_redis_once(base_dir: Path, port: int, reuse: bool, timeout: float) ->
     log = _log_since(log_file, log_start)
     if "Address already in use" in log:
         raise _PortRace(f"port {port} is already in use:\n{log}")
-    raise ServiceError(f"redis-server on port {port} did not answer PING within {timeout:.0f}s; "
-                       f"log {log_file}:\n{log}")
+    raise ServiceError(f"redis-server on port {port} did not answer PING within {timeout:.0f}s; log {log_file}:\n{log}")
 
 
 def _log_since(path: Path, offset: int) -> str:
@@ -419,8 +434,12 @@ def _stop_redis_pid(port: int, pid: int | None, timeout: float = 10.0) -> None:
     if _redis_server_pid(port) == pid:
         cli = shutil.which("redis-cli")
         if cli:
-            subprocess.run([cli, "-h", HOST, "-p", str(port), "shutdown", "nosave"],
-                           stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+            subprocess.run(
+                [cli, "-h", HOST, "-p", str(port), "shutdown", "nosave"],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=timeout,
+            )
         else:
             _redis_command(port, b"SHUTDOWN NOSAVE")
     deadline = time.monotonic() + timeout
@@ -451,8 +470,9 @@ def stop_redis(port: int, base_dir: Path | str | None = None, *, force: bool = F
             raise ServiceError("stop_redis needs base_dir (or force=True)")
         pid_file, _ = _redis_files(Path(base_dir).resolve(), port)
         if _read_pid(pid_file) != served_by:
-            raise ServiceError(f"redis on port {port} (pid {served_by}) was not started from "
-                               f"{base_dir}; not stopping it")
+            raise ServiceError(
+                f"redis on port {port} (pid {served_by}) was not started from {base_dir}; not stopping it"
+            )
     _stop_redis_pid(port, served_by)
     return True
 
@@ -490,9 +510,12 @@ def _pg_can_reach(path: Path) -> bool:
     """Can the OS user that runs postgres traverse into ``path``?"""
     if os.geteuid() != 0:
         return os.access(path, os.X_OK)
-    proc = subprocess.run(_as_pg_user(["/bin/sh", "-c", 'test -x "$1" && test -r "$1"', "sh",
-                                       str(path)]),
-                          stdin=subprocess.DEVNULL, capture_output=True, cwd="/")
+    proc = subprocess.run(
+        _as_pg_user(["/bin/sh", "-c", 'test -x "$1" && test -r "$1"', "sh", str(path)]),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        cwd="/",
+    )
     return proc.returncode == 0
 
 
@@ -510,8 +533,9 @@ def _chown_tree(path: Path, uid: int, gid: int) -> None:
 
 
 def _run_pg(cmd: list[str], timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(_as_pg_user(cmd), stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, cwd="/", timeout=timeout)
+    return subprocess.run(
+        _as_pg_user(cmd), stdin=subprocess.DEVNULL, capture_output=True, text=True, cwd="/", timeout=timeout
+    )
 
 
 def _pg_layout(base_dir: Path) -> tuple[Path, Path | None]:
@@ -547,8 +571,7 @@ def _postmaster_info(data_dir: Path) -> dict[str, str] | None:
         return None
     if len(lines) < 4:
         return None
-    return {"pid": lines[0].strip(), "port": lines[3].strip(),
-            "status": lines[7].strip() if len(lines) > 7 else ""}
+    return {"pid": lines[0].strip(), "port": lines[3].strip(), "status": lines[7].strip() if len(lines) > 7 else ""}
 
 
 def _cluster_running(data_dir: Path) -> bool:
@@ -563,8 +586,9 @@ def postgres_ready(port: int) -> bool:
         isready = _pg_bin("pg_isready")
     except ServiceError:
         return port_in_use(port)
-    proc = subprocess.run([isready, "-q", "-h", HOST, "-p", str(port), "-t", "2"],
-                          stdin=subprocess.DEVNULL, capture_output=True)
+    proc = subprocess.run(
+        [isready, "-q", "-h", HOST, "-p", str(port), "-t", "2"], stdin=subprocess.DEVNULL, capture_output=True
+    )
     return proc.returncode == 0
 
 
@@ -573,9 +597,29 @@ def _psql(port: int, sql: str, database: str = "postgres") -> str:
     for var in ("PGPASSWORD", "PGSERVICE", "PGOPTIONS"):
         env.pop(var, None)
     proc = subprocess.run(
-        [_pg_bin("psql"), "-X", "-q", "-h", HOST, "-p", str(port), "-U", PG_USER, "-d", database,
-         "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, cwd="/",
+        [
+            _pg_bin("psql"),
+            "-X",
+            "-q",
+            "-h",
+            HOST,
+            "-p",
+            str(port),
+            "-U",
+            PG_USER,
+            "-d",
+            database,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-tA",
+            "-c",
+            sql,
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd="/",
     )
     if proc.returncode != 0:
         raise ServiceError(f"psql failed: {proc.stderr.strip()}\nSQL: {sql}")
@@ -594,7 +638,7 @@ def _create_database(port: int, name: str, *, drop_existing: bool = False) -> No
     exists = _psql(port, f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
     if exists != "1":
         try:
-            _psql(port, f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
+            _psql(port, f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'")
         except ServiceError as error:
             # Two processes racing to create it: fine if it exists now.
             if "already exists" not in str(error):
@@ -630,12 +674,20 @@ def start_postgres(
         running_port = int(info.get("port") or 0)
         if reuse and running_port and port in (None, running_port):
             _create_database(running_port, database)
-            return Service("postgres", running_port,
-                           f"postgres://{PG_USER}@{HOST}:{running_port}/{database}",
-                           base_dir=base_dir, pid=int(info["pid"]), owned=False,
-                           data_dir=data_dir, log_file=root / "postgres.log")
-        raise ServiceError(f"the cluster in {data_dir} is already running on port {running_port}"
-                           + ("" if reuse else " (pass reuse=True / use it or stop it first)"))
+            return Service(
+                "postgres",
+                running_port,
+                f"postgres://{PG_USER}@{HOST}:{running_port}/{database}",
+                base_dir=base_dir,
+                pid=int(info["pid"]),
+                owned=False,
+                data_dir=data_dir,
+                log_file=root / "postgres.log",
+            )
+        raise ServiceError(
+            f"the cluster in {data_dir} is already running on port {running_port}"
+            + ("" if reuse else " (pass reuse=True / use it or stop it first)")
+        )
 
     if not (data_dir / "PG_VERSION").exists():
         _initdb(root, data_dir, uid, gid)
@@ -677,17 +729,31 @@ def _initdb(root: Path, data_dir: Path, uid: int, gid: int) -> None:
     data_dir.mkdir(mode=0o700, exist_ok=True)
     if os.geteuid() == 0:
         os.chown(data_dir, uid, gid)
-    proc = _run_pg([_pg_bin("initdb"), "-D", str(data_dir), "-U", PG_USER, "--auth=trust",
-                    "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions"])
+    proc = _run_pg(
+        [
+            _pg_bin("initdb"),
+            "-D",
+            str(data_dir),
+            "-U",
+            PG_USER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-instructions",
+        ]
+    )
     if proc.returncode != 0 and "--no-instructions" in proc.stderr:  # very old initdb
-        proc = _run_pg([_pg_bin("initdb"), "-D", str(data_dir), "-U", PG_USER, "--auth=trust",
-                        "-E", "UTF8", "--locale=C.UTF-8"])
+        proc = _run_pg(
+            [_pg_bin("initdb"), "-D", str(data_dir), "-U", PG_USER, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]
+        )
     if proc.returncode != 0:
         raise ServiceError(f"initdb failed:\n{proc.stdout}\n{proc.stderr}")
 
 
-def _pg_start_once(base_dir: Path, root: Path, data_dir: Path, port: int, fast: bool,
-                   timeout: float, scratch: Path | None) -> Service:
+def _pg_start_once(
+    base_dir: Path, root: Path, data_dir: Path, port: int, fast: bool, timeout: float, scratch: Path | None
+) -> Service:
     if port_in_use(port):
         raise _PortRace(f"port {port} on {HOST} is already in use")
     uid, gid = _pg_ids()
@@ -700,15 +766,26 @@ def _pg_start_once(base_dir: Path, root: Path, data_dir: Path, port: int, fast: 
         os.chown(sock_dir, uid, gid)
     # Unix socket paths are limited to ~107 bytes; TCP alone is enough for us.
     use_socket = len(str(sock_dir / f".s.PGSQL.{port}")) <= _MAX_SOCKET_PATH
-    options = ["-p", str(port), "-c", f"listen_addresses={HOST}",
-               "-k", str(sock_dir) if use_socket else ""]
+    options = ["-p", str(port), "-c", f"listen_addresses={HOST}", "-k", str(sock_dir) if use_socket else ""]
     if fast:
-        options += ["-c", "fsync=off", "-c", "synchronous_commit=off",
-                    "-c", "full_page_writes=off"]
+        options += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     log_start = log_file.stat().st_size
-    proc = _run_pg([_pg_bin("pg_ctl"), "-D", str(data_dir), "-l", str(log_file),
-                    "-o", " ".join(shlex.quote(o) for o in options),
-                    "-w", "-t", str(int(timeout)), "start"], timeout=timeout + 15)
+    proc = _run_pg(
+        [
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(data_dir),
+            "-l",
+            str(log_file),
+            "-o",
+            " ".join(shlex.quote(o) for o in options),
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "start",
+        ],
+        timeout=timeout + 15,
+    )
     log = _log_since(log_file, log_start)
     if proc.returncode != 0:
         # pg_ctl may have left a half-started postmaster behind; it is ours, stop it.
@@ -716,27 +793,35 @@ def _pg_start_once(base_dir: Path, root: Path, data_dir: Path, port: int, fast: 
             _pg_ctl_stop(data_dir)
         if "Address already in use" in log or "could not create any TCP/IP sockets" in log:
             raise _PortRace(f"port {port} is already in use:\n{log}")
-        raise ServiceError(f"pg_ctl start failed ({proc.returncode}): {proc.stderr.strip()}\n"
-                           f"log {log_file}:\n{log}")
+        raise ServiceError(f"pg_ctl start failed ({proc.returncode}): {proc.stderr.strip()}\nlog {log_file}:\n{log}")
     deadline = time.monotonic() + timeout
     while not postgres_ready(port):
         if time.monotonic() > deadline:
             _pg_ctl_stop(data_dir)
-            raise ServiceError(f"postgres on port {port} not ready after {timeout:.0f}s:\n"
-                               f"{_tail(log_file)}")
+            raise ServiceError(f"postgres on port {port} not ready after {timeout:.0f}s:\n{_tail(log_file)}")
         time.sleep(0.1)
     info = _postmaster_info(data_dir) or {}
-    return Service("postgres", port, f"postgres://{PG_USER}@{HOST}:{port}/{DEFAULT_DB}",
-                   base_dir=base_dir, pid=int(info.get("pid") or 0) or None, owned=True,
-                   log_file=log_file, data_dir=data_dir, pid_file=data_dir / "postmaster.pid",
-                   scratch_dir=scratch)
+    return Service(
+        "postgres",
+        port,
+        f"postgres://{PG_USER}@{HOST}:{port}/{DEFAULT_DB}",
+        base_dir=base_dir,
+        pid=int(info.get("pid") or 0) or None,
+        owned=True,
+        log_file=log_file,
+        data_dir=data_dir,
+        pid_file=data_dir / "postmaster.pid",
+        scratch_dir=scratch,
+    )
 
 
 def _pg_ctl_stop(data_dir: Path | None, timeout: float = 60.0) -> None:
     if data_dir is None or not (data_dir / "postmaster.pid").exists():
         return
-    proc = _run_pg([_pg_bin("pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w",
-                    "-t", str(int(timeout)), "stop"], timeout=timeout + 15)
+    proc = _run_pg(
+        [_pg_bin("pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "-t", str(int(timeout)), "stop"],
+        timeout=timeout + 15,
+    )
     if proc.returncode != 0 and _cluster_running(data_dir):
         raise ServiceError(f"pg_ctl stop failed: {proc.stderr.strip()}")
 
@@ -763,8 +848,17 @@ def _emit(service: Service, fmt: str) -> None:
         print(f"SERVICE_STARTED={1 if service.owned else 0}")
         print(f"SERVICE_PID={service.pid or ''}")
     elif fmt == "json":
-        print(json.dumps({"kind": service.kind, "url": service.url, "port": service.port,
-                          "started": service.owned, "pid": service.pid}))
+        print(
+            json.dumps(
+                {
+                    "kind": service.kind,
+                    "url": service.url,
+                    "port": service.port,
+                    "started": service.owned,
+                    "pid": service.pid,
+                }
+            )
+        )
     else:
         print(service.url)
     sys.stdout.flush()
@@ -797,15 +891,19 @@ def main(argv: list[str] | None = None) -> int:
 
     def common(p: argparse.ArgumentParser, default_dir: str) -> None:
         p.add_argument("--dir", default=default_dir, help=f"state directory (default {default_dir})")
-        p.add_argument("--keep", action="store_true",
-                       help="leave the server running and exit (default: stay in the foreground)")
+        p.add_argument(
+            "--keep", action="store_true", help="leave the server running and exit (default: stay in the foreground)"
+        )
         p.add_argument("--format", choices=("url", "env", "json"), default="url")
 
     p = sub.add_parser("redis", help="start (or reuse) a Redis and print its URL")
     common(p, "var/redis")
     p.add_argument("--port", type=int, default=None, help="default: a free port")
-    p.add_argument("--fallback-free-port", action="store_true",
-                   help="if --port is taken by something that is not Redis, use a free port")
+    p.add_argument(
+        "--fallback-free-port",
+        action="store_true",
+        help="if --port is taken by something that is not Redis, use a free port",
+    )
 
     p = sub.add_parser("stop-redis", help="stop a Redis started with services.py redis")
     p.add_argument("--port", type=int, required=True)
@@ -815,8 +913,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("postgres", help="start (or reuse) a PostgreSQL and print its URL")
     common(p, "var/pg")
     p.add_argument("--port", type=int, default=None, help="default: a free port")
-    p.add_argument("--fast", action="store_true",
-                   help="fsync/synchronous_commit/full_page_writes off (throwaway data only)")
+    p.add_argument(
+        "--fast", action="store_true", help="fsync/synchronous_commit/full_page_writes off (throwaway data only)"
+    )
     p.add_argument("--database", default=DEFAULT_DB)
 
     p = sub.add_parser("stop-postgres", help="stop the PostgreSQL whose cluster is in --dir")
@@ -833,11 +932,9 @@ def main(argv: list[str] | None = None) -> int:
             port = args.port
             if port is not None and port_in_use(port) and not redis_ping(port):
                 if not args.fallback_free_port:
-                    print(f"port {port} is taken by something that does not answer Redis PING",
-                          file=sys.stderr)
+                    print(f"port {port} is taken by something that does not answer Redis PING", file=sys.stderr)
                     return 2
-                print(f"port {port} is taken by something that is not Redis; using a free port",
-                      file=sys.stderr)
+                print(f"port {port} is taken by something that is not Redis; using a free port", file=sys.stderr)
                 port = None
             service = start_redis(args.dir, port, reuse=True, keep=True)
             verb = "started" if service.owned else "reusing"
@@ -846,20 +943,17 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if args.keep or not service.owned else _foreground(service)
         if args.cmd == "stop-redis":
             stopped = stop_redis(args.port, args.dir, force=args.force)
-            print("stopped" if stopped else f"no redis answering on port {args.port}",
-                  file=sys.stderr)
+            print("stopped" if stopped else f"no redis answering on port {args.port}", file=sys.stderr)
             return 0
         if args.cmd == "postgres":
-            service = start_postgres(args.dir, args.port, fast=args.fast, reuse=True, keep=True,
-                                     database=args.database)
+            service = start_postgres(args.dir, args.port, fast=args.fast, reuse=True, keep=True, database=args.database)
             verb = "started" if service.owned else "reusing"
             print(f"{verb} postgres at {service.url} (dir {args.dir})", file=sys.stderr)
             _emit(service, args.format)
             return 0 if args.keep or not service.owned else _foreground(service)
         if args.cmd == "stop-postgres":
             stopped = stop_postgres(args.dir)
-            print("stopped" if stopped else f"no postgres running from {args.dir}",
-                  file=sys.stderr)
+            print("stopped" if stopped else f"no postgres running from {args.dir}", file=sys.stderr)
             return 0
     except ServiceError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -24,5 +24,6 @@ REASSIGN_REASONS = {"unclaimed": N_("nobody took it in time"), "breach": N_("a s
 async def reassign_ticket(ctx: dict, ticket_id: int, reason: str, assignee: int | object | None = ...) -> dict | None:
     """After an SLA escalation: someone else who fits takes the ticket (or the timeline says why not).
     `assignee` is who had it at the escalation (absent in jobs queued by older versions)."""
-    return await services.reassign_on_escalation(ticket_id, gettext(REASSIGN_REASONS.get(reason, reason)),
-                                                 escalated_from=assignee)  # fmt: skip
+    return await services.reassign_on_escalation(
+        ticket_id, gettext(REASSIGN_REASONS.get(reason, reason)), escalated_from=assignee
+    )

@@ -55,16 +55,22 @@ class WorkerSettings:
     functions += [remind_overdue_approvals]
     functions += [reclaim_leads, distribute_pool_leads, remind_due_follow_ups, distribute_new_pool_leads]  # also crons
     functions += [func(import_leads, timeout=3600)]  # 100,000 rows take about a minute
-    cron_jobs = [cron(sweep_unassigned, second=set(range(0, 60, 10)), run_at_startup=True),
-                 cron(sweep_announcements, second={0}, run_at_startup=True),
-                 cron(sweep_outbox, second=set(range(0, 60, 10)), run_at_startup=True)]
+    cron_jobs = [
+        cron(sweep_unassigned, second=set(range(0, 60, 10)), run_at_startup=True),
+        cron(sweep_announcements, second={0}, run_at_startup=True),
+        cron(sweep_outbox, second=set(range(0, 60, 10)), run_at_startup=True),
+    ]
     cron_jobs += [cron(sla_scan, second={0, 15, 30, 45}, run_at_startup=True)]
     cron_jobs += [cron(remind_overdue_approvals, second={30}, run_at_startup=True)]
-    cron_jobs += [cron(remind_due_follow_ups, second={20}, run_at_startup=True),
-                  cron(distribute_new_pool_leads, second={40}, run_at_startup=True),
-                  cron(reclaim_leads, hour={1}, minute={5}, second={0})]  # daily, in the worker's time zone
-    cron_jobs += [cron(sweep_automation, second=set(range(5, 60, 10)), run_at_startup=True),
-                  cron(prune_automation_triggers, hour={3}, minute={30}, second={0})]  # daily
+    cron_jobs += [
+        cron(remind_due_follow_ups, second={20}, run_at_startup=True),
+        cron(distribute_new_pool_leads, second={40}, run_at_startup=True),
+        cron(reclaim_leads, hour={1}, minute={5}, second={0}),
+    ]  # daily, in the worker's time zone
+    cron_jobs += [
+        cron(sweep_automation, second=set(range(5, 60, 10)), run_at_startup=True),
+        cron(prune_automation_triggers, hour={3}, minute={30}, second={0}),
+    ]  # daily
     functions += [purge_recycle_bin]  # also a daily cron
     cron_jobs += [cron(purge_recycle_bin, hour={2}, minute={15}, second={0})]
     on_startup = startup

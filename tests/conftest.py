@@ -60,9 +60,12 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.update(env)
     (base / "var").mkdir(exist_ok=True)
     result = subprocess.run(
-        [sys.executable, "-m", "app", "migrate"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "app", "migrate"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise RuntimeError("migrations failed:\n" + result.stdout[-3000:] + result.stderr[-3000:])
     config._shuyuan_base = base  # type: ignore[attr-defined]

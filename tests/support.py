@@ -56,8 +56,9 @@ async def make_campus(name: str | None = None) -> int:
     return rows[0]["id"]
 
 
-async def make_team(name: str = "", *, leader: int | None = None, parent: int | None = None,
-                    campus: int | None = None) -> int:  # fmt: skip
+async def make_team(
+    name: str = "", *, leader: int | None = None, parent: int | None = None, campus: int | None = None
+) -> int:
     rows = await Team.insert(
         Team(name=name or f"team-{next(_counter)}", leader=leader, parent=parent, campus=campus)
     ).returning(Team.id)
@@ -68,11 +69,23 @@ async def set_leader(team_id: int, user_id: int) -> None:
     await Team.update({Team.leader: user_id}).where(Team.id == team_id)
 
 
-async def make_user(role: str = "advisor", *, username: str | None = None, team: int | None = None,
-                    campus: int | None = None, display_name: str = "") -> CurrentUser:  # fmt: skip
+async def make_user(
+    role: str = "advisor",
+    *,
+    username: str | None = None,
+    team: int | None = None,
+    campus: int | None = None,
+    display_name: str = "",
+) -> CurrentUser:
     username = username or f"{role}{next(_counter)}"
-    user_id = await create_user(username=username, password=PASSWORD, role=role, team_id=team, campus_id=campus,
-                                display_name=display_name or username)  # fmt: skip
+    user_id = await create_user(
+        username=username,
+        password=PASSWORD,
+        role=role,
+        team_id=team,
+        campus_id=campus,
+        display_name=display_name or username,
+    )
     return await load_user(user_id)
 
 
@@ -91,22 +104,26 @@ async def login(client, user: CurrentUser | str, password: str = PASSWORD):
     page = await client.get("/login")
     token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
     return await client.post(
-        "/login", data={"_csrf_token": token, "username": username, "password": password},
+        "/login",
+        data={"_csrf_token": token, "username": username, "password": password},
         follow_redirects=False,
-    )  # fmt: skip
+    )
 
 
 async def post_form(client, url: str, data: dict, **kwargs):
     """POST a form the way a logged-in browser does: with the CSRF token from the cookie."""
-    return await client.post(url, data=data, headers={**csrf_headers(client), **kwargs.pop("headers", {})},
-                             follow_redirects=False, **kwargs)  # fmt: skip
+    return await client.post(
+        url, data=data, headers={**csrf_headers(client), **kwargs.pop("headers", {})}, follow_redirects=False, **kwargs
+    )
 
 
 def repair(title: str = "302 教室投影仪不亮", **kwargs):
     """A valid equipment-repair draft (one of the six default types); override any Draft field."""
     from app.tickets.services import Draft
 
-    return Draft(**{"type": "repair", "title": title, "fields": {"location": "3 楼 302", "equipment": "投影仪"}, **kwargs})
+    return Draft(
+        **{"type": "repair", "title": title, "fields": {"location": "3 楼 302", "equipment": "投影仪"}, **kwargs}
+    )
 
 
 async def browser_log_in(browser, base: str, username: str, width: int = 1440, height: int = 900):
@@ -141,9 +158,14 @@ async def run_worker_burst(**options):
     from tasks.worker import WorkerSettings
 
     worker = Worker(
-        functions=WorkerSettings.functions, redis_settings=arq_redis_settings(), burst=True, poll_delay=0.05,
-        on_startup=WorkerSettings.on_startup, handle_signals=False, **options,
-    )  # fmt: skip
+        functions=WorkerSettings.functions,
+        redis_settings=arq_redis_settings(),
+        burst=True,
+        poll_delay=0.05,
+        on_startup=WorkerSettings.on_startup,
+        handle_signals=False,
+        **options,
+    )
     await worker.main()
     await worker.close()
     return worker
@@ -181,8 +203,18 @@ def free_port() -> int:
 
 def web_command(port: int) -> list[str]:
     """A uvicorn web server for the app on 127.0.0.1:`port`."""
-    return [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-            "--log-level", "warning"]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.asgi:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
 
 
 @contextmanager
@@ -190,8 +222,9 @@ def process(args: list[str], log: Path) -> Iterator[subprocess.Popen]:
     """A child process run from the repository root with the test environment (the test Redis and
     database), its output in `log`; terminated (killed after 10 s) when the block ends."""
     with log.open("w") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out,
-                                stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out, stderr=subprocess.STDOUT
+        )
         try:
             yield proc
         finally:

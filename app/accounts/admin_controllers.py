@@ -44,38 +44,71 @@ class StaffAdminController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request, user: AuthUser, q: FromQuery[str] = "", role: FromQuery[str] = "", team: FromQuery[str] = "", active: FromQuery[str] = "1",
-                    limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:  # fmt: skip
+    async def index(
+        self,
+        request: Request,
+        user: AuthUser,
+        q: FromQuery[str] = "",
+        role: FromQuery[str] = "",
+        team: FromQuery[str] = "",
+        active: FromQuery[str] = "1",
+        limit: FromQuery[str] = "",
+        offset: FromQuery[str] = "",
+    ) -> Response:
         filters = staff.StaffFilter(q=q, role=role, team=parse_int(team), active=active)
         result = await staff.list_staff(user, filters, PageRequest.parse(limit, offset))
         return await page(request, "admin/staff_list.html", page_data=result, filters=filters, **await _choices())
 
     @get("/new")
     async def new(self, request: Request) -> Response:
-        return await page(request, "admin/staff_form.html", member=None, values={"is_active": True, "role": "advisor"},
-                          errors={}, **await _choices())  # fmt: skip
+        return await page(
+            request,
+            "admin/staff_form.html",
+            member=None,
+            values={"is_active": True, "role": "advisor"},
+            errors={},
+            **await _choices(),
+        )
 
     @post("/")
     async def create(self, request: Request, user: AuthUser) -> Response:
         data = await form_data(request)
         try:
             staff_id = await services.create_user(
-                username=data.get("username", ""), password=data.get("password", ""), role=data.get("role", ""),
-                display_name=data.get("display_name", ""), email=data.get("email", ""), phone=data.get("phone", ""),
+                username=data.get("username", ""),
+                password=data.get("password", ""),
+                role=data.get("role", ""),
+                display_name=data.get("display_name", ""),
+                email=data.get("email", ""),
+                phone=data.get("phone", ""),
                 campus_id=optional_int(data, "campus"),
                 team_id=optional_int(data, "team"),
                 actor_id=user.id,
-            )  # fmt: skip
+            )
         except ValidationFailed as exc:
-            return await page(request, "admin/staff_form.html", status_code=422, member=None, values=data,
-                              errors=exc.by_field(), **await _choices())  # fmt: skip
+            return await page(
+                request,
+                "admin/staff_form.html",
+                status_code=422,
+                member=None,
+                values=data,
+                errors=exc.by_field(),
+                **await _choices(),
+            )
         return _redirect(request, f"/admin/staff/{staff_id}")
 
     @get("/{staff_id:int}")
     async def edit(self, request: Request, user: AuthUser, staff_id: FromPath[int]) -> Response:
         member = await staff.get_staff(user, staff_id)
-        return await page(request, "admin/staff_form.html", member=member, values=member, errors={},
-                          entries=await audit.history("user", staff_id), **await _choices())  # fmt: skip
+        return await page(
+            request,
+            "admin/staff_form.html",
+            member=member,
+            values=member,
+            errors={},
+            entries=await audit.history("user", staff_id),
+            **await _choices(),
+        )
 
     @post("/{staff_id:int}")
     async def update(self, request: Request, user: AuthUser, staff_id: FromPath[int]) -> Response:
@@ -84,10 +117,16 @@ class StaffAdminController(Controller):
             await staff.update_staff(user, staff_id, data)
         except ValidationFailed as exc:
             member = await staff.get_staff(user, staff_id)
-            return await page(request, "admin/staff_form.html", status_code=422, member=member,
-                              values={**member, **data, "is_active": data.get("is_active") == "1"},
-                              errors=exc.by_field(), entries=await audit.history("user", staff_id),
-                              **await _choices())  # fmt: skip
+            return await page(
+                request,
+                "admin/staff_form.html",
+                status_code=422,
+                member=member,
+                values={**member, **data, "is_active": data.get("is_active") == "1"},
+                errors=exc.by_field(),
+                entries=await audit.history("user", staff_id),
+                **await _choices(),
+            )
         return _redirect(request, f"/admin/staff/{staff_id}?saved=1")
 
     @post("/{staff_id:int}/password")
@@ -96,8 +135,14 @@ class StaffAdminController(Controller):
         try:
             await staff.reset_password(user, staff_id, data.get("new_password", ""))
         except ValidationFailed as exc:
-            return await page(request, "admin/password_reset.html", status_code=422, staff_id=staff_id,
-                              errors=exc.by_field(), done=False)  # fmt: skip
+            return await page(
+                request,
+                "admin/password_reset.html",
+                status_code=422,
+                staff_id=staff_id,
+                errors=exc.by_field(),
+                done=False,
+            )
         return await page(request, "admin/password_reset.html", staff_id=staff_id, errors={}, done=True)
 
 
@@ -105,7 +150,8 @@ async def _team_context() -> dict:
     return {
         "teams": await org.list_teams(),
         "campuses": await Campus.select(Campus.id, Campus.name).order_by(Campus.id),
-        "people": await User.select(User.id, User.display_name, User.role).where(User.is_active.eq(True))
+        "people": await User.select(User.id, User.display_name, User.role)
+        .where(User.is_active.eq(True))
         .order_by(User.display_name),
     }
 
@@ -124,8 +170,15 @@ class TeamAdminController(Controller):
         team = await Team.select().where(Team.id == team_id).first()
         if team is None:
             raise NotFound()
-        return await page(request, "admin/teams.html", team=team, values=team, errors={},
-                          entries=await audit.history("team", team_id), **await _team_context())  # fmt: skip
+        return await page(
+            request,
+            "admin/teams.html",
+            team=team,
+            values=team,
+            errors={},
+            entries=await audit.history("team", team_id),
+            **await _team_context(),
+        )
 
     @post("/")
     async def create(self, request: Request, user: AuthUser) -> Response:
@@ -141,8 +194,16 @@ class TeamAdminController(Controller):
             await org.save_team(user, data, team_id)
         except ValidationFailed as exc:
             team = await Team.select().where(Team.id == team_id).first() if team_id else None
-            return await page(request, "admin/teams.html", status_code=422, team=team, values=data,
-                              errors=exc.by_field(), entries=[], **await _team_context())  # fmt: skip
+            return await page(
+                request,
+                "admin/teams.html",
+                status_code=422,
+                team=team,
+                values=data,
+                errors=exc.by_field(),
+                entries=[],
+                **await _team_context(),
+            )
         return _redirect(request, "/admin/teams")
 
 
@@ -153,8 +214,15 @@ class CampusAdminController(Controller):
 
     async def _render(self, request: Request, campus=None, values=None, errors=None, status_code=200) -> Response:
         campuses = await Campus.select().order_by(Campus.id)
-        return await page(request, "admin/campuses.html", status_code=status_code, campus=campus,
-                          values=values or {}, errors=errors or {}, campuses=campuses)  # fmt: skip
+        return await page(
+            request,
+            "admin/campuses.html",
+            status_code=status_code,
+            campus=campus,
+            values=values or {},
+            errors=errors or {},
+            campuses=campuses,
+        )
 
     @get("/")
     async def index(self, request: Request) -> Response:

@@ -28,9 +28,7 @@ class AuthController(Controller):
     include_in_schema = False
 
     @get("/login", opt={"public": True})
-    async def login_form(
-        self, request: Request, optional_user: OptionalUser, next: FromQuery[str] = ""
-    ) -> Response:
+    async def login_form(self, request: Request, optional_user: OptionalUser, next: FromQuery[str] = "") -> Response:
         if optional_user:
             return Redirect(safe_next(next, HOME))
         return await page(request, "accounts/login.html", next=safe_next(next, HOME), values={}, errors={}, detail="")

@@ -17,11 +17,20 @@ CAMPUS_FIELDS = ("name", "code", "timezone", "address")
 
 
 async def list_teams() -> list[dict]:
-    teams = await Team.select(
-        Team.id, Team.name, Team.campus, Team.parent, Team.leader,
-        Team.campus.name.as_alias("campus_name"), Team.parent.name.as_alias("parent_name"),
-        Team.leader.display_name.as_alias("leader_name"),
-    ).order_by(Team.campus).order_by(Team.name)  # fmt: skip
+    teams = (
+        await Team.select(
+            Team.id,
+            Team.name,
+            Team.campus,
+            Team.parent,
+            Team.leader,
+            Team.campus.name.as_alias("campus_name"),
+            Team.parent.name.as_alias("parent_name"),
+            Team.leader.display_name.as_alias("leader_name"),
+        )
+        .order_by(Team.campus)
+        .order_by(Team.name)
+    )
     members = await User.select(User.team).where(User.is_active.eq(True) & User.team.is_not_null())
     sizes: dict[int, int] = {}
     for row in members:
@@ -55,8 +64,11 @@ async def _clean_team(values: dict, team_id: int | None) -> dict:
     out, errors = {"name": str(values.get("name", "")).strip()}, []
     if not out["name"] or len(out["name"]) > 100:
         errors.append(FieldError("name", "Enter a name of at most 100 characters."))
-    for field, table, message in (("campus", Campus, "Unknown campus."), ("parent", Team, "Unknown team."),
-                                  ("leader", User, "Unknown user.")):  # fmt: skip
+    for field, table, message in (
+        ("campus", Campus, "Unknown campus."),
+        ("parent", Team, "Unknown team."),
+        ("leader", User, "Unknown user."),
+    ):
         ref = _ref(values.get(field))
         if ref == "invalid" or (ref is not None and not await table.exists().where(table.id == ref)):
             errors.append(FieldError(field, message))
@@ -90,8 +102,9 @@ async def _save_audited(actor, table, entity_type, fields, data, before, row_id)
             await table.update({getattr(table, k): v for k, v in data.items()}).where(table.id == row_id)
             changes, action = audit.diff(before, data, fields), "update"
         if changes:
-            await audit.record(actor_id=actor.id, action=action, entity_type=entity_type, entity_id=row_id,
-                               changes=changes)  # fmt: skip
+            await audit.record(
+                actor_id=actor.id, action=action, entity_type=entity_type, entity_id=row_id, changes=changes
+            )
     return row_id
 
 

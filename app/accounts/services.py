@@ -40,8 +40,9 @@ def to_current_user(row: dict) -> CurrentUser:
 _USER_COLUMNS = (User.id, User.username, User.display_name, User.role, User.team, User.campus, User.locale)
 
 
-_ACTIVE_USER = Prepared(lambda user_id: User.select(*_USER_COLUMNS).where((User.id == user_id) & User.is_active.eq(True))
-                        .first(), 1)  # fmt: skip
+_ACTIVE_USER = Prepared(
+    lambda user_id: User.select(*_USER_COLUMNS).where((User.id == user_id) & User.is_active.eq(True)).first(), 1
+)
 
 
 async def load_user(user_id: int) -> CurrentUser | None:
@@ -119,9 +120,7 @@ async def _check_throttle(username: str, ip: str) -> None:
     # The IP limit is looser: a school shares one address among many staff.
     if int(user_fails or 0) >= cfg.login_max_failures or int(ip_fails or 0) >= cfg.login_max_failures * 4:
         ttl = max(await redis.ttl(user_key), await redis.ttl(ip_key), 60)
-        raise Throttled(
-            _("Too many failed attempts. Try again in %(minutes)s minutes.", minutes=(ttl + 59) // 60)
-        )
+        raise Throttled(_("Too many failed attempts. Try again in %(minutes)s minutes.", minutes=(ttl + 59) // 60))
 
 
 async def _record_failure(username: str, ip: str) -> None:
@@ -148,9 +147,7 @@ async def authenticate(username: str, password: str, ip: str = "") -> CurrentUse
     if errors:
         raise ValidationFailed(errors)
     await _check_throttle(username, ip)
-    row = await User.select(*_USER_COLUMNS, User.password_hash, User.is_active).where(
-        User.username == username
-    ).first()
+    row = await User.select(*_USER_COLUMNS, User.password_hash, User.is_active).where(User.username == username).first()
     ok = passwords.verify_password(row["password_hash"] if row else None, password)
     if not ok or not row["is_active"]:
         await _record_failure(username, ip)
@@ -164,9 +161,7 @@ async def authenticate(username: str, password: str, ip: str = "") -> CurrentUse
     return to_current_user(row)
 
 
-async def change_password(
-    user: CurrentUser, current: str, new: str, confirm: str, clock: Clock = system_clock
-) -> None:
+async def change_password(user: CurrentUser, current: str, new: str, confirm: str, clock: Clock = system_clock) -> None:
     row = await User.select(User.password_hash).where(User.id == user.id).first()
     errors: list[FieldError] = []
     if not passwords.verify_password(row["password_hash"] if row else None, current or ""):
@@ -202,13 +197,24 @@ async def issue_api_token(user: CurrentUser, name: str = "") -> str:
         rows = await ApiToken.insert(
             ApiToken(user=user.id, name=name[:100], token_hash=_token_hash(token), prefix=token[:10])
         ).returning(ApiToken.id)
-        await audit.record(actor_id=user.id, action="create", entity_type="api_token", entity_id=rows[0]["id"],
-                           changes={"name": [None, name[:100]], "prefix": [None, token[:10]]})  # fmt: skip
+        await audit.record(
+            actor_id=user.id,
+            action="create",
+            entity_type="api_token",
+            entity_id=rows[0]["id"],
+            changes={"name": [None, name[:100]], "prefix": [None, token[:10]]},
+        )
     return token
 
 
-_LIVE_TOKEN = Prepared(lambda token_hash: ApiToken.select(ApiToken.id, ApiToken.user, ApiToken.last_used_at)
-                       .where((ApiToken.token_hash == token_hash) & ApiToken.revoked_at.is_null()).first(), 1)  # fmt: skip
+_LIVE_TOKEN = Prepared(
+    lambda token_hash: (
+        ApiToken.select(ApiToken.id, ApiToken.user, ApiToken.last_used_at)
+        .where((ApiToken.token_hash == token_hash) & ApiToken.revoked_at.is_null())
+        .first()
+    ),
+    1,
+)
 
 
 async def user_for_token(token: str, clock: Clock = system_clock) -> CurrentUser | None:
@@ -232,8 +238,9 @@ async def revoke_api_token(user: CurrentUser, token_id: int, clock: Clock = syst
             .returning(ApiToken.id)
         )
         if rows:
-            await audit.record(actor_id=user.id, action="delete", entity_type="api_token", entity_id=token_id,
-                               changes={})  # fmt: skip
+            await audit.record(
+                actor_id=user.id, action="delete", entity_type="api_token", entity_id=token_id, changes={}
+            )
     return bool(rows)
 
 

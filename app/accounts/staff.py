@@ -16,9 +16,19 @@ from app.core.permissions import ROLES, CurrentUser
 from tables.accounts.tables import Campus, Team, User
 
 STAFF_COLUMNS = (
-    User.id, User.username, User.display_name, User.email, User.phone, User.role, User.campus, User.team,
-    User.is_active, User.created_at, User.team.name.as_alias("team_name"), User.campus.name.as_alias("campus_name"),
-)  # fmt: skip
+    User.id,
+    User.username,
+    User.display_name,
+    User.email,
+    User.phone,
+    User.role,
+    User.campus,
+    User.team,
+    User.is_active,
+    User.created_at,
+    User.team.name.as_alias("team_name"),
+    User.campus.name.as_alias("campus_name"),
+)
 
 
 @dataclass(frozen=True)
@@ -91,8 +101,9 @@ async def update_staff(actor: CurrentUser, staff_id: int, values: dict, clock: C
     data, errors = await _clean(values)
     if staff_id == actor.id and (data["role"] != "admin" or not data["is_active"]):
         # An admin locking themselves out leaves the school without anyone to undo it.
-        errors.append(FieldError("role" if data["role"] != "admin" else "is_active",
-                                 "You cannot remove your own admin access."))  # fmt: skip
+        errors.append(
+            FieldError("role" if data["role"] != "admin" else "is_active", "You cannot remove your own admin access.")
+        )
     if errors:
         raise ValidationFailed(errors)
     changes = audit.diff(before, data, [f for f in USER_AUDIT_FIELDS if f in data])
@@ -117,6 +128,11 @@ async def reset_password(actor: CurrentUser, staff_id: int, new_password: str, c
         await User.update(
             {User.password_hash: passwords.hash_password(new_password), User.password_changed_at: clock.now()}
         ).where(User.id == staff_id)
-        await audit.record(actor_id=actor.id, action="update", entity_type="user", entity_id=staff_id,
-                           changes={"password": ["***", "***"]})  # fmt: skip
+        await audit.record(
+            actor_id=actor.id,
+            action="update",
+            entity_type="user",
+            entity_id=staff_id,
+            changes={"password": ["***", "***"]},
+        )
     await sessions.end_other_sessions(staff_id, keep=None)

@@ -21,16 +21,24 @@ FORM = "approvals/admin_form.html"
 EDITOR = "approvals/_step_rows.html"
 
 
-async def _context(type_id: int, values: dict, rows: list[dict] | None = None, errors: dict | None = None,
-                   detail: str = "") -> dict:  # fmt: skip
+async def _context(
+    type_id: int, values: dict, rows: list[dict] | None = None, errors: dict | None = None, detail: str = ""
+) -> dict:
     type_row, flow, saved_rows = await workflows.editor_state(type_id)
     staff = await User.select(User.id, User.display_name, User.role).where(User.is_active.eq(True)).order_by(User.id)
     return {
-        "ticket_type": type_row, "workflow": flow, "rows": saved_rows if rows is None else rows,
-        "values": values, "errors": errors or {}, "detail": detail, "kinds": approvers.KINDS, "roles": ROLES,
-        "staff": staff, "max_steps": workflows.MAX_STEPS,
+        "ticket_type": type_row,
+        "workflow": flow,
+        "rows": saved_rows if rows is None else rows,
+        "values": values,
+        "errors": errors or {},
+        "detail": detail,
+        "kinds": approvers.KINDS,
+        "roles": ROLES,
+        "staff": staff,
+        "max_steps": workflows.MAX_STEPS,
         "entries": await audit.history("approval_workflow", flow["id"]) if flow else [],
-    }  # fmt: skip
+    }
 
 
 def _flow_values(flow: dict | None) -> dict:
@@ -68,9 +76,13 @@ class ApprovalAdminController(Controller):
         rows = workflows.parse_rows(data)
         try:
             await workflows.save_workflow(
-                user, type_id, active=data.get("is_active") == "1", rows=rows,
-                version=optional_int(data, "version"), ip=client_ip(request),
-            )  # fmt: skip
+                user,
+                type_id,
+                active=data.get("is_active") == "1",
+                rows=rows,
+                version=optional_int(data, "version"),
+                ip=client_ip(request),
+            )
         except (ValidationFailed, Conflict) as exc:
             errors = exc.by_field() if isinstance(exc, ValidationFailed) else {}
             context = await _context(type_id, data, rows, errors, exc.detail)

@@ -92,7 +92,9 @@ class ApprovalApi(Controller):
         return await _view(user, ticket_id)
 
     @post("/", status_code=200, responses=ERRORS)
-    async def decide(self, request: Request, user: AuthUser, ticket_id: FromPath[int], data: JSONBody[DecisionIn]) -> ApprovalOut:
+    async def decide(
+        self, request: Request, user: AuthUser, ticket_id: FromPath[int], data: JSONBody[DecisionIn]
+    ) -> ApprovalOut:
         """Decide the current step. Send the `version` you read: two approvers at once never both advance."""
         await services.decide(user, ticket_id, data.decision, data.reason or "", data.version)
         return await _view(user, ticket_id)

@@ -56,8 +56,10 @@ async def resolve(spec: str, ticket: dict) -> list[int]:
     kind, value = split(spec)
     found: list[int] = []
     if kind == "class_teacher" and ticket.get("class_teacher"):
-        found = [r["id"] for r in await User.select(User.id).where(
-            (User.id == ticket["class_teacher"]) & User.is_active.eq(True))]  # fmt: skip
+        found = [
+            r["id"]
+            for r in await User.select(User.id).where((User.id == ticket["class_teacher"]) & User.is_active.eq(True))
+        ]
     elif kind == "campus_supervisor":
         found = await _campus_people("supervisor", ticket.get("campus"))
     elif kind == "finance":
@@ -67,8 +69,12 @@ async def resolve(spec: str, ticket: dict) -> list[int]:
     elif kind == "user" and (user_id := parse_int(value)) is not None:
         found = [r["id"] for r in await User.select(User.id).where((User.id == user_id) & User.is_active.eq(True))]
     if not found:
-        found = [r["id"] for r in await User.select(User.id).where(
-            (User.role == "admin") & User.is_active.eq(True)).order_by(User.id)]  # fmt: skip
+        found = [
+            r["id"]
+            for r in await User.select(User.id)
+            .where((User.role == "admin") & User.is_active.eq(True))
+            .order_by(User.id)
+        ]
     return found
 
 

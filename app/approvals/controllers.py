@@ -31,8 +31,17 @@ DONE = {
 
 async def panel(user: CurrentUser, ticket_id: int, status: int = 200, **extra) -> Response:
     view = await queries.approval_view(user, ticket_id)
-    context = {"ticket_id": ticket_id, "view": view, "labels": LABELS, "errors": {}, "values": {}, "detail": "",
-               "notice": "", "user": user, **extra}  # fmt: skip
+    context = {
+        "ticket_id": ticket_id,
+        "view": view,
+        "labels": LABELS,
+        "errors": {},
+        "values": {},
+        "detail": "",
+        "notice": "",
+        "user": user,
+        **extra,
+    }
     return HTMXTemplate(template_name=PANEL, context=context, status_code=status)
 
 
@@ -49,14 +58,25 @@ class ApprovalPanelController(Controller):
         data = await form_data(request)
         decision = data.get("decision", "")
         try:
-            await services.decide(user, ticket_id, decision, data.get("reason", ""),
-                                   int_field(data, "version", "Reload the page and try again."))  # fmt: skip
+            await services.decide(
+                user,
+                ticket_id,
+                decision,
+                data.get("reason", ""),
+                int_field(data, "version", "Reload the page and try again."),
+            )
         except DomainError as exc:
             if not request.htmx or isinstance(exc, NotFound):
                 raise
             errors = exc.by_field() if isinstance(exc, ValidationFailed) else {}
-            return await panel(user, ticket_id, exc.status_code, errors=errors, values=data,
-                               detail="" if errors.keys() <= {"reason", "decision"} and errors else exc.detail)  # fmt: skip
+            return await panel(
+                user,
+                ticket_id,
+                exc.status_code,
+                errors=errors,
+                values=data,
+                detail="" if errors.keys() <= {"reason", "decision"} and errors else exc.detail,
+            )
         if not request.htmx:
             return Redirect(f"/tickets/{ticket_id}", status_code=303)
         return await panel(user, ticket_id, notice=DONE.get(decision, ""))

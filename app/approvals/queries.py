@@ -35,11 +35,20 @@ async def approval_view(user: CurrentUser, ticket_id: int, clock: Clock = system
     instance = await instance_for(ticket_id)
     if instance is None:
         return None
-    decisions = await ApprovalDecision.select(
-        ApprovalDecision.id, ApprovalDecision.position, ApprovalDecision.step_name, ApprovalDecision.actor,
-        ApprovalDecision.actor.display_name.as_alias("actor_name"), ApprovalDecision.decision, ApprovalDecision.reason,
-        ApprovalDecision.created_at,
-    ).where(ApprovalDecision.instance == instance["id"]).order_by(ApprovalDecision.id)  # fmt: skip
+    decisions = (
+        await ApprovalDecision.select(
+            ApprovalDecision.id,
+            ApprovalDecision.position,
+            ApprovalDecision.step_name,
+            ApprovalDecision.actor,
+            ApprovalDecision.actor.display_name.as_alias("actor_name"),
+            ApprovalDecision.decision,
+            ApprovalDecision.reason,
+            ApprovalDecision.created_at,
+        )
+        .where(ApprovalDecision.instance == instance["id"])
+        .order_by(ApprovalDecision.id)
+    )
     approvers = list(instance["approvers"] or [])
     named = {
         user_id
@@ -51,19 +60,36 @@ async def approval_view(user: CurrentUser, ticket_id: int, clock: Clock = system
     steps = []
     for index, step in enumerate(instance["steps"]):
         kind_label, detail = approver_rules.label(step["approver"], names)
-        steps.append({"position": index, "name": step["name"], "approver": step["approver"], "approver_label": kind_label,
-                      "approver_detail": detail, "sla_minutes": step["sla_minutes"], "state": _step_state(index, instance)})  # fmt: skip
+        steps.append(
+            {
+                "position": index,
+                "name": step["name"],
+                "approver": step["approver"],
+                "approver_label": kind_label,
+                "approver_detail": detail,
+                "sla_minutes": step["sla_minutes"],
+                "state": _step_state(index, instance),
+            }
+        )
     running = instance["status"] == "running"
     due = instance["step_due_at"] if running else None
     return {
-        "ticket": ticket, "instance": instance, "status": instance["status"], "status_label": STATUSES[instance["status"]],
-        "version": instance["version"], "position": instance["position"], "steps": steps, "decisions": decisions,
+        "ticket": ticket,
+        "instance": instance,
+        "status": instance["status"],
+        "status_label": STATUSES[instance["status"]],
+        "version": instance["version"],
+        "position": instance["position"],
+        "steps": steps,
+        "decisions": decisions,
         "current_approvers": [{"id": u, "name": names.get(u, f"#{u}")} for u in approvers],
-        "entered_at": instance["step_entered_at"], "due_at": due, "overdue": bool(due and due < clock.now()),
+        "entered_at": instance["step_entered_at"],
+        "due_at": due,
+        "overdue": bool(due and due < clock.now()),
         "can_decide": running and (user.is_admin or user.id in approvers),
         "can_resubmit": instance["status"] == "returned"
         and (user.is_admin or policy.can_work(user, ticket) or ticket["created_by"] == user.id),
-    }  # fmt: skip
+    }
 
 
 def serialise(view: dict) -> dict:
@@ -73,20 +99,39 @@ def serialise(view: dict) -> dict:
         return value.isoformat() if value is not None else None
 
     return {
-        "ticket": view["ticket"]["id"], "status": view["status"], "version": view["version"],
-        "position": view["position"], "workflow_version": view["instance"]["workflow_version"],
-        "started_at": when(view["instance"]["started_at"]), "finished_at": when(view["instance"]["finished_at"]),
+        "ticket": view["ticket"]["id"],
+        "status": view["status"],
+        "version": view["version"],
+        "position": view["position"],
+        "workflow_version": view["instance"]["workflow_version"],
+        "started_at": when(view["instance"]["started_at"]),
+        "finished_at": when(view["instance"]["finished_at"]),
         "current_step": {
-            "position": view["position"], "name": view["steps"][view["position"]]["name"],
-            "approvers": view["current_approvers"], "entered_at": when(view["entered_at"]),
-            "due_at": when(view["due_at"]), "overdue": view["overdue"],
-        } if view["status"] == "running" else None,
+            "position": view["position"],
+            "name": view["steps"][view["position"]]["name"],
+            "approvers": view["current_approvers"],
+            "entered_at": when(view["entered_at"]),
+            "due_at": when(view["due_at"]),
+            "overdue": view["overdue"],
+        }
+        if view["status"] == "running"
+        else None,
         "steps": [{k: s[k] for k in ("position", "name", "approver", "sla_minutes", "state")} for s in view["steps"]],
-        "decisions": [{"position": d["position"], "step": d["step_name"], "actor": d["actor"], "actor_name": d["actor_name"],
-                       "decision": d["decision"], "reason": d["reason"], "created_at": when(d["created_at"])}
-                      for d in view["decisions"]],
-        "can_decide": view["can_decide"], "can_resubmit": view["can_resubmit"],
-    }  # fmt: skip
+        "decisions": [
+            {
+                "position": d["position"],
+                "step": d["step_name"],
+                "actor": d["actor"],
+                "actor_name": d["actor_name"],
+                "decision": d["decision"],
+                "reason": d["reason"],
+                "created_at": when(d["created_at"]),
+            }
+            for d in view["decisions"]
+        ],
+        "can_decide": view["can_decide"],
+        "can_resubmit": view["can_resubmit"],
+    }
 
 
 # The workbench's "waiting for my approval": one COUNT and one short SELECT, whatever the numbers.
@@ -108,17 +153,25 @@ async def waiting_items(user: CurrentUser, limit: int, clock: Clock = system_clo
     t, i = PendingApproval.ticket, PendingApproval.instance
     rows = await (
         PendingApproval.select(
-            t.id.as_alias("id"), t.number.as_alias("number"), t.title.as_alias("title"), t.status.as_alias("status"),
-            t.priority.as_alias("priority"), t.version.as_alias("version"), t.assignee.as_alias("assignee"),
-            t.ticket_type.name.as_alias("type_name"), i.steps.as_alias("steps"), i.position.as_alias("position"),
-            i.step_due_at.as_alias("step_due_at"), i.step_entered_at.as_alias("step_entered_at"),
+            t.id.as_alias("id"),
+            t.number.as_alias("number"),
+            t.title.as_alias("title"),
+            t.status.as_alias("status"),
+            t.priority.as_alias("priority"),
+            t.version.as_alias("version"),
+            t.assignee.as_alias("assignee"),
+            t.ticket_type.name.as_alias("type_name"),
+            i.steps.as_alias("steps"),
+            i.position.as_alias("position"),
+            i.step_due_at.as_alias("step_due_at"),
+            i.step_entered_at.as_alias("step_entered_at"),
         )
         .where(_waiting_where(user))
         .order_by(i.step_entered_at)
         .order_by(PendingApproval.id)
         .limit(limit)
         .output(load_json=True)
-    )  # fmt: skip
+    )
     now = clock.now()
     for row in rows:
         steps = row.pop("steps") or []

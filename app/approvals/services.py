@@ -47,11 +47,19 @@ APPROVED_REPLY = N_("Approval passed: %(steps)s approved your request. We will c
 REJECTED_REPLY = N_("Approval not passed at “%(step)s”. Reason: %(reason)s")
 REASON_LIMIT = 2000
 INSTANCE_COLUMNS = (
-    ApprovalInstance.id, ApprovalInstance.ticket, ApprovalInstance.steps, ApprovalInstance.status,
-    ApprovalInstance.position, ApprovalInstance.version, ApprovalInstance.approvers, ApprovalInstance.step_entered_at,
-    ApprovalInstance.step_due_at, ApprovalInstance.started_at, ApprovalInstance.finished_at,
+    ApprovalInstance.id,
+    ApprovalInstance.ticket,
+    ApprovalInstance.steps,
+    ApprovalInstance.status,
+    ApprovalInstance.position,
+    ApprovalInstance.version,
+    ApprovalInstance.approvers,
+    ApprovalInstance.step_entered_at,
+    ApprovalInstance.step_due_at,
+    ApprovalInstance.started_at,
+    ApprovalInstance.finished_at,
     ApprovalInstance.workflow_version,
-)  # fmt: skip
+)
 
 
 def school_text(msgid: str, **params) -> str:
@@ -72,11 +80,25 @@ async def step_due(campus_id: int | None, entered_at: datetime, minutes: int) ->
 
 
 async def ticket_facts(ticket_id: int) -> dict:
-    row = await Ticket.select(
-        Ticket.id, Ticket.number, Ticket.title, Ticket.campus, Ticket.created_by, Ticket.assignee, Ticket.status,
-        Ticket.requester_user, Ticket.version, Ticket.first_response_at, Ticket.deleted_at, Ticket.created_at,
-        Ticket.student.class_teacher.as_alias("class_teacher"),
-    ).where(Ticket.id == ticket_id).first()  # fmt: skip
+    row = (
+        await Ticket.select(
+            Ticket.id,
+            Ticket.number,
+            Ticket.title,
+            Ticket.campus,
+            Ticket.created_by,
+            Ticket.assignee,
+            Ticket.status,
+            Ticket.requester_user,
+            Ticket.version,
+            Ticket.first_response_at,
+            Ticket.deleted_at,
+            Ticket.created_at,
+            Ticket.student.class_teacher.as_alias("class_teacher"),
+        )
+        .where(Ticket.id == ticket_id)
+        .first()
+    )
     if row is None:
         raise NotFound("This ticket does not exist or you cannot see it.")
     return row
@@ -94,8 +116,12 @@ async def instance_for(ticket_id: int) -> dict | None:
 async def _step_state(steps: list[dict], position: int, ticket: dict, now: datetime) -> dict:
     step = steps[position]
     people = await approver_rules.resolve(step["approver"], ticket)
-    return {"position": position, "approvers": people, "step_entered_at": now,
-            "step_due_at": await step_due(ticket["campus"], now, step["sla_minutes"])}  # fmt: skip
+    return {
+        "position": position,
+        "approvers": people,
+        "step_entered_at": now,
+        "step_due_at": await step_due(ticket["campus"], now, step["sla_minutes"]),
+    }
 
 
 async def _hand_over(uow: UnitOfWork, instance_id: int, ticket: dict, step: dict | None, people: list[int]) -> None:
@@ -122,9 +148,14 @@ async def _involve(uow: UnitOfWork, ticket: dict, step: dict | None, people: lis
         await TicketWatcher.insert(*[TicketWatcher(ticket=ticket["id"], user=u) for u in new])
 
     async def tell(number: str) -> None:
-        await notify(uow, people, kind="approval_request", title=f"{number} {ticket['title']}",
-                     body=school_text(N_("Waiting for your approval: %(step)s"), step=step["name"] if step else ""),
-                     link=f"/tickets/{ticket['id']}#ticket-approval")  # fmt: skip
+        await notify(
+            uow,
+            people,
+            kind="approval_request",
+            title=f"{number} {ticket['title']}",
+            body=school_text(N_("Waiting for your approval: %(step)s"), step=step["name"] if step else ""),
+            link=f"/tickets/{ticket['id']}#ticket-approval",
+        )
 
     if is_pending(ticket["number"]):  # a ticket being created is numbered last, just before its commit
         uow.before_commit(lambda: _after_numbering(ticket["id"], tell))
@@ -138,14 +169,20 @@ async def _after_numbering(ticket_id: int, then) -> None:
 
 
 async def _timeline(ticket_id: int, actor_id: int | None, changes: dict, reason: str, now: datetime) -> None:
-    await TicketActivity.insert(TicketActivity(ticket=ticket_id, actor=actor_id, kind="approval", body=reason,
-                                               changes=changes, created_at=now))  # fmt: skip
+    await TicketActivity.insert(
+        TicketActivity(ticket=ticket_id, actor=actor_id, kind="approval", body=reason, changes=changes, created_at=now)
+    )
 
 
 # Asked on every ticket created, of every type: compiled once (app/core/prepared.py).
-_ACTIVE_WORKFLOW = Prepared(lambda type_code: ApprovalWorkflow.select(ApprovalWorkflow.id, ApprovalWorkflow.version).where(
-    (ApprovalWorkflow.ticket_type.code == type_code) & ApprovalWorkflow.is_active.eq(True)
-).first(), 1)  # fmt: skip
+_ACTIVE_WORKFLOW = Prepared(
+    lambda type_code: (
+        ApprovalWorkflow.select(ApprovalWorkflow.id, ApprovalWorkflow.version)
+        .where((ApprovalWorkflow.ticket_type.code == type_code) & ApprovalWorkflow.is_active.eq(True))
+        .first()
+    ),
+    1,
+)
 
 
 async def start_approval(uow: UnitOfWork, ticket_id: int, type_code: str) -> int | None:
@@ -154,23 +191,39 @@ async def start_approval(uow: UnitOfWork, ticket_id: int, type_code: str) -> int
     workflow = await _ACTIVE_WORKFLOW.run(type_code)
     if workflow is None or await ApprovalInstance.exists().where(ApprovalInstance.ticket == ticket_id):
         return None
-    steps = await ApprovalStep.select(ApprovalStep.name, ApprovalStep.approver, ApprovalStep.sla_minutes).where(
-        ApprovalStep.workflow == workflow["id"]
-    ).order_by(ApprovalStep.position).order_by(ApprovalStep.id)  # fmt: skip
+    steps = (
+        await ApprovalStep.select(ApprovalStep.name, ApprovalStep.approver, ApprovalStep.sla_minutes)
+        .where(ApprovalStep.workflow == workflow["id"])
+        .order_by(ApprovalStep.position)
+        .order_by(ApprovalStep.id)
+    )
     if not steps:
         return None
     ticket = await ticket_facts(ticket_id)
     now = ticket["created_at"]
     state = await _step_state(steps, 0, ticket, now)
-    rows = await ApprovalInstance.insert(ApprovalInstance(
-        ticket=ticket_id, workflow=workflow["id"], workflow_version=workflow["version"], steps=steps,
-        status="running", version=1, started_at=now, **state,
-    )).returning(ApprovalInstance.id)  # fmt: skip
+    rows = await ApprovalInstance.insert(
+        ApprovalInstance(
+            ticket=ticket_id,
+            workflow=workflow["id"],
+            workflow_version=workflow["version"],
+            steps=steps,
+            status="running",
+            version=1,
+            started_at=now,
+            **state,
+        )
+    ).returning(ApprovalInstance.id)
     instance_id = rows[0]["id"]
     await _hand_over(uow, instance_id, ticket, steps[0], state["approvers"])
     await _timeline(ticket_id, None, {"event": "started", "step": steps[0]["name"]}, "", now)
-    uow.emit(Event("approval.changed", {"ticket": ticket_id, "status": "running", "position": 0},
-                   audience=Audience.user(*state["approvers"])))  # fmt: skip
+    uow.emit(
+        Event(
+            "approval.changed",
+            {"ticket": ticket_id, "status": "running", "position": 0},
+            audience=Audience.user(*state["approvers"]),
+        )
+    )
     return instance_id
 
 
@@ -204,17 +257,27 @@ async def follow_ticket_change(uow: UnitOfWork, ticket_id: int) -> None:
     people = await approver_rules.resolve(step["approver"], ticket)
     if sorted(people) == sorted(instance["approvers"] or []):
         return
-    done = await ApprovalInstance.update({
-        ApprovalInstance.approvers: people, ApprovalInstance.version: ApprovalInstance.version + 1,
-    }).where((ApprovalInstance.id == instance["id"]) & (ApprovalInstance.version == instance["version"])).returning(
-        ApprovalInstance.id
-    )  # fmt: skip
+    done = (
+        await ApprovalInstance.update(
+            {
+                ApprovalInstance.approvers: people,
+                ApprovalInstance.version: ApprovalInstance.version + 1,
+            }
+        )
+        .where((ApprovalInstance.id == instance["id"]) & (ApprovalInstance.version == instance["version"]))
+        .returning(ApprovalInstance.id)
+    )
     if not done:
         raise _stale()
     await _set_pending(instance["id"], ticket_id, people)
     await _involve(uow, ticket, step, [u for u in people if u not in (instance["approvers"] or [])])
-    uow.emit(Event("approval.changed", {"ticket": ticket_id, "status": "running", "position": instance["position"]},
-                   audience=Audience.user(*(instance["approvers"] or []), *people)))  # fmt: skip
+    uow.emit(
+        Event(
+            "approval.changed",
+            {"ticket": ticket_id, "status": "running", "position": instance["position"]},
+            audience=Audience.user(*(instance["approvers"] or []), *people),
+        )
+    )
 
 
 def _stale() -> Conflict:
@@ -260,9 +323,13 @@ def _target(decision: str, position: int, total: int) -> tuple[int | None, str]:
 
 
 async def decide(
-    actor: CurrentUser, ticket_id: int, decision: str, reason: str = "", version: int | None = None,
+    actor: CurrentUser,
+    ticket_id: int,
+    decision: str,
+    reason: str = "",
+    version: int | None = None,
     clock: Clock = system_clock,
-) -> dict:  # fmt: skip
+) -> dict:
     instance = await instance_for(ticket_id)
     if instance is None:
         raise NotFound("This ticket has no approval.")
@@ -282,28 +349,57 @@ async def decide(
         await _step_state(steps, target, ticket, now) if target is not None else {"approvers": [], "step_due_at": None}
     )
     async with UnitOfWork() as uow:
-        done = await ApprovalInstance.update({
-            ApprovalInstance.status: status, ApprovalInstance.version: ApprovalInstance.version + 1,
-            ApprovalInstance.position: target if target is not None else position,
-            ApprovalInstance.approvers: state["approvers"], ApprovalInstance.step_due_at: state["step_due_at"],
-            ApprovalInstance.step_entered_at: now, ApprovalInstance.reminded_at: None,
-            ApprovalInstance.finished_at: now if status in ("approved", "rejected") else None,
-        }).where(
-            (ApprovalInstance.id == instance["id"]) & (ApprovalInstance.version == instance["version"])
-        ).returning(ApprovalInstance.id)  # fmt: skip
+        done = (
+            await ApprovalInstance.update(
+                {
+                    ApprovalInstance.status: status,
+                    ApprovalInstance.version: ApprovalInstance.version + 1,
+                    ApprovalInstance.position: target if target is not None else position,
+                    ApprovalInstance.approvers: state["approvers"],
+                    ApprovalInstance.step_due_at: state["step_due_at"],
+                    ApprovalInstance.step_entered_at: now,
+                    ApprovalInstance.reminded_at: None,
+                    ApprovalInstance.finished_at: now if status in ("approved", "rejected") else None,
+                }
+            )
+            .where((ApprovalInstance.id == instance["id"]) & (ApprovalInstance.version == instance["version"]))
+            .returning(ApprovalInstance.id)
+        )
         if not done:
             raise _stale()
         step_name = steps[position]["name"]
-        await ApprovalDecision.insert(ApprovalDecision(instance=instance["id"], position=position, step_name=step_name,
-                                                       actor=actor.id, decision=decision, reason=reason, created_at=now))  # fmt: skip
+        await ApprovalDecision.insert(
+            ApprovalDecision(
+                instance=instance["id"],
+                position=position,
+                step_name=step_name,
+                actor=actor.id,
+                decision=decision,
+                reason=reason,
+                created_at=now,
+            )
+        )
         await _hand_over(uow, instance["id"], ticket, steps[target] if target is not None else None, state["approvers"])
-        await _timeline(ticket_id, actor.id, {
-            "event": decision, "step": step_name, "next": steps[target]["name"] if target is not None else None,
-            "outcome": status if target is None else None,
-        }, reason, now)  # fmt: skip
+        await _timeline(
+            ticket_id,
+            actor.id,
+            {
+                "event": decision,
+                "step": step_name,
+                "next": steps[target]["name"] if target is not None else None,
+                "outcome": status if target is None else None,
+            },
+            reason,
+            now,
+        )
         await _tell_the_requester(uow, actor, ticket, status, steps, step_name, reason, now)
-        uow.emit(Event("approval.changed", {"ticket": ticket_id, "status": status, "position": target},
-                       audience=Audience.user(*(instance["approvers"] or []), *state["approvers"])))  # fmt: skip
+        uow.emit(
+            Event(
+                "approval.changed",
+                {"ticket": ticket_id, "status": status, "position": target},
+                audience=Audience.user(*(instance["approvers"] or []), *state["approvers"]),
+            )
+        )
     return await instance_for(ticket_id)
 
 
@@ -313,8 +409,14 @@ async def _tell_the_requester(uow, actor, ticket, status, steps, step_name, reas
     title = f"{ticket['number']} {ticket['title']}"
     link = f"/tickets/{ticket['id']}#ticket-approval"
     if status == "returned":
-        await notify(uow, staff, kind="approval_returned", title=title, link=link,
-                     body=school_text(N_("Sent back for changes at “%(step)s”: %(reason)s"), step=step_name, reason=reason))  # fmt: skip
+        await notify(
+            uow,
+            staff,
+            kind="approval_returned",
+            title=title,
+            link=link,
+            body=school_text(N_("Sent back for changes at “%(step)s”: %(reason)s"), step=step_name, reason=reason),
+        )
         return
     if status not in ("approved", "rejected"):
         return
@@ -322,15 +424,21 @@ async def _tell_the_requester(uow, actor, ticket, status, steps, step_name, reas
         body = school_text(APPROVED_REPLY, steps="、".join(s["name"] for s in steps))
     else:
         body = school_text(REJECTED_REPLY, step=step_name, reason=reason)
-    rows = await TicketActivity.insert(TicketActivity(ticket=ticket["id"], actor=actor.id, kind="reply", body=body,
-                                                      is_public=True, created_at=now)).returning(TicketActivity.id)  # fmt: skip
+    rows = await TicketActivity.insert(
+        TicketActivity(ticket=ticket["id"], actor=actor.id, kind="reply", body=body, is_public=True, created_at=now)
+    ).returning(TicketActivity.id)
     stamps = {Ticket.updated_at: now, Ticket.version: Ticket.version + 1}
     if ticket["first_response_at"] is None:
         stamps[Ticket.first_response_at] = now
     await Ticket.update(stamps).where(Ticket.id == ticket["id"])
     await notify(uow, staff, kind=f"approval_{status}", title=title, body=body[:200], link=link)
-    uow.emit(Event("ticket.message", {"id": ticket["id"], "activity": rows[0]["id"], "public": True,
-                                      "version": ticket["version"] + 1}, audience=of_ticket(ticket["id"])))  # fmt: skip
+    uow.emit(
+        Event(
+            "ticket.message",
+            {"id": ticket["id"], "activity": rows[0]["id"], "public": True, "version": ticket["version"] + 1},
+            audience=of_ticket(ticket["id"]),
+        )
+    )
 
 
 async def remind_overdue(clock: Clock = system_clock) -> int:
@@ -341,24 +449,36 @@ async def remind_overdue(clock: Clock = system_clock) -> int:
     """
     now = clock.now()
     late = (
-        (ApprovalInstance.status == "running") & ApprovalInstance.step_due_at.is_not_null()
-        & (ApprovalInstance.step_due_at < now) & ApprovalInstance.reminded_at.is_null()
-    )  # fmt: skip
+        (ApprovalInstance.status == "running")
+        & ApprovalInstance.step_due_at.is_not_null()
+        & (ApprovalInstance.step_due_at < now)
+        & ApprovalInstance.reminded_at.is_null()
+    )
     due = await ApprovalInstance.select(*INSTANCE_COLUMNS).where(late).output(load_json=True)
     sent = 0
     for row in due:
         async with UnitOfWork() as uow:
-            claimed = await ApprovalInstance.update({ApprovalInstance.reminded_at: now}).where(
-                (ApprovalInstance.id == row["id"]) & (ApprovalInstance.version == row["version"])
-                & ApprovalInstance.reminded_at.is_null()
-            ).returning(ApprovalInstance.id)  # fmt: skip
+            claimed = (
+                await ApprovalInstance.update({ApprovalInstance.reminded_at: now})
+                .where(
+                    (ApprovalInstance.id == row["id"])
+                    & (ApprovalInstance.version == row["version"])
+                    & ApprovalInstance.reminded_at.is_null()
+                )
+                .returning(ApprovalInstance.id)
+            )
             if not claimed:
                 continue
             ticket = await ticket_facts(row["ticket"])
             step = row["steps"][row["position"]]["name"]
-            await notify(uow, row["approvers"] or [], kind="approval_overdue", title=f"{ticket['number']} {ticket['title']}",
-                         body=school_text(N_("Overdue: “%(step)s” is waiting for your decision."), step=step),
-                         link=f"/tickets/{ticket['id']}#ticket-approval",
-                         dedupe_prefix=f"approval-overdue:{row['id']}:{row['version']}")  # fmt: skip
+            await notify(
+                uow,
+                row["approvers"] or [],
+                kind="approval_overdue",
+                title=f"{ticket['number']} {ticket['title']}",
+                body=school_text(N_("Overdue: “%(step)s” is waiting for your decision."), step=step),
+                link=f"/tickets/{ticket['id']}#ticket-approval",
+                dedupe_prefix=f"approval-overdue:{row['id']}:{row['version']}",
+            )
             sent += 1
     return sent

@@ -42,10 +42,12 @@ async def ensure_refund_workflow() -> bool:
         rows = await ApprovalWorkflow.insert(ApprovalWorkflow(ticket_type=refund["id"], is_active=True)).returning(
             ApprovalWorkflow.id
         )
-        await ApprovalStep.insert(*[
-            ApprovalStep(workflow=rows[0]["id"], position=i, name=name, approver=spec, sla_minutes=minutes)
-            for i, (name, spec, minutes) in enumerate(REFUND_STEPS)
-        ])  # fmt: skip
+        await ApprovalStep.insert(
+            *[
+                ApprovalStep(workflow=rows[0]["id"], position=i, name=name, approver=spec, sla_minutes=minutes)
+                for i, (name, spec, minutes) in enumerate(REFUND_STEPS)
+            ]
+        )
     return True
 
 
@@ -56,9 +58,11 @@ def require_admin(actor: CurrentUser) -> None:
 
 async def list_workflows() -> list[dict]:
     """Every ticket type with its workflow (or none): one query for types, one for steps."""
-    types = await TicketType.select(TicketType.id, TicketType.code, TicketType.name, TicketType.is_active).order_by(
-        TicketType.sort_order
-    ).order_by(TicketType.id)  # fmt: skip
+    types = (
+        await TicketType.select(TicketType.id, TicketType.code, TicketType.name, TicketType.is_active)
+        .order_by(TicketType.sort_order)
+        .order_by(TicketType.id)
+    )
     flows = {r["ticket_type"]: r for r in await ApprovalWorkflow.select()}
     steps = await ApprovalStep.select(ApprovalStep.workflow, ApprovalStep.name).order_by(ApprovalStep.position)
     for row in types:
@@ -70,9 +74,9 @@ async def list_workflows() -> list[dict]:
 
 async def editor_state(type_id: int) -> tuple[dict, dict | None, list[dict]]:
     """(ticket type, workflow or None, its steps as editor rows)."""
-    type_row = await TicketType.select(TicketType.id, TicketType.code, TicketType.name).where(
-        TicketType.id == type_id
-    ).first()  # fmt: skip
+    type_row = (
+        await TicketType.select(TicketType.id, TicketType.code, TicketType.name).where(TicketType.id == type_id).first()
+    )
     if type_row is None:
         raise NotFound("This ticket type does not exist.")
     flow = await ApprovalWorkflow.select().where(ApprovalWorkflow.ticket_type == type_id).first()
@@ -85,8 +89,13 @@ async def editor_state(type_id: int) -> tuple[dict, dict | None, list[dict]]:
 def row_from_step(step: dict) -> dict:
     kind, value = approver_rules.split(step["approver"])
     hours = step["sla_minutes"] / 60
-    return {"name": step["name"], "kind": kind, "role": value if kind == "role" else "",
-            "user": value if kind == "user" else "", "sla_hours": f"{hours:g}"}  # fmt: skip
+    return {
+        "name": step["name"],
+        "kind": kind,
+        "role": value if kind == "role" else "",
+        "user": value if kind == "user" else "",
+        "sla_hours": f"{hours:g}",
+    }
 
 
 def blank_row() -> dict:
@@ -125,7 +134,11 @@ async def _clean_rows(rows: list[dict], active: bool) -> tuple[list[dict], list[
     if len(rows) > MAX_STEPS:
         errors.append(FieldError("steps", "At most 10 steps."))
     user_ids = set(int_list(r["user"] for r in rows if r["kind"] == "user"))
-    active_users = {r["id"] for r in await User.select(User.id).where(User.id.is_in(sorted(user_ids)) & User.is_active.eq(True))} if user_ids else set()  # fmt: skip
+    active_users = (
+        {r["id"] for r in await User.select(User.id).where(User.id.is_in(sorted(user_ids)) & User.is_active.eq(True))}
+        if user_ids
+        else set()
+    )
     clean = []
     for i, row in enumerate(rows):
         prefix = f"steps.{i}."
@@ -155,9 +168,15 @@ async def _clean_rows(rows: list[dict], active: bool) -> tuple[list[dict], list[
 
 
 async def save_workflow(
-    actor: CurrentUser, type_id: int, *, active: bool, rows: list[dict], version: int | None, ip: str = "",
+    actor: CurrentUser,
+    type_id: int,
+    *,
+    active: bool,
+    rows: list[dict],
+    version: int | None,
+    ip: str = "",
     clock: Clock = system_clock,
-) -> dict:  # fmt: skip
+) -> dict:
     """Create or replace the type's workflow. `version` is what the editor loaded (None for a new one)."""
     require_admin(actor)
     _type, flow, before = await editor_state(type_id)
@@ -169,17 +188,29 @@ async def save_workflow(
     now = clock.now()
     async with UnitOfWork() as uow:
         if flow is None:
-            inserted = await ApprovalWorkflow.insert(ApprovalWorkflow(
-                ticket_type=type_id, is_active=active, version=1, updated_by=actor.id, updated_at=now,
-            )).returning(ApprovalWorkflow.id, ApprovalWorkflow.version)  # fmt: skip
+            inserted = await ApprovalWorkflow.insert(
+                ApprovalWorkflow(
+                    ticket_type=type_id,
+                    is_active=active,
+                    version=1,
+                    updated_by=actor.id,
+                    updated_at=now,
+                )
+            ).returning(ApprovalWorkflow.id, ApprovalWorkflow.version)
             flow_id, new_version = inserted[0]["id"], 1
         else:
-            done = await ApprovalWorkflow.update({
-                ApprovalWorkflow.is_active: active, ApprovalWorkflow.version: ApprovalWorkflow.version + 1,
-                ApprovalWorkflow.updated_by: actor.id, ApprovalWorkflow.updated_at: now,
-            }).where((ApprovalWorkflow.id == flow["id"]) & (ApprovalWorkflow.version == flow["version"])).returning(
-                ApprovalWorkflow.id
-            )  # fmt: skip
+            done = (
+                await ApprovalWorkflow.update(
+                    {
+                        ApprovalWorkflow.is_active: active,
+                        ApprovalWorkflow.version: ApprovalWorkflow.version + 1,
+                        ApprovalWorkflow.updated_by: actor.id,
+                        ApprovalWorkflow.updated_at: now,
+                    }
+                )
+                .where((ApprovalWorkflow.id == flow["id"]) & (ApprovalWorkflow.version == flow["version"]))
+                .returning(ApprovalWorkflow.id)
+            )
             if not done:
                 raise Conflict("Someone saved this workflow after you opened it. Reload to see their changes.")
             flow_id, new_version = flow["id"], flow["version"] + 1
@@ -188,11 +219,26 @@ async def save_workflow(
             await ApprovalStep.insert(*[ApprovalStep(workflow=flow_id, position=i, **s) for i, s in enumerate(clean)])
         describe = [f"{s['name']} ({s['approver']}, {s['sla_minutes']} min)" for s in clean]
         old = [f"{r['name']}" for r in before]
-        await audit.record(actor_id=actor.id, action="update" if flow else "create", entity_type="approval_workflow",
-                           entity_id=flow_id, ip=ip, changes={
-                               **({"is_active": [flow["is_active"] if flow else None, active]}
-                                  if not flow or flow["is_active"] != active else {}),
-                               "steps": [old or None, describe]})  # fmt: skip
-        uow.emit(Event("approval_workflow.saved", {"id": flow_id, "ticket_type": type_id, "version": new_version},
-                       audience=ADMINS))  # fmt: skip
+        await audit.record(
+            actor_id=actor.id,
+            action="update" if flow else "create",
+            entity_type="approval_workflow",
+            entity_id=flow_id,
+            ip=ip,
+            changes={
+                **(
+                    {"is_active": [flow["is_active"] if flow else None, active]}
+                    if not flow or flow["is_active"] != active
+                    else {}
+                ),
+                "steps": [old or None, describe],
+            },
+        )
+        uow.emit(
+            Event(
+                "approval_workflow.saved",
+                {"id": flow_id, "ticket_type": type_id, "version": new_version},
+                audience=ADMINS,
+            )
+        )
     return {"id": flow_id, "version": new_version}

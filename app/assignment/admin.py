@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.assignment import presence, rules
 from app.assignment.services import DEFAULT_KINDS
@@ -33,14 +33,23 @@ def require_admin(actor: CurrentUser) -> None:
 
 async def type_settings() -> list[dict]:
     """Every ticket type with its setting (the default one when none is saved)."""
-    types = await TicketType.select(TicketType.id, TicketType.code, TicketType.name, TicketType.team,
-                                    TicketType.is_active).order_by(TicketType.sort_order).order_by(TicketType.id)  # fmt: skip
+    types = (
+        await TicketType.select(TicketType.id, TicketType.code, TicketType.name, TicketType.team, TicketType.is_active)
+        .order_by(TicketType.sort_order)
+        .order_by(TicketType.id)
+    )
     saved = {r["ticket_type"]: r for r in await AssignmentSetting.select().output(load_json=True)}
     rows = []
     for t in types:
         s = saved.get(t["id"])
-        rows.append({**t, "mode": s["mode"] if s else "auto", "skill_kinds": list(s["skill_kinds"]) if s else list(DEFAULT_KINDS),
-                     "setting_team": s["team"] if s else t["team"]})  # fmt: skip
+        rows.append(
+            {
+                **t,
+                "mode": s["mode"] if s else "auto",
+                "skill_kinds": list(s["skill_kinds"]) if s else list(DEFAULT_KINDS),
+                "setting_team": s["team"] if s else t["team"],
+            }
+        )
     return rows
 
 
@@ -61,7 +70,7 @@ async def save_type_setting(actor: CurrentUser, type_id: int, mode: str, kinds: 
         errors.append(FieldError("team", "Unknown team."))
     if errors:
         raise ValidationFailed(errors)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with UnitOfWork():
         old = (
             await AssignmentSetting.select()
@@ -74,14 +83,20 @@ async def save_type_setting(actor: CurrentUser, type_id: int, mode: str, kinds: 
             await AssignmentSetting.insert(AssignmentSetting(ticket_type=type_id, updated_at=now, **new))
             before = {"mode": "auto", "skill_kinds": list(DEFAULT_KINDS), "team": None}
         else:
-            await AssignmentSetting.update({AssignmentSetting.mode: mode, AssignmentSetting.skill_kinds: kinds,
-                                            AssignmentSetting.team: team_id, AssignmentSetting.updated_at: now}).where(
-                AssignmentSetting.id == old["id"])  # fmt: skip
+            await AssignmentSetting.update(
+                {
+                    AssignmentSetting.mode: mode,
+                    AssignmentSetting.skill_kinds: kinds,
+                    AssignmentSetting.team: team_id,
+                    AssignmentSetting.updated_at: now,
+                }
+            ).where(AssignmentSetting.id == old["id"])
             before = {k: old[k] for k in new}
         changes = {k: [before[k], v] for k, v in new.items() if before[k] != v}
         if changes:
-            await audit.record(actor_id=actor.id, action="update", entity_type="assignment_setting", entity_id=type_id,
-                               changes=changes)  # fmt: skip
+            await audit.record(
+                actor_id=actor.id, action="update", entity_type="assignment_setting", entity_id=type_id, changes=changes
+            )
     return new
 
 
@@ -112,8 +127,13 @@ def parse_shifts(text: str, field: str) -> tuple[list[tuple[int, int]], list[Fie
 
 async def staff_overview() -> list[dict]:
     """Active staff with their skills, shifts and whether they are online (three queries, one Redis call)."""
-    people = await User.select(User.id, User.display_name, User.username, User.role,
-                               User.campus.name.as_alias("campus_name")).where(User.is_active.eq(True)).order_by(User.id)  # fmt: skip
+    people = (
+        await User.select(
+            User.id, User.display_name, User.username, User.role, User.campus.name.as_alias("campus_name")
+        )
+        .where(User.is_active.eq(True))
+        .order_by(User.id)
+    )
     skills: dict[int, dict[str, list[str]]] = {}
     for r in await StaffSkill.select(StaffSkill.user, StaffSkill.kind, StaffSkill.value).order_by(StaffSkill.id):
         skills.setdefault(r["user"], {}).setdefault(r["kind"], []).append(r["value"])
@@ -121,8 +141,10 @@ async def staff_overview() -> list[dict]:
     for r in await StaffShift.select(StaffShift.user):
         shifts[r["user"]] = shifts.get(r["user"], 0) + 1
     online = await presence.online_user_ids()
-    return [{**p, "skills": skills.get(p["id"], {}), "shift_count": shifts.get(p["id"], 0), "online": p["id"] in online}
-            for p in people]  # fmt: skip
+    return [
+        {**p, "skills": skills.get(p["id"], {}), "shift_count": shifts.get(p["id"], 0), "online": p["id"] in online}
+        for p in people
+    ]
 
 
 async def skill_choices() -> dict[str, list[tuple[str, str]]]:
@@ -146,8 +168,18 @@ async def skill_choices() -> dict[str, list[tuple[str, str]]]:
 
 
 async def staff_profile(user_id: int) -> dict:
-    person = await User.select(User.id, User.display_name, User.username, User.role, User.is_active,
-                               User.campus.name.as_alias("campus_name")).where(User.id == user_id).first()  # fmt: skip
+    person = (
+        await User.select(
+            User.id,
+            User.display_name,
+            User.username,
+            User.role,
+            User.is_active,
+            User.campus.name.as_alias("campus_name"),
+        )
+        .where(User.id == user_id)
+        .first()
+    )
     if person is None:
         raise NotFound("This person does not exist.")
     skills: dict[str, list[str]] = {k: [] for k in rules.SKILL_KINDS}
@@ -175,9 +207,7 @@ async def save_staff_profile(
             continue
         allowed = {v for v, _ in choices[kind]}
         for value in {v.strip() for v in values if v and v.strip()}:
-            if kind == "subject" and len(value) <= 30:
-                clean.add((kind, value))
-            elif value in allowed:
+            if (kind == "subject" and len(value) <= 30) or value in allowed:
                 clean.add((kind, value))
             else:
                 errors.append(FieldError(f"skills_{kind}", "Choose one of the listed options."))
@@ -199,11 +229,20 @@ async def save_staff_profile(
             )
         after_skills = {k: sorted(v for kk, v in clean if kk == k) for k in rules.SKILL_KINDS}
         after_shifts = {d: format_shifts([(s, e) for dd, s, e in shifts if dd == d]) for d in range(7)}
-        changes = {f"skills.{k}": [sorted(before["skills"].get(k, [])), after_skills[k]] for k in rules.SKILL_KINDS
-                   if sorted(before["skills"].get(k, [])) != after_skills[k]}  # fmt: skip
-        changes.update({f"shifts.{d}": [before["shifts"][d], after_shifts[d]] for d in range(7)
-                        if before["shifts"][d] != after_shifts[d]})  # fmt: skip
+        changes = {
+            f"skills.{k}": [sorted(before["skills"].get(k, [])), after_skills[k]]
+            for k in rules.SKILL_KINDS
+            if sorted(before["skills"].get(k, [])) != after_skills[k]
+        }
+        changes.update(
+            {
+                f"shifts.{d}": [before["shifts"][d], after_shifts[d]]
+                for d in range(7)
+                if before["shifts"][d] != after_shifts[d]
+            }
+        )
         if changes:
-            await audit.record(actor_id=actor.id, action="update", entity_type="staff_assignment", entity_id=user_id,
-                               changes=changes)  # fmt: skip
+            await audit.record(
+                actor_id=actor.id, action="update", entity_type="staff_assignment", entity_id=user_id, changes=changes
+            )
     return {"skills": after_skills, "shifts": after_shifts}

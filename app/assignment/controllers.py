@@ -27,12 +27,17 @@ async def _index_context(
     errors: dict | None = None, failed_type: int | None = None, values: dict | None = None
 ) -> dict:
     return {
-        "settings": await admin.type_settings(), "staff": await admin.staff_overview(), "modes": rules.MODES,
-        "kinds": rules.SKILL_KINDS, "roles": ROLES, "errors": errors or {}, "failed_type": failed_type,
+        "settings": await admin.type_settings(),
+        "staff": await admin.staff_overview(),
+        "modes": rules.MODES,
+        "kinds": rules.SKILL_KINDS,
+        "roles": ROLES,
+        "errors": errors or {},
+        "failed_type": failed_type,
         "values": values or {},
         "teams": await Team.select(Team.id, Team.name, Team.campus.name.as_alias("campus_name")).order_by(Team.id),
         "choices": await admin.skill_choices(),
-    }  # fmt: skip
+    }
 
 
 class AssignmentAdminController(Controller):
@@ -53,8 +58,7 @@ class AssignmentAdminController(Controller):
             "team": form.get("team", ""),
         }
         try:
-            await admin.save_type_setting(user, type_id, values["mode"], values["skill_kinds"],
-                                          values["team"])  # fmt: skip
+            await admin.save_type_setting(user, type_id, values["mode"], values["skill_kinds"], values["team"])
         except ValidationFailed as exc:
             context = await _index_context(exc.by_field(), type_id, values)
             return await page(request, INDEX, status_code=422, **context)
@@ -63,8 +67,17 @@ class AssignmentAdminController(Controller):
     @get("/staff/{user_id:int}")
     async def staff(self, request: Request, user_id: FromPath[int]) -> Response:
         profile = await admin.staff_profile(user_id)
-        return await page(request, STAFF, person=profile, values=profile, errors={}, choices=await admin.skill_choices(),
-                          kinds=rules.SKILL_KINDS, weekdays=admin.WEEKDAYS, roles=ROLES)  # fmt: skip
+        return await page(
+            request,
+            STAFF,
+            person=profile,
+            values=profile,
+            errors={},
+            choices=await admin.skill_choices(),
+            kinds=rules.SKILL_KINDS,
+            weekdays=admin.WEEKDAYS,
+            roles=ROLES,
+        )
 
     @post("/staff/{user_id:int}")
     async def save_staff(self, request: Request, user: AuthUser, user_id: FromPath[int]) -> Response:
@@ -80,7 +93,16 @@ class AssignmentAdminController(Controller):
         except ValidationFailed as exc:
             profile = await admin.staff_profile(user_id)
             values = {**profile, "skills": skills, "shifts": shifts, "subject_other": extra}
-            return await page(request, STAFF, status_code=422, person=profile, values=values, errors=exc.by_field(),
-                              choices=await admin.skill_choices(), kinds=rules.SKILL_KINDS, weekdays=admin.WEEKDAYS,
-                              roles=ROLES)  # fmt: skip
+            return await page(
+                request,
+                STAFF,
+                status_code=422,
+                person=profile,
+                values=values,
+                errors=exc.by_field(),
+                choices=await admin.skill_choices(),
+                kinds=rules.SKILL_KINDS,
+                weekdays=admin.WEEKDAYS,
+                roles=ROLES,
+            )
         return _redirect(request, f"/admin/assignment/staff/{user_id}?saved=1")

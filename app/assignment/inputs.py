@@ -22,13 +22,26 @@ from tables.tickets.tables import Ticket
 
 DEFAULT_KINDS = ("type",)
 TICKET_COLUMNS = (
-    Ticket.id, Ticket.number, Ticket.title, Ticket.status, Ticket.priority, Ticket.assignee, Ticket.campus,
-    Ticket.team, Ticket.version, Ticket.fields, Ticket.deleted_at, Ticket.ticket_type,
-    Ticket.ticket_type.code.as_alias("type_code"), Ticket.ticket_type.name.as_alias("type_name"),
-    Ticket.ticket_type.team.as_alias("type_team"), Ticket.class_group.course.subject.as_alias("subject"),
-    Ticket.student.class_teacher.as_alias("class_teacher"), Ticket.student.advisor.as_alias("advisor"),
+    Ticket.id,
+    Ticket.number,
+    Ticket.title,
+    Ticket.status,
+    Ticket.priority,
+    Ticket.assignee,
+    Ticket.campus,
+    Ticket.team,
+    Ticket.version,
+    Ticket.fields,
+    Ticket.deleted_at,
+    Ticket.ticket_type,
+    Ticket.ticket_type.code.as_alias("type_code"),
+    Ticket.ticket_type.name.as_alias("type_name"),
+    Ticket.ticket_type.team.as_alias("type_team"),
+    Ticket.class_group.course.subject.as_alias("subject"),
+    Ticket.student.class_teacher.as_alias("class_teacher"),
+    Ticket.student.advisor.as_alias("advisor"),
     Ticket.campus.name.as_alias("campus_name"),
-)  # fmt: skip
+)
 
 
 def reading():
@@ -89,9 +102,12 @@ def _as_list(value) -> list:
 async def _staff_skills() -> dict[int, dict]:
     """Every active person with at least one skill: {user: {skills, campus, tz}} (one query)."""
     rows = await StaffSkill.select(
-        StaffSkill.user, StaffSkill.kind, StaffSkill.value, StaffSkill.user.campus.as_alias("campus"),
+        StaffSkill.user,
+        StaffSkill.kind,
+        StaffSkill.value,
+        StaffSkill.user.campus.as_alias("campus"),
         StaffSkill.user.campus.timezone.as_alias("tz"),
-    ).where(StaffSkill.user.is_active.eq(True))  # fmt: skip
+    ).where(StaffSkill.user.is_active.eq(True))
     people: dict[int, dict] = {}
     for r in rows:
         person = people.setdefault(r["user"], {"skills": set(), "campus": r["campus"], "tz": r["tz"]})
@@ -112,8 +128,9 @@ async def _shifts(people: dict[int, dict], now: datetime) -> tuple[set[int], dic
     )
     shifts: dict[int, list[tuple[int, int, int]]] = {}
     if weekdays:
-        rows = await StaffShift.select(StaffShift.user, StaffShift.weekday, StaffShift.start_minute, StaffShift.end_minute).where(
-            StaffShift.user.is_in(sorted(with_shifts)) & StaffShift.weekday.is_in(weekdays))  # fmt: skip
+        rows = await StaffShift.select(
+            StaffShift.user, StaffShift.weekday, StaffShift.start_minute, StaffShift.end_minute
+        ).where(StaffShift.user.is_in(sorted(with_shifts)) & StaffShift.weekday.is_in(weekdays))
         for r in rows:
             shifts.setdefault(r["user"], []).append((r["weekday"], r["start_minute"], r["end_minute"]))
     return with_shifts, shifts
@@ -188,10 +205,15 @@ async def settings_for(type_teams: dict[int, int | None]) -> dict[int, Setting]:
     )
     saved = {r["ticket_type"]: r for r in rows}
     return {
-        t: Setting(saved[t]["mode"], tuple(k for k in saved[t]["skill_kinds"] or [] if k in rules.SKILL_KINDS), saved[t]["team"])
-        if t in saved else Setting("auto", DEFAULT_KINDS, team)
+        t: Setting(
+            saved[t]["mode"],
+            tuple(k for k in saved[t]["skill_kinds"] or [] if k in rules.SKILL_KINDS),
+            saved[t]["team"],
+        )
+        if t in saved
+        else Setting("auto", DEFAULT_KINDS, team)
         for t, team in type_teams.items()
-    }  # fmt: skip
+    }
 
 
 def needs_key(needs: Needs) -> tuple:
@@ -204,8 +226,10 @@ async def candidates_by_needs(all_needs: list[Needs], now: datetime, clock: Cloc
     people = await _staff_skills()
     online = await presence.online_user_ids(clock)
     keys = {needs_key(n): n for n in all_needs}
-    fits = {key: {u for u, p in people.items() if u in online and Candidate(u, frozenset(p["skills"])).matches(n)}
-            for key, n in keys.items()}  # fmt: skip
+    fits = {
+        key: {u for u, p in people.items() if u in online and Candidate(u, frozenset(p["skills"])).matches(n)}
+        for key, n in keys.items()
+    }
     present = set().union(*fits.values()) if fits else set()
     on_shift = await on_shift_ids({u: people[u] for u in present}, now) if present else set()
     return {

@@ -85,8 +85,11 @@ def choose_assignee(
     eligible = {c.user_id for c in skilled if c.on_shift and c.online}
     if not eligible:
         return Choice(None, NOBODY_AVAILABLE)
-    preferred = [(who, reason) for who, reason in ((needs.class_teacher, PREFERRED_CLASS_TEACHER),
-                                                   (needs.advisor, PREFERRED_ADVISOR)) if who in eligible]  # fmt: skip
+    preferred = [
+        (who, reason)
+        for who, reason in ((needs.class_teacher, PREFERRED_CLASS_TEACHER), (needs.advisor, PREFERRED_ADVISOR))
+        if who in eligible
+    ]
     if preferred:
         # Both eligible: the less loaded of the two; equal load: the class teacher.
         who, reason = min(preferred, key=lambda p: loads.get(p[0], 0.0))

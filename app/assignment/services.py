@@ -80,8 +80,9 @@ def _skill_words(needs: Needs, ticket: dict) -> str:
     words = []
     for kind, values in needs.required.items():
         for value in sorted(values):
-            label = labels.get(kind, {}).get(value) or (gettext(rules.LANGUAGES[value]) if kind == "language"
-                                                         and value in rules.LANGUAGES else value)  # fmt: skip
+            label = labels.get(kind, {}).get(value) or (
+                gettext(rules.LANGUAGES[value]) if kind == "language" and value in rules.LANGUAGES else value
+            )
             words.append(f"“{label}”")
     return "、".join(words)
 
@@ -104,11 +105,23 @@ def fallback_reason(choice: Choice, needs: Needs, ticket: dict) -> str:
 
 def _updated_event(ticket: dict, status: str, assignee: int | None, changes: dict) -> Event:
     """The same `ticket.updated` shape as app.tickets.services.claim_ticket, marked by="auto"."""
-    return Event("ticket.updated", {
-        "id": ticket["id"], "status": status, "old_status": ticket["status"] if "status" in changes else None,
-        "assignee": assignee, "campus": ticket["campus"], "priority": ticket["priority"], "type": ticket["type_code"],
-        "version": ticket["version"] + 1, "old_assignee": ticket["assignee"], "fields": sorted(changes), "by": "auto",
-    }, audience=of_ticket(ticket["id"], ticket))  # fmt: skip
+    return Event(
+        "ticket.updated",
+        {
+            "id": ticket["id"],
+            "status": status,
+            "old_status": ticket["status"] if "status" in changes else None,
+            "assignee": assignee,
+            "campus": ticket["campus"],
+            "priority": ticket["priority"],
+            "type": ticket["type_code"],
+            "version": ticket["version"] + 1,
+            "old_assignee": ticket["assignee"],
+            "fields": sorted(changes),
+            "by": "auto",
+        },
+        audience=of_ticket(ticket["id"], ticket),
+    )
 
 
 async def _give(uow: UnitOfWork, ticket: dict, choice: Choice, now: datetime, extra: dict) -> bool:
@@ -116,21 +129,39 @@ async def _give(uow: UnitOfWork, ticket: dict, choice: Choice, now: datetime, ex
     old = ticket["assignee"]
     status = "assigned" if ticket["status"] == "new" else ticket["status"]
     still = Ticket.assignee.is_null() if old is None else (Ticket.assignee == old)
-    won = await Ticket.update({
-        Ticket.assignee: choice.assignee, Ticket.status: status, Ticket.version: Ticket.version + 1, Ticket.updated_at: now,
-    }).where((Ticket.id == ticket["id"]) & still & (Ticket.status == ticket["status"]) & Ticket.deleted_at.is_null()
-             ).returning(Ticket.id)  # fmt: skip
+    won = (
+        await Ticket.update(
+            {
+                Ticket.assignee: choice.assignee,
+                Ticket.status: status,
+                Ticket.version: Ticket.version + 1,
+                Ticket.updated_at: now,
+            }
+        )
+        .where((Ticket.id == ticket["id"]) & still & (Ticket.status == ticket["status"]) & Ticket.deleted_at.is_null())
+        .returning(Ticket.id)
+    )
     if not won:
         return False
     changes: dict = {"assignee": [old, choice.assignee]}
     if status != ticket["status"]:
         changes["status"] = [ticket["status"], status]
-    await TicketActivity.insert(TicketActivity(
-        ticket=ticket["id"], actor=None, kind="assign", created_at=now,
-        changes={**changes, "by": "auto", "reason": choice.reason, **extra},
-    ))  # fmt: skip
-    await notify(uow, [choice.assignee], kind="ticket_assigned", title=f"{ticket['number']} {ticket['title']}",
-                 link=f"/tickets/{ticket['id']}")  # fmt: skip
+    await TicketActivity.insert(
+        TicketActivity(
+            ticket=ticket["id"],
+            actor=None,
+            kind="assign",
+            created_at=now,
+            changes={**changes, "by": "auto", "reason": choice.reason, **extra},
+        )
+    )
+    await notify(
+        uow,
+        [choice.assignee],
+        kind="ticket_assigned",
+        title=f"{ticket['number']} {ticket['title']}",
+        link=f"/tickets/{ticket['id']}",
+    )
     uow.emit(_updated_event(ticket, status, choice.assignee, changes))
     return True
 
@@ -139,13 +170,30 @@ async def _queue(uow: UnitOfWork, ticket: dict, team: int | None, reason: str, n
     """Nobody fits: the ticket stays unassigned in its team's queue, and the timeline says why."""
     if team is not None and ticket["team"] is None:
         await Ticket.update({Ticket.team: team}).where((Ticket.id == ticket["id"]) & Ticket.team.is_null())
-    rows = await TicketActivity.insert(TicketActivity(
-        ticket=ticket["id"], actor=None, kind="note", body=reason, is_public=False, created_at=now,
-        changes={"by": "auto", "queued": team},
-    )).returning(TicketActivity.id)  # fmt: skip
-    uow.emit(Event("ticket.message", {"id": ticket["id"], "activity": rows[0]["id"], "public": False,
-                                      "version": ticket["version"], "by": "auto"},
-                     audience=of_ticket(ticket["id"])))  # fmt: skip
+    rows = await TicketActivity.insert(
+        TicketActivity(
+            ticket=ticket["id"],
+            actor=None,
+            kind="note",
+            body=reason,
+            is_public=False,
+            created_at=now,
+            changes={"by": "auto", "queued": team},
+        )
+    ).returning(TicketActivity.id)
+    uow.emit(
+        Event(
+            "ticket.message",
+            {
+                "id": ticket["id"],
+                "activity": rows[0]["id"],
+                "public": False,
+                "version": ticket["version"],
+                "by": "auto",
+            },
+            audience=of_ticket(ticket["id"]),
+        )
+    )
 
 
 def _scope(team: int | None) -> str:
@@ -162,14 +210,25 @@ class _Case:
 
 async def _pending(ticket_ids: list[int]) -> list[dict]:
     """Those of the tickets that are open, unassigned, undecided and of an automatic type."""
-    rows = await Ticket.select(*TICKET_COLUMNS).where(
-        Ticket.id.is_in(ticket_ids) & Ticket.assignee.is_null() & Ticket.deleted_at.is_null()
-        & Ticket.status.is_in(list(OPEN_STATUSES))
-    ).order_by(Ticket.id).output(load_json=True)  # fmt: skip
+    rows = (
+        await Ticket.select(*TICKET_COLUMNS)
+        .where(
+            Ticket.id.is_in(ticket_ids)
+            & Ticket.assignee.is_null()
+            & Ticket.deleted_at.is_null()
+            & Ticket.status.is_in(list(OPEN_STATUSES))
+        )
+        .order_by(Ticket.id)
+        .output(load_json=True)
+    )
     if not rows:
         return []
-    decided = {r["ticket"] for r in await AssignmentDecision.select(AssignmentDecision.ticket).where(
-        AssignmentDecision.ticket.is_in([r["id"] for r in rows]))}  # fmt: skip
+    decided = {
+        r["ticket"]
+        for r in await AssignmentDecision.select(AssignmentDecision.ticket).where(
+            AssignmentDecision.ticket.is_in([r["id"] for r in rows])
+        )
+    }
     return [r for r in rows if r["id"] not in decided]
 
 
@@ -189,8 +248,9 @@ async def _cases(ticket_ids: list[int], now: datetime, clock: Clock) -> list[_Ca
 
 async def _cursors(scopes: set[str]) -> dict[str, int]:
     rows = await AssignmentCursor.select(AssignmentCursor.scope, AssignmentCursor.last_user).where(
-        AssignmentCursor.scope.is_in(sorted(scopes)))  # fmt: skip
-    return {scope: 0 for scope in scopes} | {r["scope"]: r["last_user"] for r in rows}
+        AssignmentCursor.scope.is_in(sorted(scopes))
+    )
+    return dict.fromkeys(scopes, 0) | {r["scope"]: r["last_user"] for r in rows}
 
 
 async def assign_tickets(ticket_ids: list[int], clock: Clock = system_clock) -> dict[int, dict]:
@@ -204,8 +264,11 @@ async def assign_tickets(ticket_ids: list[int], clock: Clock = system_clock) -> 
     async with UnitOfWork() as uow:
         await _serialise()
         # Another worker's batch may have decided some of them since they were read.
-        decided = set(await AssignmentDecision.select(AssignmentDecision.ticket).where(
-            AssignmentDecision.ticket.is_in([c.ticket["id"] for c in cases])).output(as_list=True))  # fmt: skip
+        decided = set(
+            await AssignmentDecision.select(AssignmentDecision.ticket)
+            .where(AssignmentDecision.ticket.is_in([c.ticket["id"] for c in cases]))
+            .output(as_list=True)
+        )
         cases = [c for c in cases if c.ticket["id"] not in decided]
         if not cases:
             return {}
@@ -231,9 +294,15 @@ async def assign_tickets(ticket_ids: list[int], clock: Clock = system_clock) -> 
                 if choice.advances_cursor:
                     cursors[scope] = choice.assignee
                     moved.add(scope)
-            await AssignmentDecision.insert(AssignmentDecision(
-                ticket=ticket["id"], outcome=outcome, assignee=choice.assignee, reason=reason, decided_at=clock.now(),
-            ))  # fmt: skip
+            await AssignmentDecision.insert(
+                AssignmentDecision(
+                    ticket=ticket["id"],
+                    outcome=outcome,
+                    assignee=choice.assignee,
+                    reason=reason,
+                    decided_at=clock.now(),
+                )
+            )
             decisions[ticket["id"]] = {"outcome": outcome, "assignee": choice.assignee, "reason": reason}
         for scope in sorted(moved):
             await _move_cursor(scope, cursors[scope])
@@ -244,9 +313,11 @@ async def waiting_ids(limit: int, older_than: datetime | None = None, first: int
     """Unassigned, undecided open tickets of automatic types, oldest first (`first` included)."""
     manual = await AssignmentSetting.select(AssignmentSetting.ticket_type).where(AssignmentSetting.mode == "manual")
     where = (
-        Ticket.assignee.is_null() & Ticket.status.is_in(list(OPEN_STATUSES)) & Ticket.deleted_at.is_null()
+        Ticket.assignee.is_null()
+        & Ticket.status.is_in(list(OPEN_STATUSES))
+        & Ticket.deleted_at.is_null()
         & Ticket.id.not_in(AssignmentDecision.select(AssignmentDecision.ticket))
-    )  # fmt: skip
+    )
     if older_than is not None:
         where &= Ticket.created_at < older_than
     if manual:
@@ -262,8 +333,9 @@ async def assign_ticket(ticket_id: int, clock: Clock = system_clock, batch: int 
     return (await assign_tickets(sorted(set(others) | {ticket_id}), clock)).get(ticket_id)
 
 
-async def assign_waiting(first: int | None = None, batch: int = 50, limit: int = 2000,
-                         clock: Clock = system_clock) -> dict[int, dict]:
+async def assign_waiting(
+    first: int | None = None, batch: int = 50, limit: int = 2000, clock: Clock = system_clock
+) -> dict[int, dict]:
     """Decide every ticket waiting now, oldest first (`first` among them), `batch` per transaction
     so other writers get their turn: the assignment job of a time window (app/assignment/reactions.py)."""
     decisions: dict[int, dict] = {}
@@ -291,8 +363,9 @@ async def _case(ticket_id: int, now: datetime, clock: Clock) -> _Case | None:
         return _Case(ticket, setting, needs, await candidates_for(needs, now, clock))
 
 
-async def reassign_on_escalation(ticket_id: int, reason: str, clock: Clock = system_clock,
-                                 escalated_from: int | object | None = ...) -> dict | None:
+async def reassign_on_escalation(
+    ticket_id: int, reason: str, clock: Clock = system_clock, escalated_from: int | object | None = ...
+) -> dict | None:
     """An escalated ticket goes to someone else who fits (not the current assignee). When nobody
     else fits it stays where it is and the timeline says so. Manual types are left alone, and so is
     a ticket whose assignee is no longer `escalated_from`, the one it had when it was escalated: a
@@ -326,9 +399,15 @@ async def reassign_on_escalation(ticket_id: int, reason: str, clock: Clock = sys
         if choice.advances_cursor:
             await _move_cursor(scope, choice.assignee)
         await AssignmentDecision.delete().where(AssignmentDecision.ticket == ticket_id)
-        await AssignmentDecision.insert(AssignmentDecision(
-            ticket=ticket_id, outcome="assigned", assignee=choice.assignee, reason=choice.reason, decided_at=clock.now(),
-        ))  # fmt: skip
+        await AssignmentDecision.insert(
+            AssignmentDecision(
+                ticket=ticket_id,
+                outcome="assigned",
+                assignee=choice.assignee,
+                reason=choice.reason,
+                decided_at=clock.now(),
+            )
+        )
     return {"outcome": "assigned", "assignee": choice.assignee, "reason": choice.reason}
 
 
@@ -351,8 +430,11 @@ async def ensure_default_settings() -> int:
     """One automatic setting per ticket type that has none (by the 'type' skill, the type's team)."""
     have = {r["ticket_type"] for r in await AssignmentSetting.select(AssignmentSetting.ticket_type)}
     types = await TicketType.select(TicketType.id, TicketType.team)
-    missing = [AssignmentSetting(ticket_type=t["id"], mode="auto", skill_kinds=list(DEFAULT_KINDS), team=t["team"])
-               for t in types if t["id"] not in have]  # fmt: skip
+    missing = [
+        AssignmentSetting(ticket_type=t["id"], mode="auto", skill_kinds=list(DEFAULT_KINDS), team=t["team"])
+        for t in types
+        if t["id"] not in have
+    ]
     if missing:
         await AssignmentSetting.insert(*missing)
     return len(missing)

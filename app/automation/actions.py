@@ -31,8 +31,14 @@ from tables.automation.tables import ReplyTemplate
 from tables.tickets.tables import Ticket, TicketActivity
 
 # Admin rights over tickets, no person behind it: timeline rows it writes have no actor.
-SYSTEM = CurrentUser(id=None, username="automation", display_name="Automation", role="admin",  # type: ignore[arg-type]
-                     team_id=None, campus_id=None)  # fmt: skip
+SYSTEM = CurrentUser(
+    id=None,
+    username="automation",
+    display_name="Automation",
+    role="admin",  # type: ignore[arg-type]
+    team_id=None,
+    campus_id=None,
+)
 
 
 # Tries of a change that meets a concurrent write (each failed try means another writer succeeded).
@@ -75,20 +81,34 @@ def fill(text: str, ticket: dict) -> str | Note:
     from app.tickets.workflow import PRIORITIES, STATUSES
 
     values = {
-        "number": ticket["number"], "title": ticket["title"], "requester": ticket.get("requester_name") or "",
+        "number": ticket["number"],
+        "title": ticket["title"],
+        "requester": ticket.get("requester_name") or "",
         "status": gettext(STATUSES.get(ticket["status"], ticket["status"])),
         "priority": gettext(PRIORITIES.get(ticket["priority"], ticket["priority"])),
         "student": ticket.get("student_name") or "",
-    }  # fmt: skip
+    }
     return PLACEHOLDER_RE.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
 
 
 def _event(ticket: dict, fields: list[str], **extra) -> Event:
-    return Event("ticket.updated", {
-        "id": ticket["id"], "status": ticket["status"], "old_status": None, "assignee": ticket["assignee"],
-        "campus": ticket["campus"], "priority": ticket["priority"], "type": ticket["type_code"],
-        "version": ticket["version"] + 1, "old_assignee": ticket["assignee"], "fields": fields, **extra,
-    }, audience=of_ticket(ticket["id"], ticket))  # fmt: skip
+    return Event(
+        "ticket.updated",
+        {
+            "id": ticket["id"],
+            "status": ticket["status"],
+            "old_status": None,
+            "assignee": ticket["assignee"],
+            "campus": ticket["campus"],
+            "priority": ticket["priority"],
+            "type": ticket["type_code"],
+            "version": ticket["version"] + 1,
+            "old_assignee": ticket["assignee"],
+            "fields": fields,
+            **extra,
+        },
+        audience=of_ticket(ticket["id"], ticket),
+    )
 
 
 async def _update(ticket_id: int, change_for: Callable[[dict], dict | None], clock: Clock) -> bool:
@@ -113,9 +133,11 @@ async def _update(ticket_id: int, change_for: Callable[[dict], dict | None], clo
 
 
 async def assign_person(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock) -> str | Note:
-    user = await User.select(User.id, User.display_name).where(
-        (User.id == params["user"]) & User.is_active.eq(True)
-    ).first()  # fmt: skip
+    user = (
+        await User.select(User.id, User.display_name)
+        .where((User.id == params["user"]) & User.is_active.eq(True))
+        .first()
+    )
     if user is None:
         raise ActionFailed(N_("that person's account is no longer active"))
     wanted = user["id"]
@@ -129,9 +151,11 @@ async def assign_team(ticket: dict, params: dict, rule: dict, run_id: int, clock
     if team is None:
         raise ActionFailed(N_("that team no longer exists"))
     for _ in range(ATTEMPTS):
-        current = await Ticket.select(Ticket.team, Ticket.assignee, Ticket.status, Ticket.version).where(
-            Ticket.id == ticket["id"]
-        ).first()  # fmt: skip
+        current = (
+            await Ticket.select(Ticket.team, Ticket.assignee, Ticket.status, Ticket.version)
+            .where(Ticket.id == ticket["id"])
+            .first()
+        )
         if current["team"] == team["id"] and current["assignee"] is None:
             return unchanged(N_("already in %(team)s"), team=team["name"])
         if await _into_queue(ticket, team, current, clock):
@@ -144,10 +168,19 @@ async def _into_queue(ticket: dict, team: dict, current: dict, clock: Clock) -> 
     now = clock.now()
     status = "new" if current["status"] == "assigned" else current["status"]
     async with UnitOfWork() as uow:
-        done = await Ticket.update({
-            Ticket.team: team["id"], Ticket.assignee: None, Ticket.status: status,
-            Ticket.version: Ticket.version + 1, Ticket.updated_at: now,
-        }).where((Ticket.id == ticket["id"]) & (Ticket.version == current["version"])).returning(Ticket.id)  # fmt: skip
+        done = (
+            await Ticket.update(
+                {
+                    Ticket.team: team["id"],
+                    Ticket.assignee: None,
+                    Ticket.status: status,
+                    Ticket.version: Ticket.version + 1,
+                    Ticket.updated_at: now,
+                }
+            )
+            .where((Ticket.id == ticket["id"]) & (Ticket.version == current["version"]))
+            .returning(Ticket.id)
+        )
         if not done:
             return False
         # Names, not ids: the timeline shows the team as it was called then.
@@ -157,14 +190,21 @@ async def _into_queue(ticket: dict, team: dict, current: dict, clock: Clock) -> 
             changes["assignee"] = [current["assignee"], None]
         if status != current["status"]:
             changes["status"] = [current["status"], status]
-        await TicketActivity.insert(TicketActivity(ticket=ticket["id"], kind="assign", changes={**changes, "by": "automation"},
-                                                   created_at=now))  # fmt: skip
+        await TicketActivity.insert(
+            TicketActivity(ticket=ticket["id"], kind="assign", changes={**changes, "by": "automation"}, created_at=now)
+        )
         fresh = {**ticket, "status": status, "assignee": None, "version": current["version"]}
-        uow.emit(Event("ticket.updated", {
-            **_event(fresh, sorted(changes)).payload,
-            "old_status": current["status"] if status != current["status"] else None,
-            "old_assignee": current["assignee"],
-        }, audience=of_ticket(ticket["id"], current)))  # fmt: skip
+        uow.emit(
+            Event(
+                "ticket.updated",
+                {
+                    **_event(fresh, sorted(changes)).payload,
+                    "old_status": current["status"] if status != current["status"] else None,
+                    "old_assignee": current["assignee"],
+                },
+                audience=of_ticket(ticket["id"], current),
+            )
+        )
     return True
 
 
@@ -191,8 +231,15 @@ async def notify_role(ticket: dict, params: dict, rule: dict, run_id: int, clock
     if not ids:
         return unchanged(N_("nobody in that role"))
     async with UnitOfWork() as uow:
-        await notify(uow, ids, kind="automation", title=f"{ticket['number']} {ticket['title']}", body=rule["name"],
-                     link=f"/tickets/{ticket['id']}", dedupe_prefix=f"automation:{run_id}")  # fmt: skip
+        await notify(
+            uow,
+            ids,
+            kind="automation",
+            title=f"{ticket['number']} {ticket['title']}",
+            body=rule["name"],
+            link=f"/tickets/{ticket['id']}",
+            dedupe_prefix=f"automation:{run_id}",
+        )
     return Note(N_("%(n)s people notified"), {"n": len(ids)})
 
 
@@ -206,14 +253,32 @@ async def reply_template(ticket: dict, params: dict, rule: dict, run_id: int, cl
         raise ActionFailed(N_("the template is empty"))
     now = clock.now()
     async with UnitOfWork() as uow:
-        rows = await TicketActivity.insert(TicketActivity(
-            ticket=ticket["id"], kind="reply", body=body, is_public=True, created_at=now,
-            changes={"by": "automation", "rule": rule["id"], "template": template["id"]},
-        )).returning(TicketActivity.id)  # fmt: skip
-        await Ticket.update({Ticket.updated_at: now, Ticket.version: Ticket.version + 1}).where(Ticket.id == ticket["id"])
-        uow.emit(Event("ticket.message", {"id": ticket["id"], "activity": rows[0]["id"], "public": True,
-                                          "version": ticket["version"] + 1, "by": "automation"},
-                       audience=of_ticket(ticket["id"])))  # fmt: skip
+        rows = await TicketActivity.insert(
+            TicketActivity(
+                ticket=ticket["id"],
+                kind="reply",
+                body=body,
+                is_public=True,
+                created_at=now,
+                changes={"by": "automation", "rule": rule["id"], "template": template["id"]},
+            )
+        ).returning(TicketActivity.id)
+        await Ticket.update({Ticket.updated_at: now, Ticket.version: Ticket.version + 1}).where(
+            Ticket.id == ticket["id"]
+        )
+        uow.emit(
+            Event(
+                "ticket.message",
+                {
+                    "id": ticket["id"],
+                    "activity": rows[0]["id"],
+                    "public": True,
+                    "version": ticket["version"] + 1,
+                    "by": "automation",
+                },
+                audience=of_ticket(ticket["id"]),
+            )
+        )
     return template["name"]
 
 
@@ -223,14 +288,22 @@ async def follow_up(ticket: dict, params: dict, rule: dict, run_id: int, clock: 
     from app.core.i18n import gettext
 
     # Only the rule's own title has placeholders: the ticket's title is the public's text, taken as written.
-    title = fill(params["title"], ticket) if params.get("title") else gettext("Follow-up: %(title)s", title=ticket["title"])
+    title = (
+        fill(params["title"], ticket) if params.get("title") else gettext("Follow-up: %(title)s", title=ticket["title"])
+    )
     title = title[:200]
     draft = tickets.Draft(
-        type=params["type"], title=title, description=gettext("Follow-up of %(number)s.", number=ticket["number"]),
-        priority=ticket["priority"], channel="internal", student_id=ticket.get("student"),
-        class_group_id=ticket.get("class_group"), campus_id=ticket.get("campus"), requester_kind="staff",
+        type=params["type"],
+        title=title,
+        description=gettext("Follow-up of %(number)s.", number=ticket["number"]),
+        priority=ticket["priority"],
+        channel="internal",
+        student_id=ticket.get("student"),
+        class_group_id=ticket.get("class_group"),
+        campus_id=ticket.get("campus"),
+        requester_kind="staff",
         requester_name=ticket.get("requester_name") or "",
-    )  # fmt: skip
+    )
     try:
         created = await tickets.create_ticket(None, draft, clock, optional_types=tuple(FIELD_TYPES))
     except ValidationFailed as exc:
@@ -241,27 +314,39 @@ async def follow_up(ticket: dict, params: dict, rule: dict, run_id: int, clock: 
             break
         except Conflict:
             if attempt == ATTEMPTS - 1:
-                raise ActionFailed(N_("%(number)s created, but not linked: the ticket kept changing"),
-                                   number=created["number"]) from None
+                raise ActionFailed(
+                    N_("%(number)s created, but not linked: the ticket kept changing"), number=created["number"]
+                ) from None
     return created["number"]
 
 
-async def webhook(ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock, *, trigger: str = "",
-                  index: int = 0) -> str:  # fmt: skip
+async def webhook(
+    ticket: dict, params: dict, rule: dict, run_id: int, clock: Clock, *, trigger: str = "", index: int = 0
+) -> str:
     """Queued in the outbox: retried with backoff, visible on /admin/outbox, at most once per run.
     A private address saved before saving refused it is not queued (delivery would refuse it too)."""
     if saving_problem(params["url"]):
         raise ActionFailed(N_("not sent: the address is not a public http(s) address (see WEBHOOK_ALLOW_PRIVATE)"))
     payload = {
-        "event": f"automation.{trigger}", "rule": {"id": rule["id"], "name": rule["name"]}, "run": run_id,
+        "event": f"automation.{trigger}",
+        "rule": {"id": rule["id"], "name": rule["name"]},
+        "run": run_id,
         "ticket": {
-            "id": ticket["id"], "number": ticket["number"], "title": ticket["title"], "status": ticket["status"],
-            "priority": ticket["priority"], "type": ticket["type_code"], "channel": ticket["channel"],
-            "assignee_id": ticket["assignee"], "campus_id": ticket["campus"], "student_id": ticket.get("student"),
-            "tags": ticket["tags"], "fields": ticket.get("fields") or {},
+            "id": ticket["id"],
+            "number": ticket["number"],
+            "title": ticket["title"],
+            "status": ticket["status"],
+            "priority": ticket["priority"],
+            "type": ticket["type_code"],
+            "channel": ticket["channel"],
+            "assignee_id": ticket["assignee"],
+            "campus_id": ticket["campus"],
+            "student_id": ticket.get("student"),
+            "tags": ticket["tags"],
+            "fields": ticket.get("fields") or {},
         },
         "sent_at": _iso(clock.now()),
-    }  # fmt: skip
+    }
     async with UnitOfWork() as uow:
         row = await queue_webhook(uow, params["url"], f"automation.{trigger}", payload, f"automation:{run_id}:{index}")
     return Note(N_("queued as outgoing message #%(id)s"), {"id": row}) if row else unchanged(N_("queued before"))
@@ -272,6 +357,12 @@ def _iso(moment: datetime) -> str | Note:
 
 
 HANDLERS = {
-    "assign_person": assign_person, "assign_team": assign_team, "set_priority": set_priority, "add_tag": add_tag,
-    "notify_role": notify_role, "reply_template": reply_template, "follow_up": follow_up, "webhook": webhook,
-}  # fmt: skip
+    "assign_person": assign_person,
+    "assign_team": assign_team,
+    "set_priority": set_priority,
+    "add_tag": add_tag,
+    "notify_role": notify_role,
+    "reply_template": reply_template,
+    "follow_up": follow_up,
+    "webhook": webhook,
+}

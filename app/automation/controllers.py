@@ -44,8 +44,14 @@ def _blank_action() -> dict:
 
 def _editable(rule: dict) -> dict:
     """A stored rule in the shape of the form (one `value` per action, whatever its parameter is called)."""
-    actions = [{"kind": a.get("kind", ""), "value": a.get(rule_defs.ACTION_PARAM.get(a.get("kind", ""), "value"), ""),
-                "title": a.get("title", "")} for a in rule.get("actions") or []]  # fmt: skip
+    actions = [
+        {
+            "kind": a.get("kind", ""),
+            "value": a.get(rule_defs.ACTION_PARAM.get(a.get("kind", ""), "value"), ""),
+            "title": a.get("title", ""),
+        }
+        for a in rule.get("actions") or []
+    ]
     conditions = [{"key": "", **c} for c in rule.get("conditions") or []]
     return {**rule, "conditions": conditions, "actions": actions}
 
@@ -84,13 +90,23 @@ async def _field_keys() -> list[tuple[str, str]]:
 
 async def _context(rule: dict | None, values: dict, errors: dict | None = None, detail: str = "") -> dict:
     return {
-        "rule": rule, "values": values, "errors": errors or {}, "detail": detail,
-        "choices": await services.choices(), "field_keys": await _field_keys(),
-        "triggers": rule_defs.TRIGGERS, "subjects": rule_defs.SUBJECTS, "operators": rule_defs.OPERATORS,
-        "operators_of": rule_defs.OPERATORS_OF, "no_value_ops": rule_defs.NO_VALUE_OPS,
-        "action_kinds": rule_defs.ACTIONS, "wf": workflow, "roles": ROLES,
-        "max_conditions": rule_defs.MAX_CONDITIONS, "max_actions": rule_defs.MAX_ACTIONS,
-    }  # fmt: skip
+        "rule": rule,
+        "values": values,
+        "errors": errors or {},
+        "detail": detail,
+        "choices": await services.choices(),
+        "field_keys": await _field_keys(),
+        "triggers": rule_defs.TRIGGERS,
+        "subjects": rule_defs.SUBJECTS,
+        "operators": rule_defs.OPERATORS,
+        "operators_of": rule_defs.OPERATORS_OF,
+        "no_value_ops": rule_defs.NO_VALUE_OPS,
+        "action_kinds": rule_defs.ACTIONS,
+        "wf": workflow,
+        "roles": ROLES,
+        "max_conditions": rule_defs.MAX_CONDITIONS,
+        "max_actions": rule_defs.MAX_ACTIONS,
+    }
 
 
 class AutomationAdminController(Controller):
@@ -108,16 +124,26 @@ class AutomationAdminController(Controller):
         for rule in rules:
             by_trigger.setdefault(rule["trigger"], []).append(rule)
         return await page(
-            request, "automation/index.html", by_trigger=by_trigger, rule_count=len(rules),
-            deleted=await services.list_rules(include_deleted=True), notice=notice,
+            request,
+            "automation/index.html",
+            by_trigger=by_trigger,
+            rule_count=len(rules),
+            deleted=await services.list_rules(include_deleted=True),
+            notice=notice,
             **await _context(None, {}),
-        )  # fmt: skip
+        )
 
     @get("/new")
     async def new(self, request: Request, trigger: FromQuery[str] = "created") -> Response:
         trigger = trigger if trigger in rule_defs.TRIGGERS else "created"
-        values = {"name": "", "trigger": trigger, "match": "all", "is_active": True, "conditions": [],
-                  "actions": [_blank_action()]}  # fmt: skip
+        values = {
+            "name": "",
+            "trigger": trigger,
+            "match": "all",
+            "is_active": True,
+            "conditions": [],
+            "actions": [_blank_action()],
+        }
         return await page(request, FORM, **await _context(None, values))
 
     @post("/")
@@ -168,10 +194,15 @@ class AutomationAdminController(Controller):
         try:
             result = await services.test_rule(user, values, data.get("test_ticket", ""))
         except ValidationFailed as exc:
-            return HTMXTemplate(template_name="automation/test_result.html", status_code=422,
-                                context={**await _context(None, values), "result": None, "errors": exc.by_field()})  # fmt: skip
-        return HTMXTemplate(template_name="automation/test_result.html",
-                            context={**await _context(None, values), "result": result, "errors": {}})  # fmt: skip
+            return HTMXTemplate(
+                template_name="automation/test_result.html",
+                status_code=422,
+                context={**await _context(None, values), "result": None, "errors": exc.by_field()},
+            )
+        return HTMXTemplate(
+            template_name="automation/test_result.html",
+            context={**await _context(None, values), "result": result, "errors": {}},
+        )
 
     @post("/{rule_id:int}/active")
     async def set_active(self, request: Request, user: AuthUser, rule_id: FromPath[int]) -> Response:
@@ -202,16 +233,29 @@ class AutomationAdminController(Controller):
         return Redirect(f"/admin/automation?notice={notice}")
 
     @get("/runs")
-    async def runs(self, request: Request, rule: FromQuery[str] = "", outcome: FromQuery[str] = "",
-                   limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:  # fmt: skip
+    async def runs(
+        self,
+        request: Request,
+        rule: FromQuery[str] = "",
+        outcome: FromQuery[str] = "",
+        limit: FromQuery[str] = "",
+        offset: FromQuery[str] = "",
+    ) -> Response:
         rule_id = parse_int(rule)
         outcome = outcome if outcome in OUTCOMES else ""
         result = await services.list_runs(rule_id, PageRequest.parse(limit, offset), outcome)
         chosen = await services.get_rule(rule_id) if rule_id is not None else None
-        return await page(request, "automation/runs.html", page_data=result, chosen=chosen, outcomes=OUTCOMES,
-                          filters={"rule": rule if rule_id else "", "outcome": outcome},
-                          rules=await services.list_rules(), action_kinds=rule_defs.ACTIONS,
-                          triggers=rule_defs.TRIGGERS)  # fmt: skip
+        return await page(
+            request,
+            "automation/runs.html",
+            page_data=result,
+            chosen=chosen,
+            outcomes=OUTCOMES,
+            filters={"rule": rule if rule_id else "", "outcome": outcome},
+            rules=await services.list_rules(),
+            action_kinds=rule_defs.ACTIONS,
+            triggers=rule_defs.TRIGGERS,
+        )
 
     # --- reply templates and the webhook secret ---------------------------------------------------
 
@@ -220,8 +264,13 @@ class AutomationAdminController(Controller):
         rows, rules = await services.list_templates(), await services.list_rules()
         for row in rows:
             row["used_by"] = await services.rules_using_template(row["id"], rules)
-        return await page(request, "automation/templates.html", templates=rows, secret=webhook_secret(),
-                          notice=request.query_params.get("notice", ""))  # fmt: skip
+        return await page(
+            request,
+            "automation/templates.html",
+            templates=rows,
+            secret=webhook_secret(),
+            notice=request.query_params.get("notice", ""),
+        )
 
     @get("/templates/new")
     async def new_template(self, request: Request) -> Response:
@@ -230,8 +279,15 @@ class AutomationAdminController(Controller):
     @get("/templates/{template_id:int}")
     async def edit_template(self, request: Request, template_id: FromPath[int]) -> Response:
         template = await services.get_template(template_id)
-        return await page(request, TEMPLATE_FORM, reply=template, values=template, errors={}, detail="",
-                          used_by=await services.rules_using_template(template_id))  # fmt: skip
+        return await page(
+            request,
+            TEMPLATE_FORM,
+            reply=template,
+            values=template,
+            errors={},
+            detail="",
+            used_by=await services.rules_using_template(template_id),
+        )
 
     @post("/templates")
     async def create_template(self, request: Request, user: AuthUser) -> Response:
@@ -249,6 +305,14 @@ class AutomationAdminController(Controller):
         except ValidationFailed as exc:
             template = await services.get_template(template_id) if template_id is not None else None
             used_by = await services.rules_using_template(template_id) if template_id is not None else []
-            return await page(request, TEMPLATE_FORM, status_code=422, reply=template, values=data,
-                              errors=exc.by_field(), detail=exc.detail, used_by=used_by)  # fmt: skip
+            return await page(
+                request,
+                TEMPLATE_FORM,
+                status_code=422,
+                reply=template,
+                values=data,
+                errors=exc.by_field(),
+                detail=exc.detail,
+                used_by=used_by,
+            )
         return _redirect(request, "/admin/automation/templates?notice=saved")

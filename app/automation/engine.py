@@ -31,11 +31,26 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 TICKET_COLUMNS = (
-    Ticket.id, Ticket.number, Ticket.title, Ticket.description, Ticket.status, Ticket.priority, Ticket.channel,
-    Ticket.fields, Ticket.assignee, Ticket.campus, Ticket.team, Ticket.student, Ticket.class_group, Ticket.version,
-    Ticket.requester_name, Ticket.csat_score, Ticket.deleted_at, Ticket.ticket_type.code.as_alias("type_code"),
+    Ticket.id,
+    Ticket.number,
+    Ticket.title,
+    Ticket.description,
+    Ticket.status,
+    Ticket.priority,
+    Ticket.channel,
+    Ticket.fields,
+    Ticket.assignee,
+    Ticket.campus,
+    Ticket.team,
+    Ticket.student,
+    Ticket.class_group,
+    Ticket.version,
+    Ticket.requester_name,
+    Ticket.csat_score,
+    Ticket.deleted_at,
+    Ticket.ticket_type.code.as_alias("type_code"),
     Ticket.student.name.as_alias("student_name"),
-)  # fmt: skip
+)
 
 
 def _claimable(now: datetime):
@@ -45,11 +60,23 @@ def _claimable(now: datetime):
 
 
 async def rules_for(trigger: str) -> list[dict]:
-    return await AutomationRule.select(
-        AutomationRule.id, AutomationRule.name, AutomationRule.match, AutomationRule.conditions, AutomationRule.actions
-    ).where(
-        (AutomationRule.trigger == trigger) & AutomationRule.is_active.eq(True) & AutomationRule.deleted_at.is_null()
-    ).order_by(AutomationRule.position).order_by(AutomationRule.id).output(load_json=True)  # fmt: skip
+    return (
+        await AutomationRule.select(
+            AutomationRule.id,
+            AutomationRule.name,
+            AutomationRule.match,
+            AutomationRule.conditions,
+            AutomationRule.actions,
+        )
+        .where(
+            (AutomationRule.trigger == trigger)
+            & AutomationRule.is_active.eq(True)
+            & AutomationRule.deleted_at.is_null()
+        )
+        .order_by(AutomationRule.position)
+        .order_by(AutomationRule.id)
+        .output(load_json=True)
+    )
 
 
 async def ticket_view(ticket_id: int, payload: dict) -> dict | None:
@@ -65,7 +92,9 @@ async def ticket_view(ticket_id: int, payload: dict) -> dict | None:
     )
     event = dict(payload)
     if isinstance(payload.get("activity"), int):
-        message = await TicketActivity.select(TicketActivity.body).where(TicketActivity.id == payload["activity"]).first()
+        message = (
+            await TicketActivity.select(TicketActivity.body).where(TicketActivity.id == payload["activity"]).first()
+        )
         event["body"] = message["body"] if message else ""
     ticket["event"] = event
     return ticket
@@ -74,12 +103,23 @@ async def ticket_view(ticket_id: int, payload: dict) -> dict | None:
 async def process(trigger_id: int, clock: Clock = system_clock) -> list[dict]:
     """Run the rules of one trigger; returns the runs it made ([] when another worker has it)."""
     now = clock.now()
-    claimed = await AutomationTrigger.update({
-        AutomationTrigger.status: "running", AutomationTrigger.locked_until: now + LEASE,
-    }).where((AutomationTrigger.id == trigger_id) & _claimable(now)).returning(
-        AutomationTrigger.id, AutomationTrigger.ticket, AutomationTrigger.trigger, AutomationTrigger.payload,
-        AutomationTrigger.chain, AutomationTrigger.depth,
-    )  # fmt: skip
+    claimed = (
+        await AutomationTrigger.update(
+            {
+                AutomationTrigger.status: "running",
+                AutomationTrigger.locked_until: now + LEASE,
+            }
+        )
+        .where((AutomationTrigger.id == trigger_id) & _claimable(now))
+        .returning(
+            AutomationTrigger.id,
+            AutomationTrigger.ticket,
+            AutomationTrigger.trigger,
+            AutomationTrigger.payload,
+            AutomationTrigger.chain,
+            AutomationTrigger.depth,
+        )
+    )
     if not claimed:
         return []
     trigger = _decoded(claimed[0])
@@ -93,9 +133,13 @@ async def process(trigger_id: int, clock: Clock = system_clock) -> list[dict]:
         run = await _run_rule(trigger, rule, ticket, clock)
         if run is not None:
             runs.append(run)
-    await AutomationTrigger.update({
-        AutomationTrigger.status: "done", AutomationTrigger.processed_at: clock.now(), AutomationTrigger.locked_until: None,
-    }).where(AutomationTrigger.id == trigger_id)  # fmt: skip
+    await AutomationTrigger.update(
+        {
+            AutomationTrigger.status: "done",
+            AutomationTrigger.processed_at: clock.now(),
+            AutomationTrigger.locked_until: None,
+        }
+    ).where(AutomationTrigger.id == trigger_id)
     return runs
 
 
@@ -108,11 +152,22 @@ def _decoded(row: dict) -> dict:
 
 async def _run_rule(trigger: dict, rule: dict, ticket: dict, clock: Clock) -> dict | None:
     looped = rule["id"] in trigger["chain"]
-    inserted = await AutomationRun.insert(AutomationRun(
-        trigger_event=trigger["id"], rule=rule["id"], rule_name=rule["name"], ticket=ticket["id"],
-        trigger=trigger["trigger"], outcome="skipped_loop" if looped else "running", created_at=clock.now(),
-        finished_at=clock.now() if looped else None,
-    )).on_conflict(action="DO NOTHING").returning(AutomationRun.id)  # fmt: skip
+    inserted = (
+        await AutomationRun.insert(
+            AutomationRun(
+                trigger_event=trigger["id"],
+                rule=rule["id"],
+                rule_name=rule["name"],
+                ticket=ticket["id"],
+                trigger=trigger["trigger"],
+                outcome="skipped_loop" if looped else "running",
+                created_at=clock.now(),
+                finished_at=clock.now() if looped else None,
+            )
+        )
+        .on_conflict(action="DO NOTHING")
+        .returning(AutomationRun.id)
+    )
     if not inserted:
         return None  # run before (a retried job, or another worker)
     run_id = inserted[0]["id"]
@@ -167,31 +222,61 @@ def _describe(entry: dict, result) -> None:
 async def _finish(run_id, rule, trigger, ticket, entries, outcome, clock) -> None:
     now = clock.now()
     async with UnitOfWork() as uow:
-        await AutomationRun.update({
-            AutomationRun.outcome: outcome, AutomationRun.log: entries, AutomationRun.finished_at: now,
-            AutomationRun.error: "; ".join(e["detail"] for e in entries if not e["ok"])[:2000],
-        }).where(AutomationRun.id == run_id)  # fmt: skip
+        await AutomationRun.update(
+            {
+                AutomationRun.outcome: outcome,
+                AutomationRun.log: entries,
+                AutomationRun.finished_at: now,
+                AutomationRun.error: "; ".join(e["detail"] for e in entries if not e["ok"])[:2000],
+            }
+        ).where(AutomationRun.id == run_id)
         if outcome == "done" and all(e.get("unchanged") for e in entries):
             return  # the ticket was as the rule wants it: the run log has it, the timeline stays quiet
-        await TicketActivity.insert(TicketActivity(
-            ticket=ticket["id"], kind="automation", created_at=now,
-            changes={"rule": rule["id"], "name": rule["name"], "trigger": trigger["trigger"], "run": run_id,
-                     "outcome": outcome, "actions": entries},
-        ))  # fmt: skip
+        await TicketActivity.insert(
+            TicketActivity(
+                ticket=ticket["id"],
+                kind="automation",
+                created_at=now,
+                changes={
+                    "rule": rule["id"],
+                    "name": rule["name"],
+                    "trigger": trigger["trigger"],
+                    "run": run_id,
+                    "outcome": outcome,
+                    "actions": entries,
+                },
+            )
+        )
         # Open ticket pages and boards refresh; fields ["automation"] fires no trigger of its own.
-        uow.emit(Event("ticket.updated", {
-            "id": ticket["id"], "status": ticket["status"], "old_status": None, "assignee": ticket["assignee"],
-            "campus": ticket["campus"], "priority": ticket["priority"], "type": ticket["type_code"],
-            "version": ticket["version"], "old_assignee": ticket["assignee"], "fields": ["automation"],
-        }, audience=of_ticket(ticket["id"])))  # fmt: skip
+        uow.emit(
+            Event(
+                "ticket.updated",
+                {
+                    "id": ticket["id"],
+                    "status": ticket["status"],
+                    "old_status": None,
+                    "assignee": ticket["assignee"],
+                    "campus": ticket["campus"],
+                    "priority": ticket["priority"],
+                    "type": ticket["type_code"],
+                    "version": ticket["version"],
+                    "old_assignee": ticket["assignee"],
+                    "fields": ["automation"],
+                },
+                audience=of_ticket(ticket["id"]),
+            )
+        )
 
 
 async def pending_ids(clock: Clock = system_clock, older_than_seconds: float = 5, limit: int = 200) -> list[int]:
     """Triggers whose job was lost (Redis flushed, worker down): the sweeper runs them."""
     now = clock.now()
-    rows = await AutomationTrigger.select(AutomationTrigger.id).where(
-        _claimable(now) & (AutomationTrigger.created_at <= now - timedelta(seconds=older_than_seconds))
-    ).order_by(AutomationTrigger.id).limit(limit)  # fmt: skip
+    rows = (
+        await AutomationTrigger.select(AutomationTrigger.id)
+        .where(_claimable(now) & (AutomationTrigger.created_at <= now - timedelta(seconds=older_than_seconds)))
+        .order_by(AutomationTrigger.id)
+        .limit(limit)
+    )
     return [r["id"] for r in rows]
 
 
@@ -212,7 +297,9 @@ KEEP_DONE = timedelta(days=14)
 
 async def prune(clock: Clock = system_clock) -> int:
     """Forget processed triggers older than KEEP_DONE: the table would otherwise grow with every write."""
-    gone = await AutomationTrigger.delete().where(
-        (AutomationTrigger.status == "done") & (AutomationTrigger.created_at < clock.now() - KEEP_DONE)
-    ).returning(AutomationTrigger.id)  # fmt: skip
+    gone = (
+        await AutomationTrigger.delete()
+        .where((AutomationTrigger.status == "done") & (AutomationTrigger.created_at < clock.now() - KEEP_DONE))
+        .returning(AutomationTrigger.id)
+    )
     return len(gone)

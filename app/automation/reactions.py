@@ -44,9 +44,11 @@ def forget_cached_rules() -> None:
 async def listened_triggers() -> frozenset[str]:
     if time.monotonic() < _cache["until"]:
         return _cache["triggers"]
-    rows = await AutomationRule.select(AutomationRule.trigger).where(
-        AutomationRule.is_active.eq(True) & AutomationRule.deleted_at.is_null()
-    ).distinct()  # fmt: skip
+    rows = (
+        await AutomationRule.select(AutomationRule.trigger)
+        .where(AutomationRule.is_active.eq(True) & AutomationRule.deleted_at.is_null())
+        .distinct()
+    )
     _cache.update(triggers=frozenset(r["trigger"] for r in rows), until=time.monotonic() + CACHE_SECONDS)
     return _cache["triggers"]
 
@@ -80,9 +82,11 @@ async def record_triggers(uow: UnitOfWork, event: Event) -> None:
     if not fresh:
         return
     chain = list(context.chain) if context else []
-    rows = await AutomationTrigger.insert(*[
-        AutomationTrigger(ticket=ticket_id, trigger=name, payload=_payload(event), chain=chain, depth=depth)
-        for name in fresh
-    ]).returning(AutomationTrigger.id)  # fmt: skip
+    rows = await AutomationTrigger.insert(
+        *[
+            AutomationTrigger(ticket=ticket_id, trigger=name, payload=_payload(event), chain=chain, depth=depth)
+            for name in fresh
+        ]
+    ).returning(AutomationTrigger.id)
     for row in rows:
         uow.enqueue(RUN_JOB, row["id"], job_id=f"automation:{row['id']}")

@@ -75,9 +75,15 @@ ACTIONS: dict[str, str] = {
 }
 # The one parameter each action takes (the form's "value" input).
 ACTION_PARAM: dict[str, str] = {
-    "assign_person": "user", "assign_team": "team", "set_priority": "priority", "add_tag": "tag",
-    "notify_role": "role", "reply_template": "template", "follow_up": "type", "webhook": "url",
-}  # fmt: skip
+    "assign_person": "user",
+    "assign_team": "team",
+    "set_priority": "priority",
+    "add_tag": "tag",
+    "notify_role": "role",
+    "reply_template": "template",
+    "follow_up": "type",
+    "webhook": "url",
+}
 TAG_RE = re.compile(r"^[\w\u4e00-\u9fff\-]{1,40}$")
 URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 WEBHOOK_PROBLEMS = {  # webhook_targets.saving_problem's answers
@@ -133,9 +139,13 @@ def clean_rule(data: dict, choices: Choices) -> tuple[dict, list[FieldError]]:
     clean_conditions = [_clean_condition(i, c, choices, errors) for i, c in enumerate(conditions[:MAX_CONDITIONS])]
     clean_actions = [_clean_action(i, a, choices, errors) for i, a in enumerate(actions[:MAX_ACTIONS])]
     return {
-        "name": name, "trigger": trigger, "match": match, "is_active": bool(data.get("is_active", True)),
-        "conditions": clean_conditions, "actions": clean_actions,
-    }, errors  # fmt: skip
+        "name": name,
+        "trigger": trigger,
+        "match": match,
+        "is_active": bool(data.get("is_active", True)),
+        "conditions": clean_conditions,
+        "actions": clean_actions,
+    }, errors
 
 
 def _clean_condition(index: int, raw: dict, choices: Choices, errors: list[FieldError]) -> dict:
@@ -159,8 +169,11 @@ def _clean_condition(index: int, raw: dict, choices: Choices, errors: list[Field
         out["value"] = ""
         return out
     options = {
-        "type": choices.types, "priority": workflow.PRIORITIES, "channel": workflow.CHANNELS, "status": workflow.STATUSES,
-    }.get(subject)  # fmt: skip
+        "type": choices.types,
+        "priority": workflow.PRIORITIES,
+        "channel": workflow.CHANNELS,
+        "status": workflow.STATUSES,
+    }.get(subject)
     if options is not None:
         if value not in options:
             errors.append(FieldError(f"{at}.value", "Choose one of the listed options."))
@@ -243,7 +256,9 @@ def condition_holds(condition: dict, ticket: dict) -> bool:
         actual = ticket["type_code"] if subject == "type" else ticket[subject]
         return (actual == value) == (op == "is")
     if subject == "text":
-        haystack = f"{ticket.get('title', '')}\n{ticket.get('description', '')}\n{ticket.get('event', {}).get('body', '')}"
+        haystack = (
+            f"{ticket.get('title', '')}\n{ticket.get('description', '')}\n{ticket.get('event', {}).get('body', '')}"
+        )
         found = str(value).casefold() in haystack.casefold()
         return found == (op == "contains")
     if subject == "student_tag":

@@ -19,7 +19,7 @@ from app.automation.rules import (
     clean_rule,
     condition_holds,
     rule_matches,
-)  # fmt: skip
+)
 from app.core import audit
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
@@ -34,10 +34,19 @@ from tables.tickets.tables import Ticket, TicketType
 
 RULE_FIELDS = ("name", "trigger", "match", "conditions", "actions", "is_active")
 RUN_COLUMNS = (
-    AutomationRun.id, AutomationRun.rule, AutomationRun.rule_name, AutomationRun.ticket, AutomationRun.trigger,
-    AutomationRun.outcome, AutomationRun.log, AutomationRun.error, AutomationRun.created_at, AutomationRun.finished_at,
-    AutomationRun.ticket.number.as_alias("ticket_number"), AutomationRun.ticket.title.as_alias("ticket_title"),
-)  # fmt: skip
+    AutomationRun.id,
+    AutomationRun.rule,
+    AutomationRun.rule_name,
+    AutomationRun.ticket,
+    AutomationRun.trigger,
+    AutomationRun.outcome,
+    AutomationRun.log,
+    AutomationRun.error,
+    AutomationRun.created_at,
+    AutomationRun.finished_at,
+    AutomationRun.ticket.number.as_alias("ticket_number"),
+    AutomationRun.ticket.title.as_alias("ticket_title"),
+)
 
 
 def require_admin(actor: CurrentUser) -> None:
@@ -49,13 +58,17 @@ async def choices() -> Choices:
     types = await TicketType.select(TicketType.code, TicketType.name).order_by(TicketType.sort_order)
     users = await User.select(User.id, User.display_name).where(User.is_active.eq(True)).order_by(User.display_name)
     teams = await Team.select(Team.id, Team.name).order_by(Team.name)
-    templates = await ReplyTemplate.select(ReplyTemplate.id, ReplyTemplate.name).where(
-        ReplyTemplate.is_active.eq(True)
-    ).order_by(ReplyTemplate.name)  # fmt: skip
+    templates = (
+        await ReplyTemplate.select(ReplyTemplate.id, ReplyTemplate.name)
+        .where(ReplyTemplate.is_active.eq(True))
+        .order_by(ReplyTemplate.name)
+    )
     return Choices(
-        types={t["code"]: t["name"] for t in types}, users={u["id"]: u["display_name"] for u in users},
-        teams={t["id"]: t["name"] for t in teams}, templates={t["id"]: t["name"] for t in templates},
-    )  # fmt: skip
+        types={t["code"]: t["name"] for t in types},
+        users={u["id"]: u["display_name"] for u in users},
+        teams={t["id"]: t["name"] for t in teams},
+        templates={t["id"]: t["name"] for t in templates},
+    )
 
 
 def rule_from_form(form: dict[str, str]) -> dict:
@@ -71,9 +84,13 @@ def rule_from_form(form: dict[str, str]) -> dict:
             continue
         actions.append({k: form.get(f"actions.{i}.{k}", "") for k in ("kind", "value", "title")})
     return {
-        "name": form.get("name", ""), "trigger": form.get("trigger", ""), "match": form.get("match", "all"),
-        "is_active": form.get("is_active") in ("on", "1", "true"), "conditions": conditions, "actions": actions,
-    }  # fmt: skip
+        "name": form.get("name", ""),
+        "trigger": form.get("trigger", ""),
+        "match": form.get("match", "all"),
+        "is_active": form.get("is_active") in ("on", "1", "true"),
+        "conditions": conditions,
+        "actions": actions,
+    }
 
 
 def _version(raw) -> int | None:
@@ -87,16 +104,22 @@ def _version(raw) -> int | None:
 
 async def list_rules(include_deleted: bool = False) -> list[dict]:
     where = AutomationRule.deleted_at.is_null() if not include_deleted else AutomationRule.deleted_at.is_not_null()
-    rules = await AutomationRule.select(*AutomationRule.all_columns()).where(where).order_by(
-        AutomationRule.position
-    ).order_by(AutomationRule.id).output(load_json=True)  # fmt: skip
+    rules = (
+        await AutomationRule.select(*AutomationRule.all_columns())
+        .where(where)
+        .order_by(AutomationRule.position)
+        .order_by(AutomationRule.id)
+        .output(load_json=True)
+    )
     order = list(TRIGGERS)
     rules.sort(key=lambda r: (order.index(r["trigger"]) if r["trigger"] in order else 99, r["position"], r["id"]))
     if rules:
         counts: dict[tuple[int, str], int] = {}
-        grouped = await AutomationRun.select(
-            AutomationRun.rule, AutomationRun.outcome, Count(AutomationRun.id, alias="n")
-        ).where(AutomationRun.rule.is_in([r["id"] for r in rules])).group_by(AutomationRun.rule, AutomationRun.outcome)
+        grouped = (
+            await AutomationRun.select(AutomationRun.rule, AutomationRun.outcome, Count(AutomationRun.id, alias="n"))
+            .where(AutomationRun.rule.is_in([r["id"] for r in rules]))
+            .group_by(AutomationRun.rule, AutomationRun.outcome)
+        )
         for row in grouped:
             counts[(row["rule"], row["outcome"])] = row["n"]
         for rule in rules:
@@ -106,9 +129,12 @@ async def list_rules(include_deleted: bool = False) -> list[dict]:
 
 
 async def get_rule(rule_id: int) -> dict:
-    rule = await AutomationRule.select(*AutomationRule.all_columns()).where(AutomationRule.id == rule_id).first().output(
-        load_json=True
-    )  # fmt: skip
+    rule = (
+        await AutomationRule.select(*AutomationRule.all_columns())
+        .where(AutomationRule.id == rule_id)
+        .first()
+        .output(load_json=True)
+    )
     if rule is None:
         raise NotFound("This rule does not exist.")
     return rule
@@ -124,13 +150,23 @@ async def save_rule(actor: CurrentUser, rule_id: int | None, data: dict, clock: 
     now = clock.now()
     async with UnitOfWork() as uow:
         if rule_id is None:
-            rows = await AutomationRule.insert(AutomationRule(
-                **clean, position=await _next_position(clean["trigger"]), created_by=actor.id, created_at=now,
-                updated_at=now,
-            )).returning(AutomationRule.id)  # fmt: skip
+            rows = await AutomationRule.insert(
+                AutomationRule(
+                    **clean,
+                    position=await _next_position(clean["trigger"]),
+                    created_by=actor.id,
+                    created_at=now,
+                    updated_at=now,
+                )
+            ).returning(AutomationRule.id)
             rule_id = rows[0]["id"]
-            await audit.record(actor_id=actor.id, action="create", entity_type="automation_rule", entity_id=rule_id,
-                               changes=audit.snapshot(clean, RULE_FIELDS))  # fmt: skip
+            await audit.record(
+                actor_id=actor.id,
+                action="create",
+                entity_type="automation_rule",
+                entity_id=rule_id,
+                changes=audit.snapshot(clean, RULE_FIELDS),
+            )
         else:
             before = await get_rule(rule_id)
             if before["deleted_at"] is not None:
@@ -141,23 +177,39 @@ async def save_rule(actor: CurrentUser, rule_id: int | None, data: dict, clock: 
             moved = {}
             if clean["trigger"] != before["trigger"]:  # joins its new trigger's rules at the end
                 moved = {AutomationRule.position: await _next_position(clean["trigger"])}
-            done = await AutomationRule.update({
-                **{getattr(AutomationRule, k): v for k, v in clean.items()}, **moved,
-                AutomationRule.version: AutomationRule.version + 1, AutomationRule.updated_at: now,
-            }).where(where).returning(AutomationRule.id)  # fmt: skip
+            done = (
+                await AutomationRule.update(
+                    {
+                        **{getattr(AutomationRule, k): v for k, v in clean.items()},
+                        **moved,
+                        AutomationRule.version: AutomationRule.version + 1,
+                        AutomationRule.updated_at: now,
+                    }
+                )
+                .where(where)
+                .returning(AutomationRule.id)
+            )
             if not done:
                 raise Conflict("Someone else changed this rule after you opened it. Reload to see their changes.")
-            await audit.record(actor_id=actor.id, action="update", entity_type="automation_rule", entity_id=rule_id,
-                               changes=audit.diff(before, clean, RULE_FIELDS))  # fmt: skip
+            await audit.record(
+                actor_id=actor.id,
+                action="update",
+                entity_type="automation_rule",
+                entity_id=rule_id,
+                changes=audit.diff(before, clean, RULE_FIELDS),
+            )
         uow.emit(Event("automation.rule_saved", {"id": rule_id}, audience=ADMINS))
         uow.after_commit(_forget)
     return await get_rule(rule_id)
 
 
 async def _next_position(trigger: str) -> int:
-    last = await AutomationRule.select(AutomationRule.position).where(AutomationRule.trigger == trigger).order_by(
-        AutomationRule.position, ascending=False
-    ).first()  # fmt: skip
+    last = (
+        await AutomationRule.select(AutomationRule.position)
+        .where(AutomationRule.trigger == trigger)
+        .order_by(AutomationRule.position, ascending=False)
+        .first()
+    )
     return last["position"] + 1 if last else 0
 
 
@@ -169,11 +221,16 @@ async def _change(actor: CurrentUser, rule_id: int, updates: dict, action: str, 
     require_admin(actor)
     await get_rule(rule_id)
     async with UnitOfWork() as uow:
-        await AutomationRule.update({
-            **updates, AutomationRule.version: AutomationRule.version + 1, AutomationRule.updated_at: clock.now(),
-        }).where(AutomationRule.id == rule_id)  # fmt: skip
-        await audit.record(actor_id=actor.id, action=action, entity_type="automation_rule", entity_id=rule_id,
-                           changes={})  # fmt: skip
+        await AutomationRule.update(
+            {
+                **updates,
+                AutomationRule.version: AutomationRule.version + 1,
+                AutomationRule.updated_at: clock.now(),
+            }
+        ).where(AutomationRule.id == rule_id)
+        await audit.record(
+            actor_id=actor.id, action=action, entity_type="automation_rule", entity_id=rule_id, changes={}
+        )
         uow.emit(Event("automation.rule_saved", {"id": rule_id}, audience=ADMINS))
         uow.after_commit(_forget)
     return await get_rule(rule_id)
@@ -211,11 +268,15 @@ async def move_rule(actor: CurrentUser, rule_id: int, direction: str, clock: Clo
         # Rewrite every position 0..n: old data may have ties, and a swap of tied values changes nothing.
         for position, rid in enumerate(ids):
             # The version counts every change, the order included.
-            await AutomationRule.update({
-                AutomationRule.position: position, AutomationRule.version: AutomationRule.version + 1,
-            }).where((AutomationRule.id == rid) & (AutomationRule.position != position))  # fmt: skip
-        await audit.record(actor_id=actor.id, action=f"move_{direction}", entity_type="automation_rule",
-                           entity_id=rule_id, changes={})  # fmt: skip
+            await AutomationRule.update(
+                {
+                    AutomationRule.position: position,
+                    AutomationRule.version: AutomationRule.version + 1,
+                }
+            ).where((AutomationRule.id == rid) & (AutomationRule.position != position))
+        await audit.record(
+            actor_id=actor.id, action=f"move_{direction}", entity_type="automation_rule", entity_id=rule_id, changes={}
+        )
         uow.emit(Event("automation.rule_saved", {"id": rule_id}, audience=ADMINS))
 
 
@@ -233,9 +294,13 @@ async def test_rule(actor: CurrentUser, data: dict, ticket_ref: str) -> TestResu
     errors = [e for e in errors if e.field.startswith("conditions")]
     ref = (ticket_ref or "").strip()
     ticket_id = parse_int(ref)
-    row = await Ticket.select(Ticket.id).where(
-        (Ticket.number == ref.upper()) | (Ticket.id == (-1 if ticket_id is None else ticket_id))
-    ).first() if ref else None  # fmt: skip
+    row = (
+        await Ticket.select(Ticket.id)
+        .where((Ticket.number == ref.upper()) | (Ticket.id == (-1 if ticket_id is None else ticket_id)))
+        .first()
+        if ref
+        else None
+    )
     if row is None:
         errors.append(FieldError("test_ticket", "No ticket with this number."))
     if errors:
@@ -243,7 +308,9 @@ async def test_rule(actor: CurrentUser, data: dict, ticket_ref: str) -> TestResu
     ticket = await engine.ticket_view(row["id"], {})
     if ticket is None:
         raise ValidationFailed([FieldError("test_ticket", "No ticket with this number.")])
-    return TestResult(ticket, rule_matches(clean, ticket), [(c, condition_holds(c, ticket)) for c in clean["conditions"]])
+    return TestResult(
+        ticket, rule_matches(clean, ticket), [(c, condition_holds(c, ticket)) for c in clean["conditions"]]
+    )
 
 
 async def list_runs(rule_id: int | None, page: PageRequest, outcome: str = "") -> Page[dict]:
@@ -291,18 +358,32 @@ async def save_template(actor: CurrentUser, template_id: int | None, data: dict,
     now = clock.now()
     async with UnitOfWork() as uow:
         if template_id is None:
-            rows = await ReplyTemplate.insert(ReplyTemplate(name=name, body=body, is_active=active, created_at=now,
-                                                            updated_at=now)).returning(ReplyTemplate.id)  # fmt: skip
+            rows = await ReplyTemplate.insert(
+                ReplyTemplate(name=name, body=body, is_active=active, created_at=now, updated_at=now)
+            ).returning(ReplyTemplate.id)
             template_id = rows[0]["id"]
         else:
-            done = await ReplyTemplate.update({
-                ReplyTemplate.name: name, ReplyTemplate.body: body, ReplyTemplate.is_active: active,
-                ReplyTemplate.updated_at: now,
-            }).where(ReplyTemplate.id == template_id).returning(ReplyTemplate.id)  # fmt: skip
+            done = (
+                await ReplyTemplate.update(
+                    {
+                        ReplyTemplate.name: name,
+                        ReplyTemplate.body: body,
+                        ReplyTemplate.is_active: active,
+                        ReplyTemplate.updated_at: now,
+                    }
+                )
+                .where(ReplyTemplate.id == template_id)
+                .returning(ReplyTemplate.id)
+            )
             if not done:
                 raise NotFound("This template does not exist.")
-        await audit.record(actor_id=actor.id, action="save", entity_type="reply_template", entity_id=template_id,
-                           changes={"name": [None, name]})  # fmt: skip
+        await audit.record(
+            actor_id=actor.id,
+            action="save",
+            entity_type="reply_template",
+            entity_id=template_id,
+            changes={"name": [None, name]},
+        )
         uow.emit(Event("automation.template_saved", {"id": template_id}, audience=ADMINS))
     return await ReplyTemplate.select().where(ReplyTemplate.id == template_id).first()
 
@@ -310,6 +391,11 @@ async def save_template(actor: CurrentUser, template_id: int | None, data: dict,
 async def rules_using_template(template_id: int, rules: list[dict] | None = None) -> list[str]:
     """Names of the live rules that reply with this template (`rules`: list_rules(), when already read)."""
     rules = await list_rules() if rules is None else rules
-    return [r["name"] for r in rules if any(
-        a.get("kind") == "reply_template" and a.get(ACTION_PARAM["reply_template"]) == template_id for a in r["actions"]
-    )]  # fmt: skip
+    return [
+        r["name"]
+        for r in rules
+        if any(
+            a.get("kind") == "reply_template" and a.get(ACTION_PARAM["reply_template"]) == template_id
+            for a in r["actions"]
+        )
+    ]

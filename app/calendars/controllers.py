@@ -23,10 +23,22 @@ from app.core.web import page
 from tables.accounts.tables import Campus
 
 FORM = "calendars/form.html"
-HISTORY_LABELS = {"name": N_("Calendar name"), "timezone": N_("Time zone"), "campus": N_("Campus"),
-                  "weekly": N_("Weekly hours")}  # fmt: skip
-COMMON_ZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo", "Europe/London",
-                "America/New_York", "UTC")  # fmt: skip
+HISTORY_LABELS = {
+    "name": N_("Calendar name"),
+    "timezone": N_("Time zone"),
+    "campus": N_("Campus"),
+    "weekly": N_("Weekly hours"),
+}
+COMMON_ZONES = (
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Taipei",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Europe/London",
+    "America/New_York",
+    "UTC",
+)
 _SHIFT = re.compile(r"^\s*(\S+?)\s*[-–~至]\s*(\S+)\s*$")
 
 
@@ -65,13 +77,19 @@ def _weekly_rows(weekly) -> list[dict]:
     rows = []
     for day, label in enumerate(services.WEEKDAYS):
         shifts = weekly[day] if weekly and day < len(weekly) else []
-        pairs = [[services.format_minute(s) if isinstance(s, int) else s,
-                  services.format_minute(e) if isinstance(e, int) else e] for s, e in shifts]  # fmt: skip
+        pairs = [
+            [
+                services.format_minute(s) if isinstance(s, int) else s,
+                services.format_minute(e) if isinstance(e, int) else e,
+            ]
+            for s, e in shifts
+        ]
         pairs += [["", ""]] * (services.MAX_SHIFTS - len(pairs))
         used = [n for n, (start, end) in enumerate(pairs) if start or end]
         shown = min(services.MAX_SHIFTS, (used[-1] + 2) if used else 1)  # the filled ones and one blank
-        rows.append({"day": day, "label": label, "closed": not shifts, "pairs": pairs[: services.MAX_SHIFTS],
-                     "shown": shown})  # fmt: skip
+        rows.append(
+            {"day": day, "label": label, "closed": not shifts, "pairs": pairs[: services.MAX_SHIFTS], "shown": shown}
+        )
     return rows
 
 
@@ -81,8 +99,9 @@ def _readable(entries: list[dict]) -> list[dict]:
         pair = (entry.get("changes") or {}).get("weekly")
         if pair:
             entry["changes"]["weekly"] = [
-                None if side is None else " / ".join(services.format_shifts(day) or "—" for day in side) for side in pair
-            ]  # fmt: skip
+                None if side is None else " / ".join(services.format_shifts(day) or "—" for day in side)
+                for side in pair
+            ]
     return entries
 
 
@@ -90,14 +109,23 @@ async def _context(calendar: dict | None, values: dict, errors: dict, detail: st
     """Everything form.html and its components need; `extra` may override day_values, day_errors,
     saved, check (the widget's result) and check_values."""
     context = {
-        "calendar": calendar, "values": values, "errors": errors, "detail": detail,
+        "calendar": calendar,
+        "values": values,
+        "errors": errors,
+        "detail": detail,
         "weekly_rows": _weekly_rows(values.get("weekly")),
         "campuses": await Campus.select(Campus.id, Campus.name).order_by(Campus.id),
-        "zones": COMMON_ZONES, "kinds": services.KINDS, "format_shifts": services.format_shifts,
+        "zones": COMMON_ZONES,
+        "kinds": services.KINDS,
+        "format_shifts": services.format_shifts,
         "entries": _readable(await audit.history(services.ENTITY, calendar["id"])) if calendar else [],
-        "history_labels": HISTORY_LABELS, "day_values": {"kind": "holiday"}, "day_errors": {},
-        "saved": "", "check": None, "check_values": {},
-    }  # fmt: skip
+        "history_labels": HISTORY_LABELS,
+        "day_values": {"kind": "holiday"},
+        "day_errors": {},
+        "saved": "",
+        "check": None,
+        "check_values": {},
+    }
     return {**context, **extra}
 
 
@@ -108,8 +136,9 @@ class CalendarAdminController(Controller):
 
     @get("/")
     async def index(self, request: Request) -> Response:
-        return await page(request, "calendars/index.html", calendars=await services.list_calendars(),
-                          weekdays=services.WEEKDAYS)  # fmt: skip
+        return await page(
+            request, "calendars/index.html", calendars=await services.list_calendars(), weekdays=services.WEEKDAYS
+        )
 
     @get("/new")
     async def new(self, request: Request) -> Response:
@@ -154,13 +183,21 @@ class CalendarAdminController(Controller):
         return _redirect(request, f"/admin/calendars/{calendar_id}?saved=days#special-days")
 
     @post("/{calendar_id:int}/days/{day_id:int}/delete")
-    async def remove_day(self, request: Request, user: AuthUser, calendar_id: FromPath[int], day_id: FromPath[int]) -> Response:
+    async def remove_day(
+        self, request: Request, user: AuthUser, calendar_id: FromPath[int], day_id: FromPath[int]
+    ) -> Response:
         await services.remove_special_day(user, calendar_id, day_id)
         return _redirect(request, f"/admin/calendars/{calendar_id}?saved=days#special-days")
 
     @get("/{calendar_id:int}/check")
-    async def check(self, request: Request, user: AuthUser, calendar_id: FromPath[int], at: FromQuery[str] = "",
-                    hours: FromQuery[str] = "") -> Response:  # fmt: skip
+    async def check(
+        self,
+        request: Request,
+        user: AuthUser,
+        calendar_id: FromPath[int],
+        at: FromQuery[str] = "",
+        hours: FromQuery[str] = "",
+    ) -> Response:
         """The 'from … + N business hours → due at …' widget (htmx fragment)."""
         require_admin(user)
         context: dict = {"errors": {}, "result": None, "never": False}
@@ -174,5 +211,9 @@ class CalendarAdminController(Controller):
         if request.htmx:
             return HTMXTemplate(template_name="calendars/_check_result.html", context=context, status_code=status)
         calendar = await services.get_calendar(calendar_id)
-        return await page(request, FORM, status_code=status, **await _context(calendar, calendar, {},
-                          check=context, check_values={"at": at, "hours": hours}))  # fmt: skip
+        return await page(
+            request,
+            FORM,
+            status_code=status,
+            **await _context(calendar, calendar, {}, check=context, check_values={"at": at, "hours": hours}),
+        )

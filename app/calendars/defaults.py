@@ -44,8 +44,11 @@ async def ensure_default_calendar() -> bool:
         return False
     weekly = [DEFAULT_SHIFTS] * 6 + [[]]
     async with UnitOfWork() as uow:
-        calendar_id = (await BusinessCalendar.insert(BusinessCalendar(
-            name=DEFAULT_NAME, timezone="Asia/Shanghai", weekly=weekly, campus=None)).returning(BusinessCalendar.id))[0]["id"]  # fmt: skip
+        calendar_id = (
+            await BusinessCalendar.insert(
+                BusinessCalendar(name=DEFAULT_NAME, timezone="Asia/Shanghai", weekly=weekly, campus=None)
+            ).returning(BusinessCalendar.id)
+        )[0]["id"]
         rows = []
         for note, (first, last) in DEFAULT_HOLIDAYS.items():
             day, end = date.fromisoformat(first), date.fromisoformat(last)
@@ -53,11 +56,24 @@ async def ensure_default_calendar() -> bool:
                 rows.append(CalendarDay(calendar=calendar_id, day=day, kind="holiday", shifts=[], note=note))
                 day += timedelta(days=1)
         for iso_day, note in DEFAULT_WORKDAYS.items():
-            rows.append(CalendarDay(calendar=calendar_id, day=date.fromisoformat(iso_day), kind="workday",
-                                    shifts=DEFAULT_SHIFTS, note=note))  # fmt: skip
+            rows.append(
+                CalendarDay(
+                    calendar=calendar_id,
+                    day=date.fromisoformat(iso_day),
+                    kind="workday",
+                    shifts=DEFAULT_SHIFTS,
+                    note=note,
+                )
+            )
         await CalendarDay.insert(*rows)
-        await audit.record(actor_id=None, action="create", entity_type=ENTITY, entity_id=calendar_id,
-                           changes=audit.snapshot({"name": DEFAULT_NAME, "timezone": "Asia/Shanghai",
-                                                   "weekly": weekly}, CALENDAR_FIELDS))  # fmt: skip
+        await audit.record(
+            actor_id=None,
+            action="create",
+            entity_type=ENTITY,
+            entity_id=calendar_id,
+            changes=audit.snapshot(
+                {"name": DEFAULT_NAME, "timezone": "Asia/Shanghai", "weekly": weekly}, CALENDAR_FIELDS
+            ),
+        )
         drop_cache_after_commit(uow)
     return True

@@ -28,8 +28,7 @@ from tables.calendars.tables import BusinessCalendar, CalendarDay
 MAX_SHIFTS = 4
 MAX_RANGE_DAYS = 62
 KINDS = {"holiday": N_("Holiday (closed)"), "workday": N_("Working day (调休 / special hours)")}
-WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
-            N_("Sunday"))  # fmt: skip
+WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"), N_("Sunday"))
 ENTITY = "business_calendar"
 CALENDAR_FIELDS = ("name", "timezone", "campus", "weekly")
 
@@ -46,8 +45,9 @@ def invalidate_cache() -> None:
 
 
 # Run on every ticket write (the SLA reaction): compiled once (app/core/prepared.py).
-_STAMP = Prepared(lambda: BusinessCalendar.select(BusinessCalendar.id, BusinessCalendar.version,
-                                                  BusinessCalendar.created_at), 0)  # fmt: skip
+_STAMP = Prepared(
+    lambda: BusinessCalendar.select(BusinessCalendar.id, BusinessCalendar.version, BusinessCalendar.created_at), 0
+)
 
 
 async def _stamp() -> tuple:
@@ -86,9 +86,11 @@ async def _load_hours(campus_id: int | None) -> BusinessHours:
 
 async def hours_for_calendar(row: dict) -> BusinessHours:
     """BusinessHours of one calendar row (as selected), with its special days."""
-    days = await CalendarDay.select(CalendarDay.day, CalendarDay.kind, CalendarDay.shifts).where(
-        CalendarDay.calendar == row["id"]
-    ).output(load_json=True)  # fmt: skip
+    days = (
+        await CalendarDay.select(CalendarDay.day, CalendarDay.kind, CalendarDay.shifts)
+        .where(CalendarDay.calendar == row["id"])
+        .output(load_json=True)
+    )
     weekly = json.loads(row["weekly"]) if isinstance(row["weekly"], str) else row["weekly"]
     return BusinessHours(
         tz=row["timezone"],
@@ -99,10 +101,19 @@ async def hours_for_calendar(row: dict) -> BusinessHours:
 
 
 async def list_calendars() -> list[dict]:
-    rows = await BusinessCalendar.select(
-        BusinessCalendar.id, BusinessCalendar.name, BusinessCalendar.timezone, BusinessCalendar.campus,
-        BusinessCalendar.campus.name.as_alias("campus_name"), BusinessCalendar.weekly, BusinessCalendar.updated_at,
-    ).order_by(BusinessCalendar.id).output(load_json=True)  # fmt: skip
+    rows = (
+        await BusinessCalendar.select(
+            BusinessCalendar.id,
+            BusinessCalendar.name,
+            BusinessCalendar.timezone,
+            BusinessCalendar.campus,
+            BusinessCalendar.campus.name.as_alias("campus_name"),
+            BusinessCalendar.weekly,
+            BusinessCalendar.updated_at,
+        )
+        .order_by(BusinessCalendar.id)
+        .output(load_json=True)
+    )
     counts: dict[int, int] = {}
     for d in await CalendarDay.select(CalendarDay.calendar):
         counts[d["calendar"]] = counts.get(d["calendar"], 0) + 1
@@ -114,14 +125,22 @@ async def list_calendars() -> list[dict]:
 
 
 async def get_calendar(calendar_id: int) -> dict:
-    row = await BusinessCalendar.select(
-        *BusinessCalendar.all_columns(), BusinessCalendar.campus.name.as_alias("campus_name")
-    ).where(BusinessCalendar.id == calendar_id).output(load_json=True).first()  # fmt: skip
+    row = (
+        await BusinessCalendar.select(
+            *BusinessCalendar.all_columns(), BusinessCalendar.campus.name.as_alias("campus_name")
+        )
+        .where(BusinessCalendar.id == calendar_id)
+        .output(load_json=True)
+        .first()
+    )
     if row is None:
         raise NotFound(N_("No such calendar."))
-    row["days"] = await CalendarDay.select().where(CalendarDay.calendar == calendar_id).order_by(
-        CalendarDay.day
-    ).output(load_json=True)  # fmt: skip
+    row["days"] = (
+        await CalendarDay.select()
+        .where(CalendarDay.calendar == calendar_id)
+        .order_by(CalendarDay.day)
+        .output(load_json=True)
+    )
     return row
 
 
@@ -195,9 +214,12 @@ async def _clean_calendar(values: dict, calendar_id: int | None) -> dict:
     if "campus" in data and await BusinessCalendar.exists().where(
         (BusinessCalendar.campus.is_null() if data["campus"] is None else BusinessCalendar.campus == data["campus"])
         & (BusinessCalendar.id != (calendar_id or 0))
-    ):  # fmt: skip
-        message = N_("The school already has a default calendar.") if data["campus"] is None else N_(
-            "This campus already has a calendar.")  # fmt: skip
+    ):
+        message = (
+            N_("The school already has a default calendar.")
+            if data["campus"] is None
+            else N_("This campus already has a calendar.")
+        )
         errors.append(FieldError("campus", message))
     weekly = values.get("weekly")
     if not isinstance(weekly, (list, tuple)) or len(weekly) != 7:
@@ -219,7 +241,7 @@ async def _clean_calendar(values: dict, calendar_id: int | None) -> dict:
 def _bump(calendar_id: int, clock: Clock):
     return BusinessCalendar.update(
         {BusinessCalendar.version: BusinessCalendar.version + 1, BusinessCalendar.updated_at: clock.now()}
-    ).where(BusinessCalendar.id == calendar_id)  # fmt: skip
+    ).where(BusinessCalendar.id == calendar_id)
 
 
 def drop_cache_after_commit(uow: UnitOfWork) -> None:
@@ -229,16 +251,18 @@ def drop_cache_after_commit(uow: UnitOfWork) -> None:
     uow.after_commit(drop)
 
 
-async def save_calendar(actor: CurrentUser, values: dict, calendar_id: int | None = None, *,
-                        clock: Clock = system_clock) -> int:  # fmt: skip
+async def save_calendar(
+    actor: CurrentUser, values: dict, calendar_id: int | None = None, *, clock: Clock = system_clock
+) -> int:
     """Create or update a calendar. `values`: name, timezone, campus (id or empty for the school
     default), weekly (7 lists of [start, end] as 'HH:MM' or minutes), version (optional; a stale
     version answers 409)."""
     require_admin(actor)
     before: dict = {}
     if calendar_id is not None:
-        before = await BusinessCalendar.select().where(BusinessCalendar.id == calendar_id).output(
-            load_json=True).first()  # fmt: skip
+        before = (
+            await BusinessCalendar.select().where(BusinessCalendar.id == calendar_id).output(load_json=True).first()
+        )
         if before is None:
             raise NotFound(N_("No such calendar."))
         version = values.get("version")
@@ -247,21 +271,31 @@ async def save_calendar(actor: CurrentUser, values: dict, calendar_id: int | Non
     data = await _clean_calendar(values, calendar_id)
     async with UnitOfWork() as uow:
         if calendar_id is None:
-            calendar_id = (await BusinessCalendar.insert(BusinessCalendar(
-                **data, updated_at=clock.now())).returning(BusinessCalendar.id))[0]["id"]  # fmt: skip
+            calendar_id = (
+                await BusinessCalendar.insert(BusinessCalendar(**data, updated_at=clock.now())).returning(
+                    BusinessCalendar.id
+                )
+            )[0]["id"]
             changes, action = audit.snapshot(data, CALENDAR_FIELDS), "create"
         else:
-            changed = await BusinessCalendar.update(
-                {**{getattr(BusinessCalendar, k): v for k, v in data.items()},
-                 BusinessCalendar.version: BusinessCalendar.version + 1, BusinessCalendar.updated_at: clock.now()}
-            ).where((BusinessCalendar.id == calendar_id) & (BusinessCalendar.version == before["version"])).returning(
-                BusinessCalendar.id)  # fmt: skip
+            changed = (
+                await BusinessCalendar.update(
+                    {
+                        **{getattr(BusinessCalendar, k): v for k, v in data.items()},
+                        BusinessCalendar.version: BusinessCalendar.version + 1,
+                        BusinessCalendar.updated_at: clock.now(),
+                    }
+                )
+                .where((BusinessCalendar.id == calendar_id) & (BusinessCalendar.version == before["version"]))
+                .returning(BusinessCalendar.id)
+            )
             if not changed:
                 raise Conflict(N_("Someone else changed this calendar meanwhile. Reload and try again."))
             changes, action = audit.diff(before, data, CALENDAR_FIELDS), "update"
         if changes:
-            await audit.record(actor_id=actor.id, action=action, entity_type=ENTITY, entity_id=calendar_id,
-                               changes=changes)  # fmt: skip
+            await audit.record(
+                actor_id=actor.id, action=action, entity_type=ENTITY, entity_id=calendar_id, changes=changes
+            )
         drop_cache_after_commit(uow)
     return calendar_id
 
@@ -287,8 +321,7 @@ async def add_special_days(actor: CurrentUser, calendar_id: int, values: dict, *
     (a 调休 Sunday works like a normal day). Existing entries on those dates are replaced.
     Returns the number of dates written."""
     require_admin(actor)
-    calendar = await BusinessCalendar.select().where(BusinessCalendar.id == calendar_id).output(
-        load_json=True).first()  # fmt: skip
+    calendar = await BusinessCalendar.select().where(BusinessCalendar.id == calendar_id).output(load_json=True).first()
     if calendar is None:
         raise NotFound(N_("No such calendar."))
     errors: list[FieldError] = []
@@ -316,8 +349,12 @@ async def add_special_days(actor: CurrentUser, calendar_id: int, values: dict, *
     if errors:
         raise ValidationFailed(errors)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    existing = {r["day"]: r for r in await CalendarDay.select().where(
-        (CalendarDay.calendar == calendar_id) & CalendarDay.day.is_in(days)).output(load_json=True)}  # fmt: skip
+    existing = {
+        r["day"]: r
+        for r in await CalendarDay.select()
+        .where((CalendarDay.calendar == calendar_id) & CalendarDay.day.is_in(days))
+        .output(load_json=True)
+    }
     changes = {}
     async with UnitOfWork() as uow:
         for day in days:
@@ -325,26 +362,38 @@ async def add_special_days(actor: CurrentUser, calendar_id: int, values: dict, *
             if old:
                 await CalendarDay.delete().where(CalendarDay.id == old["id"])
             await CalendarDay.insert(CalendarDay(calendar=calendar_id, day=day, kind=kind, shifts=shifts, note=note))
-            changes[day.isoformat()] = [_describe(old["kind"], old["shifts"], old["note"]) if old else None,
-                                        _describe(kind, shifts, note)]  # fmt: skip
+            changes[day.isoformat()] = [
+                _describe(old["kind"], old["shifts"], old["note"]) if old else None,
+                _describe(kind, shifts, note),
+            ]
         await _bump(calendar_id, clock)
-        await audit.record(actor_id=actor.id, action="update", entity_type=ENTITY, entity_id=calendar_id,
-                           changes=changes)  # fmt: skip
+        await audit.record(
+            actor_id=actor.id, action="update", entity_type=ENTITY, entity_id=calendar_id, changes=changes
+        )
         drop_cache_after_commit(uow)
     return len(days)
 
 
 async def remove_special_day(actor: CurrentUser, calendar_id: int, day_id: int, *, clock: Clock = system_clock) -> None:
     require_admin(actor)
-    row = await CalendarDay.select().where((CalendarDay.id == day_id) & (CalendarDay.calendar == calendar_id)).output(
-        load_json=True).first()  # fmt: skip
+    row = (
+        await CalendarDay.select()
+        .where((CalendarDay.id == day_id) & (CalendarDay.calendar == calendar_id))
+        .output(load_json=True)
+        .first()
+    )
     if row is None:
         raise NotFound(N_("No such special day."))
     async with UnitOfWork() as uow:
         await CalendarDay.delete().where(CalendarDay.id == day_id)
         await _bump(calendar_id, clock)
-        await audit.record(actor_id=actor.id, action="update", entity_type=ENTITY, entity_id=calendar_id,
-                           changes={row["day"].isoformat(): [_describe(row["kind"], row["shifts"], row["note"]), None]})  # fmt: skip
+        await audit.record(
+            actor_id=actor.id,
+            action="update",
+            entity_type=ENTITY,
+            entity_id=calendar_id,
+            changes={row["day"].isoformat(): [_describe(row["kind"], row["shifts"], row["note"]), None]},
+        )
         drop_cache_after_commit(uow)
 
 
@@ -373,4 +422,3 @@ async def preview_due(calendar_id: int, start_local: str, hours_text: str) -> di
     due = add_business_minutes(hours, start, amount * 60)
     due = due.astimezone(zone)
     return {"start": start.astimezone(zone), "due": due, "hours": amount, "weekday": WEEKDAYS[due.weekday()]}
-

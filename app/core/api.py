@@ -47,8 +47,10 @@ _EVERY_OPERATION = (400, 401, 403, 404, 409, 422)
 
 def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """`responses=` for a route handler: the error body for the given statuses (all of them by default)."""
-    return {s: ResponseSpec(ErrorBody, description=_DESCRIPTIONS.get(s, "Error"), generate_examples=False)
-            for s in statuses or _EVERY_OPERATION}  # fmt: skip
+    return {
+        s: ResponseSpec(ErrorBody, description=_DESCRIPTIONS.get(s, "Error"), generate_examples=False)
+        for s in statuses or _EVERY_OPERATION
+    }
 
 
 ERRORS = error_responses()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from tables.audit.tables import AuditEntry
 
@@ -67,4 +68,3 @@ async def history(entity_type: str, entity_id: int, limit: int = 200) -> list[di
         .output(load_json=True)
     )
     return rows
-

@@ -34,8 +34,9 @@ def _json_ready(row: Sequence, json_at: list[int]) -> list:
     return values
 
 
-async def bulk_insert(table: type[Table], columns: Sequence[str], rows: Sequence[Sequence], *,
-                      returning_ids: bool = False) -> list[int]:  # fmt: skip
+async def bulk_insert(
+    table: type[Table], columns: Sequence[str], rows: Sequence[Sequence], *, returning_ids: bool = False
+) -> list[int]:
     """Insert `rows` (tuples in the order of `columns`); with `returning_ids` the new ids, in row order."""
     if not rows:
         return []

@@ -114,7 +114,7 @@ class UnitOfWork:
                     if event.name.startswith(prefix):
                         await reaction(self, event)
 
-    async def __aenter__(self) -> "UnitOfWork":
+    async def __aenter__(self) -> UnitOfWork:
         self._tx = transaction()
         await self._tx.__aenter__()
         return self

@@ -36,7 +36,7 @@ class ValidationFailed(DomainError):
         super().__init__(detail, errors)
 
     @classmethod
-    def one(cls, field: str, message: str) -> "ValidationFailed":
+    def one(cls, field: str, message: str) -> ValidationFailed:
         return cls([FieldError(field, message)])
 
     def by_field(self) -> dict[str, str]:

@@ -11,8 +11,9 @@ check stays the last gate for record-level detail.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from app.core.jobs import dispatch
 
@@ -54,24 +55,26 @@ class Audience:
         object.__setattr__(self, "records", tuple(sorted({(str(k), int(i)) for k, i in self.records if i is not None})))
 
     @classmethod
-    def user(cls, *user_ids: int | None) -> "Audience":
+    def user(cls, *user_ids: int | None) -> Audience:
         return cls(users=tuple(u for u in user_ids if u is not None))
 
     @classmethod
-    def record(cls, kind: str, *ids: int | None) -> "Audience":
+    def record(cls, kind: str, *ids: int | None) -> Audience:
         return cls(records=tuple((kind, i) for i in ids if i is not None))
 
     @classmethod
-    def roles_at(cls, roles: tuple[str, ...] | list[str], campus: int | None = None) -> "Audience":
+    def roles_at(cls, roles: tuple[str, ...] | list[str], campus: int | None = None) -> Audience:
         """These roles at one campus (anywhere when campus is None)."""
         return cls(roles=tuple(r if campus is None else f"{r}@{campus}" for r in roles))
 
-    def __or__(self, other: "Audience") -> "Audience":
+    def __or__(self, other: Audience) -> Audience:
         return Audience(
             everyone=self.everyone or other.everyone,
-            **{name: getattr(self, name) + getattr(other, name)
-               for name in ("users", "teams", "leaders", "campuses", "roles", "owners", "records")},
-        )  # fmt: skip
+            **{
+                name: getattr(self, name) + getattr(other, name)
+                for name in ("users", "teams", "leaders", "campuses", "roles", "owners", "records")
+            },
+        )
 
     @property
     def is_concrete(self) -> bool:
@@ -87,12 +90,15 @@ class Audience:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Audience":
+    def from_dict(cls, data: dict[str, Any]) -> Audience:
         return cls(
             everyone=bool(data.get("everyone")),
-            **{name: tuple(data.get(name) or ()) for name in ("users", "teams", "leaders", "campuses", "roles", "owners")},
+            **{
+                name: tuple(data.get(name) or ())
+                for name in ("users", "teams", "leaders", "campuses", "roles", "owners")
+            },
             records=tuple((r[0], r[1]) for r in data.get("records") or ()),
-        )  # fmt: skip
+        )
 
 
 EVERYONE = Audience(everyone=True)
@@ -133,12 +139,16 @@ class Event:
             object.__setattr__(self, "audience", Audience(users=tuple(self.audience)))
 
     def to_json(self) -> str:
-        data = {"name": self.name, "payload": self.payload,
-                "audience": None if self.audience is None else self.audience.to_dict(), "version": self.version}  # fmt: skip
+        data = {
+            "name": self.name,
+            "payload": self.payload,
+            "audience": None if self.audience is None else self.audience.to_dict(),
+            "version": self.version,
+        }
         return json.dumps(data, ensure_ascii=False, default=str)
 
     @classmethod
-    def from_json(cls, raw: str) -> "Event":
+    def from_json(cls, raw: str) -> Event:
         data = json.loads(raw)
         audience = data.get("audience")
         return cls(

@@ -7,7 +7,7 @@ variable set per request by `LocaleMiddleware`, so services and templates transl
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from babel.messages.pofile import read_po
@@ -21,18 +21,14 @@ LOCALE_COOKIE = "lang"
 _current: ContextVar[str] = ContextVar("locale", default="zh_CN")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalogue(locale: str) -> dict[str, str]:
     path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
     if not path.exists():
         return {}
     with path.open("rb") as fh:
         catalogue = read_po(fh, locale=locale)
-    return {
-        str(m.id): str(m.string)
-        for m in catalogue
-        if m.id and m.string and not m.fuzzy and isinstance(m.id, str)
-    }
+    return {str(m.id): str(m.string) for m in catalogue if m.id and m.string and not m.fuzzy and isinstance(m.id, str)}
 
 
 def current_locale() -> str:
@@ -97,5 +93,7 @@ class LocaleMiddleware:
             _current.reset(token)
 
 
-def babel_translations(locale: str) -> NullTranslations:  # NullTranslations when no catalogue  # pragma: no cover - used by tooling only
+def babel_translations(
+    locale: str,
+) -> NullTranslations:  # NullTranslations when no catalogue  # pragma: no cover - used by tooling only
     return Translations.load(str(LOCALE_DIR), [locale])

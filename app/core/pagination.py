@@ -24,7 +24,7 @@ class PageRequest:
     offset: int = 0
 
     @classmethod
-    def parse(cls, limit: str | int | None, offset: str | int | None) -> "PageRequest":
+    def parse(cls, limit: str | int | None, offset: str | int | None) -> PageRequest:
         errors = []
         try:
             lim = DEFAULT_LIMIT if limit in (None, "") else parse_int(limit)
@@ -79,7 +79,12 @@ class Page(Generic[T]):
 
 
 async def fetch_page(
-    table: type[Table], columns: Sequence[Any], where: Any, page: PageRequest, *, order_by: Any = None,
+    table: type[Table],
+    columns: Sequence[Any],
+    where: Any,
+    page: PageRequest,
+    *,
+    order_by: Any = None,
     ascending: bool = False,
 ) -> Page[dict[str, Any]]:
     """One COUNT and one SELECT for a list page, whatever the table."""

@@ -38,7 +38,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def has_permission(user: "CurrentUser", name: str) -> bool:
+def has_permission(user: CurrentUser, name: str) -> bool:
     return user.role in PERMISSIONS.get(name, ())
 
 

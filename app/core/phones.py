@@ -27,8 +27,10 @@ PHONE_RIGHT = "leads.view_phone"
 REVEAL_TYPES = {"lead_phone": N_("Lead"), "student_phone": N_("Student")}
 
 
-_REFUSALS = {"lead_phone": N_("You have no reason to see this lead's phone number."),
-             "student_phone": N_("You have no reason to see this student's phone number.")}  # fmt: skip
+_REFUSALS = {
+    "lead_phone": N_("You have no reason to see this lead's phone number."),
+    "student_phone": N_("You have no reason to see this student's phone number."),
+}
 
 
 _PHONE_KEYS = ("phone", "phones", "guardian_phone")
@@ -53,8 +55,10 @@ def present_changes(user: CurrentUser, owner: int | None, entries: list[dict]) -
     for entry in entries:
         changes = entry.get("changes") or {}
         if any(k in changes for k in _PHONE_KEYS):
-            changes = {k: ([_masked(v) for v in pair] if k in _PHONE_KEYS and isinstance(pair, list) else pair)
-                       for k, pair in changes.items()}  # fmt: skip
+            changes = {
+                k: ([_masked(v) for v in pair] if k in _PHONE_KEYS and isinstance(pair, list) else pair)
+                for k, pair in changes.items()
+            }
             entry = {**entry, "changes": changes}
         out.append(entry)
     return out
@@ -65,12 +69,14 @@ async def audit_reveal(user: CurrentUser, entity_type: str, entity_id: int, *, a
     audit row. The number itself is never copied into it: the log says who looked, not what they saw."""
     if not allowed:
         raise Forbidden(_REFUSALS[entity_type])
-    await audit.record(actor_id=user.id, action="reveal", entity_type=entity_type, entity_id=entity_id, changes={},
-                       ip=ip)  # fmt: skip
+    await audit.record(
+        actor_id=user.id, action="reveal", entity_type=entity_type, entity_id=entity_id, changes={}, ip=ip
+    )
 
 
-async def reveal_log(user: CurrentUser, page: PageRequest, *, actor: int | None = None, kind: str = "",
-                     record: int | None = None) -> Page[dict]:  # fmt: skip
+async def reveal_log(
+    user: CurrentUser, page: PageRequest, *, actor: int | None = None, kind: str = "", record: int | None = None
+) -> Page[dict]:
     """Every reveal, newest first (admins only); `kind` is one of REVEAL_TYPES ("" for both)."""
     if not user.is_admin:
         raise Forbidden()
@@ -81,16 +87,33 @@ async def reveal_log(user: CurrentUser, page: PageRequest, *, actor: int | None 
     if record:
         where &= AuditEntry.entity_id == record
     total = await AuditEntry.count().where(where)
-    rows = await AuditEntry.select(
-        AuditEntry.id, AuditEntry.entity_type, AuditEntry.entity_id, AuditEntry.ip, AuditEntry.at, AuditEntry.actor,
-        AuditEntry.actor.display_name.as_alias("actor_name"),
-    ).where(where).order_by(AuditEntry.id, ascending=False).limit(page.limit).offset(page.offset)  # fmt: skip
+    rows = (
+        await AuditEntry.select(
+            AuditEntry.id,
+            AuditEntry.entity_type,
+            AuditEntry.entity_id,
+            AuditEntry.ip,
+            AuditEntry.at,
+            AuditEntry.actor,
+            AuditEntry.actor.display_name.as_alias("actor_name"),
+        )
+        .where(where)
+        .order_by(AuditEntry.id, ascending=False)
+        .limit(page.limit)
+        .offset(page.offset)
+    )
     return Page(rows, total, page.limit, page.offset)
 
 
 async def reveal_people() -> list[dict]:
     """Everyone who has revealed a number (the log's filter)."""
-    rows = await AuditEntry.select(AuditEntry.actor, AuditEntry.actor.display_name.as_alias("name")).where(
-        AuditEntry.entity_type.is_in(list(REVEAL_TYPES)) & (AuditEntry.action == "reveal") & AuditEntry.actor.is_not_null()
-    ).distinct()  # fmt: skip
+    rows = (
+        await AuditEntry.select(AuditEntry.actor, AuditEntry.actor.display_name.as_alias("name"))
+        .where(
+            AuditEntry.entity_type.is_in(list(REVEAL_TYPES))
+            & (AuditEntry.action == "reveal")
+            & AuditEntry.actor.is_not_null()
+        )
+        .distinct()
+    )
     return sorted(({"id": r["actor"], "name": r["name"]} for r in rows), key=lambda p: p["name"])

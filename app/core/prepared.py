@@ -90,8 +90,10 @@ class PreparedInsert:
         else:
             groups = ["(" + ",".join(f"${r * width + i + 1}" for i in range(width)) + ")" for r in range(rows)]
         names = ",".join(f'"{c._meta.db_column_name}"' for c in self._columns)
-        sql = (f"INSERT INTO {self._table._meta.get_formatted_tablename()} ({names}) VALUES {','.join(groups)} "
-               f'RETURNING "{self._key}"')  # fmt: skip
+        sql = (
+            f"INSERT INTO {self._table._meta.get_formatted_tablename()} ({names}) VALUES {','.join(groups)} "
+            f'RETURNING "{self._key}"'
+        )
         self._sql[(engine_type, rows)] = sql
         return sql
 

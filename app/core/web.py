@@ -58,7 +58,10 @@ async def page(request: Request, template: str, status_code: int = 200, **contex
         context["unread_count"] = await _unread_counter(context["user"].id) if _unread_counter else 0
     context.setdefault("unread_count", 0)
     return HTMXTemplate(
-        template_name=template, context=context, status_code=status_code, headers={"Vary": "HX-Request, HX-Target, HX-History-Restore-Request"}
+        template_name=template,
+        context=context,
+        status_code=status_code,
+        headers={"Vary": "HX-Request, HX-Target, HX-History-Restore-Request"},
     )
 
 
@@ -153,8 +156,9 @@ async def reject_nul_characters(request: Request) -> None:
         elif _holds_nul(body):
             fields.append("body")
     if fields:
-        raise ValidationFailed([FieldError(f.replace("\x00", "\\0"), N_("Text may not contain the NUL character."))
-                                for f in fields])  # fmt: skip
+        raise ValidationFailed(
+            [FieldError(f.replace("\x00", "\\0"), N_("Text may not contain the NUL character.")) for f in fields]
+        )
 
 
 TITLES = {

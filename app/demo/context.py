@@ -28,8 +28,7 @@ async def insert_rows(table: type[Table], rows: list[dict]) -> list[int]:
     ids: list[int] = []
     for start in range(0, len(rows), CHUNK):
         chunk = [
-            table(**{k: v for k, v in row.items() if not k.startswith("_")})
-            for row in rows[start : start + CHUNK]
+            table(**{k: v for k, v in row.items() if not k.startswith("_")}) for row in rows[start : start + CHUNK]
         ]
         result = await table.insert(*chunk).returning(table._meta.primary_key)
         # Ids grow in insertion order; RETURNING does not promise to list them that way.
@@ -113,8 +112,9 @@ class Ctx:
         """A UTC instant during opening hours (08:00–21:59 Beijing time) in the given window."""
         day = self.today() - timedelta(days=self.rng.randint(int(min_days_ago), int(max_days_ago)))
         hour = self.rng.choices(range(8, 22), weights=[2, 4, 5, 4, 3, 4, 5, 5, 6, 7, 8, 8, 6, 3])[0]
-        local = datetime(day.year, day.month, day.day, hour, self.rng.randrange(60),
-                         self.rng.randrange(60), tzinfo=LOCAL_TZ)
+        local = datetime(
+            day.year, day.month, day.day, hour, self.rng.randrange(60), self.rng.randrange(60), tzinfo=LOCAL_TZ
+        )
         at = local.astimezone(UTC)
         # Never in the future, and no extra draw: the same seed gives the same rows at any hour.
         return at if at <= self.now else at - timedelta(days=1)

@@ -14,10 +14,18 @@ EMAIL_DOMAIN = "shuyuan-demo.example.com"
 
 CAMPUSES = [
     # code, name, address, (city, weighted districts)
-    ("HD", "北京海淀校区", "北京市海淀区中关村大街59号文化大厦3层",
-     ("北京", {"海淀区": 50, "朝阳区": 15, "西城区": 10, "昌平区": 10, "丰台区": 8, "东城区": 7})),
-    ("XH", "上海徐汇校区", "上海市徐汇区漕溪北路88号圣爱大厦5层",
-     ("上海", {"徐汇区": 45, "浦东新区": 18, "闵行区": 15, "长宁区": 10, "静安区": 7, "黄浦区": 5})),
+    (
+        "HD",
+        "北京海淀校区",
+        "北京市海淀区中关村大街59号文化大厦3层",
+        ("北京", {"海淀区": 50, "朝阳区": 15, "西城区": 10, "昌平区": 10, "丰台区": 8, "东城区": 7}),
+    ),
+    (
+        "XH",
+        "上海徐汇校区",
+        "上海市徐汇区漕溪北路88号圣爱大厦5层",
+        ("上海", {"徐汇区": 45, "浦东新区": 18, "闵行区": 15, "长宁区": 10, "静安区": 7, "黄浦区": 5}),
+    ),
 ]
 CAMPUS_WEIGHTS = {"HD": 55, "XH": 45}
 
@@ -75,39 +83,178 @@ STAFF = [
 
 # Staff names come from these pairs so that usernames can be their pinyin.
 STAFF_SURNAMES = [
-    ("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"), ("杨", "yang"),
-    ("黄", "huang"), ("赵", "zhao"), ("吴", "wu"), ("周", "zhou"), ("徐", "xu"), ("孙", "sun"),
-    ("马", "ma"), ("朱", "zhu"), ("胡", "hu"), ("郭", "guo"), ("何", "he"), ("高", "gao"),
-    ("林", "lin"), ("罗", "luo"), ("郑", "zheng"), ("梁", "liang"), ("谢", "xie"), ("宋", "song"),
-    ("唐", "tang"), ("韩", "han"), ("冯", "feng"), ("邓", "deng"), ("曹", "cao"), ("彭", "peng"),
+    ("王", "wang"),
+    ("李", "li"),
+    ("张", "zhang"),
+    ("刘", "liu"),
+    ("陈", "chen"),
+    ("杨", "yang"),
+    ("黄", "huang"),
+    ("赵", "zhao"),
+    ("吴", "wu"),
+    ("周", "zhou"),
+    ("徐", "xu"),
+    ("孙", "sun"),
+    ("马", "ma"),
+    ("朱", "zhu"),
+    ("胡", "hu"),
+    ("郭", "guo"),
+    ("何", "he"),
+    ("高", "gao"),
+    ("林", "lin"),
+    ("罗", "luo"),
+    ("郑", "zheng"),
+    ("梁", "liang"),
+    ("谢", "xie"),
+    ("宋", "song"),
+    ("唐", "tang"),
+    ("韩", "han"),
+    ("冯", "feng"),
+    ("邓", "deng"),
+    ("曹", "cao"),
+    ("彭", "peng"),
 ]
 STAFF_GIVEN = [
-    ("伟", "wei"), ("芳", "fang"), ("娜", "na"), ("敏", "min"), ("静", "jing"), ("磊", "lei"),
-    ("婷", "ting"), ("杰", "jie"), ("涛", "tao"), ("明", "ming"), ("超", "chao"), ("晨", "chen"),
-    ("欣怡", "xinyi"), ("浩然", "haoran"), ("雨涵", "yuhan"), ("志强", "zhiqiang"), ("海燕", "haiyan"),
-    ("晓东", "xiaodong"), ("建平", "jianping"), ("佳琪", "jiaqi"), ("文博", "wenbo"), ("思远", "siyuan"),
-    ("一鸣", "yiming"), ("嘉怡", "jiayi"), ("梦瑶", "mengyao"), ("俊峰", "junfeng"), ("丽华", "lihua"),
-    ("春燕", "chunyan"), ("立新", "lixin"), ("子豪", "zihao"), ("颖", "ying"), ("鹏", "peng"),
+    ("伟", "wei"),
+    ("芳", "fang"),
+    ("娜", "na"),
+    ("敏", "min"),
+    ("静", "jing"),
+    ("磊", "lei"),
+    ("婷", "ting"),
+    ("杰", "jie"),
+    ("涛", "tao"),
+    ("明", "ming"),
+    ("超", "chao"),
+    ("晨", "chen"),
+    ("欣怡", "xinyi"),
+    ("浩然", "haoran"),
+    ("雨涵", "yuhan"),
+    ("志强", "zhiqiang"),
+    ("海燕", "haiyan"),
+    ("晓东", "xiaodong"),
+    ("建平", "jianping"),
+    ("佳琪", "jiaqi"),
+    ("文博", "wenbo"),
+    ("思远", "siyuan"),
+    ("一鸣", "yiming"),
+    ("嘉怡", "jiayi"),
+    ("梦瑶", "mengyao"),
+    ("俊峰", "junfeng"),
+    ("丽华", "lihua"),
+    ("春燕", "chunyan"),
+    ("立新", "lixin"),
+    ("子豪", "zihao"),
+    ("颖", "ying"),
+    ("鹏", "peng"),
 ]
 
 # Given names of children born 2008–2020 (Faker's zh_CN list is a generation older).
 KID_GIVEN = {
-    "男": ["子轩", "浩宇", "宇轩", "一鸣", "俊熙", "睿泽", "浩然", "子墨", "宇航", "奕辰", "博文",
-          "铭轩", "皓轩", "思远", "天佑", "明哲", "梓豪", "嘉树", "俊杰", "泽宇", "昊", "睿", "航",
-          "哲", "辰", "子豪", "煜城", "若愚", "景行", "修远"],
-    "女": ["欣怡", "梓涵", "诗涵", "一诺", "雨桐", "可馨", "语嫣", "梓萱", "若汐", "思琪", "佳怡",
-          "紫涵", "依诺", "雨萱", "欣妍", "子涵", "沐晴", "安琪", "悦", "琳", "萱", "彤", "梦琪",
-          "静怡", "书瑶", "芷若", "语桐", "晨曦", "诗雨", "念慈"],
+    "男": [
+        "子轩",
+        "浩宇",
+        "宇轩",
+        "一鸣",
+        "俊熙",
+        "睿泽",
+        "浩然",
+        "子墨",
+        "宇航",
+        "奕辰",
+        "博文",
+        "铭轩",
+        "皓轩",
+        "思远",
+        "天佑",
+        "明哲",
+        "梓豪",
+        "嘉树",
+        "俊杰",
+        "泽宇",
+        "昊",
+        "睿",
+        "航",
+        "哲",
+        "辰",
+        "子豪",
+        "煜城",
+        "若愚",
+        "景行",
+        "修远",
+    ],
+    "女": [
+        "欣怡",
+        "梓涵",
+        "诗涵",
+        "一诺",
+        "雨桐",
+        "可馨",
+        "语嫣",
+        "梓萱",
+        "若汐",
+        "思琪",
+        "佳怡",
+        "紫涵",
+        "依诺",
+        "雨萱",
+        "欣妍",
+        "子涵",
+        "沐晴",
+        "安琪",
+        "悦",
+        "琳",
+        "萱",
+        "彤",
+        "梦琪",
+        "静怡",
+        "书瑶",
+        "芷若",
+        "语桐",
+        "晨曦",
+        "诗雨",
+        "念慈",
+    ],
 }
 
-GRADES = ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级",
-          "初一", "初二", "初三", "高一", "高二", "高三"]
+GRADES = ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级", "初一", "初二", "初三", "高一", "高二", "高三"]
 GRADE_WEIGHTS = [6, 8, 10, 11, 11, 10, 10, 9, 8, 7, 6, 4]
 
 # China's mobile prefixes in use.
-PHONE_PREFIXES = ["130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151",
-                  "152", "155", "156", "157", "158", "159", "166", "176", "177", "180", "181",
-                  "182", "183", "185", "186", "187", "188", "189", "191", "198", "199"]
+PHONE_PREFIXES = [
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "166",
+    "176",
+    "177",
+    "180",
+    "181",
+    "182",
+    "183",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "191",
+    "198",
+    "199",
+]
 
 # name, subject, level, lesson minutes, total lessons, price, grade index range (inclusive)
 COURSES = [
@@ -138,26 +285,54 @@ LEAD_SOURCES = {"wechat_official_account": 25, "douyin": 20, "street": 10, "refe
 LEAD_STATUSES = {"new": 25, "contacted": 30, "visited": 12, "trial": 10, "won": 8, "invalid": 15}
 # Chance that a lead of this status sits in the public pool (no owner): about 30% overall.
 LEAD_UNOWNED = {"new": 0.6, "contacted": 0.25, "invalid": 0.4}
-LEAD_NOTES = ["家长希望周末上课", "孩子数学成绩中等，想冲刺重点中学", "已加微信，约本周六到校试听",
-              "对价格比较敏感，需要优惠方案", "之前在别的机构学过一年英语", "朋友推荐过来的，意向较强",
-              "想了解小班和一对一的区别", "孩子比较内向，家长希望找耐心的老师", "下午四点后方便接电话",
-              "暑假期间集中上课", "离校区较远，关心交通", "已试听，等家长商量后答复"]
+LEAD_NOTES = [
+    "家长希望周末上课",
+    "孩子数学成绩中等，想冲刺重点中学",
+    "已加微信，约本周六到校试听",
+    "对价格比较敏感，需要优惠方案",
+    "之前在别的机构学过一年英语",
+    "朋友推荐过来的，意向较强",
+    "想了解小班和一对一的区别",
+    "孩子比较内向，家长希望找耐心的老师",
+    "下午四点后方便接电话",
+    "暑假期间集中上课",
+    "离校区较远，关心交通",
+    "已试听，等家长商量后答复",
+]
 # Follow-up records (跟进记录) of the leads an advisor has worked, by the lead's status: one of the
 # paths of (kind, outcome), the last step at the lead's last update.
 FOLLOW_UP_PATHS = {
-    "contacted": [[("phone", "no_answer"), ("phone", "reached")], [("phone", "reached")], [("wechat", "interested")],
-                  [("phone", "callback"), ("phone", "interested")]],
-    "visited": [[("phone", "reached"), ("phone", "visit_booked"), ("visit", "interested")],
-                [("wechat", "interested"), ("visit", "reached")]],
-    "trial": [[("phone", "interested"), ("phone", "trial_booked"), ("trial", "interested")],
-              [("visit", "interested"), ("trial", "reached")]],
-    "won": [[("phone", "interested"), ("phone", "trial_booked"), ("trial", "interested"), ("visit", "reached")],
-            [("wechat", "trial_booked"), ("trial", "interested")]],
-    "invalid": [[("phone", "no_answer")], [("phone", "not_interested")], [("phone", "no_answer"), ("sms", "no_answer")]],
-}  # fmt: skip
+    "contacted": [
+        [("phone", "no_answer"), ("phone", "reached")],
+        [("phone", "reached")],
+        [("wechat", "interested")],
+        [("phone", "callback"), ("phone", "interested")],
+    ],
+    "visited": [
+        [("phone", "reached"), ("phone", "visit_booked"), ("visit", "interested")],
+        [("wechat", "interested"), ("visit", "reached")],
+    ],
+    "trial": [
+        [("phone", "interested"), ("phone", "trial_booked"), ("trial", "interested")],
+        [("visit", "interested"), ("trial", "reached")],
+    ],
+    "won": [
+        [("phone", "interested"), ("phone", "trial_booked"), ("trial", "interested"), ("visit", "reached")],
+        [("wechat", "trial_booked"), ("trial", "interested")],
+    ],
+    "invalid": [
+        [("phone", "no_answer")],
+        [("phone", "not_interested")],
+        [("phone", "no_answer"), ("sms", "no_answer")],
+    ],
+}
 FOLLOW_UP_NOTES = {
     "no_answer": ["电话未接通，稍后再打。", "连续两次无人接听，已发短信说明来意。"],
-    "reached": ["已和家长沟通孩子的学习情况。", "介绍了课程体系和班型，家长表示会考虑。", "家长在外地出差，约下周再聊。"],
+    "reached": [
+        "已和家长沟通孩子的学习情况。",
+        "介绍了课程体系和班型，家长表示会考虑。",
+        "家长在外地出差，约下周再聊。",
+    ],
     "interested": ["家长对小班课很感兴趣，问了上课时间。", "孩子本人也想学，家长希望尽快安排。"],
     # by kind and outcome where the kind says more
     "visit:reached": ["家长到校参观了教室，了解了师资。", "带孩子来校区看了环境，拿了课程资料。"],
@@ -168,9 +343,14 @@ FOLLOW_UP_NOTES = {
     "visit_booked": ["约好本周六上午到校参观。", "约了下周三下午来校区面谈。"],
     "trial_booked": ["已约周日上午试听一节。", "给孩子安排了下周的试听课。"],
     "not_interested": ["家长表示暂时没有需求。", "已在其他机构报名。"],
-}  # fmt: skip
-FOLLOW_UP_NEXT_STEPS = {"reached": "发送课程介绍和价格表", "interested": "准备试听安排", "callback": "再次电话联系",
-                        "visit_booked": "提前一天提醒到访", "trial_booked": "确认试听老师和教室"}  # fmt: skip
+}
+FOLLOW_UP_NEXT_STEPS = {
+    "reached": "发送课程介绍和价格表",
+    "interested": "准备试听安排",
+    "callback": "再次电话联系",
+    "visit_booked": "提前一天提醒到访",
+    "trial_booked": "确认试听老师和教室",
+}
 # Subjects a lead is interested in (the tags a course distribution rule matches).
 LEAD_SUBJECTS = {"数学": 30, "英语": 30, "语文": 10, "物理": 6, "国学": 6, "编程": 12, "书法": 6}
 INVALID_NOTES = ["空号", "号码错误，无法接通", "暂无需求", "同行咨询", "家长表示孩子已报其他机构"]
@@ -183,8 +363,14 @@ TICKET_TYPES = [
     ("tech_support", "技术支持", "线上课堂、APP、账号问题"),
     ("repair", "设备报修", "校区设备、设施维修"),
 ]
-TICKET_TYPE_WEIGHTS = {"consultation": 25, "leave_reschedule": 30, "complaint": 10, "refund": 8,
-                       "tech_support": 12, "repair": 15}
+TICKET_TYPE_WEIGHTS = {
+    "consultation": 25,
+    "leave_reschedule": 30,
+    "complaint": 10,
+    "refund": 8,
+    "tech_support": 12,
+    "repair": 15,
+}
 TICKET_COUNT = 500
 TICKET_PRIORITIES = {"low": 20, "normal": 55, "high": 18, "urgent": 7}
 TICKET_CHANNELS = {"web": 25, "phone": 25, "wechat": 30, "email": 5, "api": 5, "walk_in": 10}
@@ -192,38 +378,73 @@ TICKET_OPEN_STATUSES = {"new": 20, "assigned": 25, "in_progress": 35, "pending":
 TICKET_VERSIONS = {"new": 1, "assigned": 2, "in_progress": 3, "pending": 4, "resolved": 4, "closed": 5}
 # The moves a demo ticket made to reach its status (each one a timeline row and a version).
 TICKET_PATHS = {
-    "new": [], "assigned": ["assigned"], "in_progress": ["assigned", "in_progress"],
-    "pending": ["assigned", "in_progress", "pending"], "resolved": ["assigned", "in_progress", "resolved"],
+    "new": [],
+    "assigned": ["assigned"],
+    "in_progress": ["assigned", "in_progress"],
+    "pending": ["assigned", "in_progress", "pending"],
+    "resolved": ["assigned", "in_progress", "resolved"],
     "closed": ["assigned", "in_progress", "resolved", "closed"],
 }
 # Replies the handler sends on the way (to the requester), by the status the ticket moves to.
 TICKET_REPLIES = {
-    "in_progress": ["您好，已收到您的反馈，我们正在处理，稍后给您答复。", "收到，已转给相关老师跟进，今天内回复您。",
-                    "您好，这边已经开始处理了，有进展第一时间告诉您。"],
-    "pending": ["麻烦您补充一下孩子的姓名和所在班级，方便我们核实。", "请问您方便的上课时间是哪几天？确认后我们马上安排。",
-                "需要您提供一下缴费凭证的截图，谢谢配合。"],
-    "resolved": ["已经为您处理好了，如还有问题可以直接回复这条消息。", "已安排妥当，具体时间已发到您的手机上，请查收。",
-                 "问题已解决，感谢您的耐心等待。"],
+    "in_progress": [
+        "您好，已收到您的反馈，我们正在处理，稍后给您答复。",
+        "收到，已转给相关老师跟进，今天内回复您。",
+        "您好，这边已经开始处理了，有进展第一时间告诉您。",
+    ],
+    "pending": [
+        "麻烦您补充一下孩子的姓名和所在班级，方便我们核实。",
+        "请问您方便的上课时间是哪几天？确认后我们马上安排。",
+        "需要您提供一下缴费凭证的截图，谢谢配合。",
+    ],
+    "resolved": [
+        "已经为您处理好了，如还有问题可以直接回复这条消息。",
+        "已安排妥当，具体时间已发到您的手机上，请查收。",
+        "问题已解决，感谢您的耐心等待。",
+    ],
 }
 # Internal notes colleagues leave on some tickets (not shown to the requester).
-TICKET_NOTES = ["家长情绪比较急，回访时注意语气。", "已和班主任确认过情况。", "同类问题本周第二次出现，建议汇总给主管。",
-                "已电话沟通，家长表示理解。"]
+TICKET_NOTES = [
+    "家长情绪比较急，回访时注意语气。",
+    "已和班主任确认过情况。",
+    "同类问题本周第二次出现，建议汇总给主管。",
+    "已电话沟通，家长表示理解。",
+]
 # What requesters typed into the ticket types' forms (app.tickets.types.defaults).
 TICKET_PREFERRED_TIMES = ["周六上午", "周六下午", "周日上午", "周日下午", "工作日晚上 18:30 以后", "周三、周五晚上"]
-TICKET_EXPECTATIONS = ["希望尽快给个说法，并安排专人跟进。", "希望调整授课方式，一个月后再回访。",
-                       "希望改善后通知家长。", "希望退还这次的课时。", "只是提个建议，不需要回复。"]  # fmt: skip
-TICKET_DEVICES = ["iPhone 15 / iOS 18", "华为 Mate 60 / HarmonyOS 4", "小米 14 / Android 14", "iPad Air / iPadOS 17",
-                  "Windows 11 / Chrome", "MacBook / Safari"]  # fmt: skip
+TICKET_EXPECTATIONS = [
+    "希望尽快给个说法，并安排专人跟进。",
+    "希望调整授课方式，一个月后再回访。",
+    "希望改善后通知家长。",
+    "希望退还这次的课时。",
+    "只是提个建议，不需要回复。",
+]
+TICKET_DEVICES = [
+    "iPhone 15 / iOS 18",
+    "华为 Mate 60 / HarmonyOS 4",
+    "小米 14 / Android 14",
+    "iPad Air / iPadOS 17",
+    "Windows 11 / Chrome",
+    "MacBook / Safari",
+]
 # Form values a ticket's own words give away (the first keyword found in its title or description).
 TICKET_FIELD_HINTS = {
     "leave_reschedule": {"reason": [("发烧", "生病"), ("考试", "考试"), ("学校活动", "其他"), ("出游", "家中有事")]},
-    "complaint": {"category": [("节奏", "教学质量"), ("纪律", "教学质量"), ("作业", "教学质量"), ("空调", "环境设施"),
-                               ("停车", "环境设施")]},
+    "complaint": {
+        "category": [
+            ("节奏", "教学质量"),
+            ("纪律", "教学质量"),
+            ("作业", "教学质量"),
+            ("空调", "环境设施"),
+            ("停车", "环境设施"),
+        ]
+    },
     "refund": {"reason": [("搬迁", "搬家"), ("不适合", "对课程不满意"), ("转", "其他"), ("重复", "其他")]},
-    "tech_support": {"platform": [("线上课堂", "直播课"), ("回放", "直播课"), ("APP", "App"), ("上传", "App"),
-                                  ("登录", "小程序")]},
+    "tech_support": {
+        "platform": [("线上课堂", "直播课"), ("回放", "直播课"), ("APP", "App"), ("上传", "App"), ("登录", "小程序")]
+    },
     "repair": {"equipment": [("投影仪", "投影仪"), ("打印机", "电脑"), ("WiFi", "网络"), ("笔架", "桌椅")]},
-}  # fmt: skip
+}
 # Where the repairs whose title names no classroom are.
 REPAIR_PLACES = {"前台打印机卡纸": "前台", "走廊灯不亮": "二楼走廊"}
 ROOMS = ["101教室", "102教室", "201教室", "203教室", "302教室", "多功能厅", "前台", "阅览区"]

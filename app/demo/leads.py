@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from app.demo import data
 from app.demo.context import LOCAL_TZ, Ctx, insert_rows
@@ -37,7 +37,7 @@ def _office_hours(at: datetime, earliest: datetime) -> datetime:
         local = (local - timedelta(days=1)).replace(hour=21)
     elif local.hour >= 22:
         local = local.replace(hour=21)
-    return max(local.astimezone(timezone.utc), earliest)
+    return max(local.astimezone(UTC), earliest)
 
 
 def _contact(ctx: Ctx) -> dict:
@@ -68,14 +68,23 @@ def _lead_row(ctx: Ctx) -> dict:
         follow_up = ctx.today() + timedelta(days=ctx.rng.randint(-7, 14))  # some are overdue
     notes = data.INVALID_NOTES if status == "invalid" else data.LEAD_NOTES
     return dict(
-        student_name=name, guardian_name=ctx.guardian(name, polite=0.25), **_contact(ctx),
-        city=city, district=ctx.weighted(districts), grade=ctx.grade(),
-        source=ctx.weighted(data.LEAD_SOURCES), status=status,
+        student_name=name,
+        guardian_name=ctx.guardian(name, polite=0.25),
+        **_contact(ctx),
+        city=city,
+        district=ctx.weighted(districts),
+        grade=ctx.grade(),
+        source=ctx.weighted(data.LEAD_SOURCES),
+        status=status,
         owner=ctx.rng.choice(ctx.staff("advisor", code))["id"] if owned else None,
-        campus=ctx.campuses[code], note=ctx.rng.choice(notes) if ctx.rng.random() < 0.6 else "",
-        next_follow_up_on=follow_up, version=1 if status == "new" else ctx.rng.randint(2, 5),
-        created_at=created, updated_at=created if status == "new" else _office_hours(ctx.later(created, 45), created),
-        _code=code, _gender=gender,
+        campus=ctx.campuses[code],
+        note=ctx.rng.choice(notes) if ctx.rng.random() < 0.6 else "",
+        next_follow_up_on=follow_up,
+        version=1 if status == "new" else ctx.rng.randint(2, 5),
+        created_at=created,
+        updated_at=created if status == "new" else _office_hours(ctx.later(created, 45), created),
+        _code=code,
+        _gender=gender,
     )
 
 
@@ -89,9 +98,14 @@ def _near_duplicate(ctx: Ctx, original: dict, i: int) -> dict:
     created = ctx.later(original["created_at"], 40)
     advisors = ctx.staff("advisor", original["_code"])
     row.update(
-        source=ctx.weighted(data.LEAD_SOURCES), status="new", note="", next_follow_up_on=None,
+        source=ctx.weighted(data.LEAD_SOURCES),
+        status="new",
+        note="",
+        next_follow_up_on=None,
         owner=ctx.rng.choice(advisors)["id"] if ctx.rng.random() < 0.5 else None,
-        version=1, created_at=created, updated_at=created,
+        version=1,
+        created_at=created,
+        updated_at=created,
     )
     return row
 
@@ -107,21 +121,32 @@ def _follow_ups(ctx: Ctx, rng: random.Random, lead: dict) -> list[dict]:
     author = lead["owner"] or rng.choice(ctx.staff("advisor", lead["_code"]))["id"]
     start, end = lead["created_at"], lead["updated_at"]
     span = (end - start) / len(steps)
-    moments = sorted(_office_hours(end if i == len(steps) - 1 else start + span * (i + rng.uniform(0.2, 0.9)), start)
-                     for i in range(len(steps)))  # fmt: skip
+    moments = sorted(
+        _office_hours(end if i == len(steps) - 1 else start + span * (i + rng.uniform(0.2, 0.9)), start)
+        for i in range(len(steps))
+    )
     rows = []
     for (kind, outcome), at in zip(steps, moments):
         notes = data.FOLLOW_UP_NOTES.get(f"{kind}:{outcome}") or data.FOLLOW_UP_NOTES[outcome]
-        rows.append(dict(lead=lead["id"], author=author, kind=kind, outcome=outcome, created_at=at,
-                         note=rng.choice(notes),
-                         next_step=data.FOLLOW_UP_NEXT_STEPS.get(outcome, "") if rng.random() < 0.6 else ""))  # fmt: skip
+        rows.append(
+            dict(
+                lead=lead["id"],
+                author=author,
+                kind=kind,
+                outcome=outcome,
+                created_at=at,
+                note=rng.choice(notes),
+                next_step=data.FOLLOW_UP_NEXT_STEPS.get(outcome, "") if rng.random() < 0.6 else "",
+            )
+        )
     when = None
     if lead["next_follow_up_on"] is not None:
-        when = datetime.combine(lead["next_follow_up_on"], time(10), LOCAL_TZ).astimezone(timezone.utc)
+        when = datetime.combine(lead["next_follow_up_on"], time(10), LOCAL_TZ).astimezone(UTC)
     if when is not None and when > rows[-1]["created_at"]:  # a plan is made for later, as the app requires
         ahead = when > ctx.now
-        rows[-1].update(next_follow_up_at=when, reminder="pending" if ahead else "sent",
-                        reminded_at=None if ahead else when)  # fmt: skip
+        rows[-1].update(
+            next_follow_up_at=when, reminder="pending" if ahead else "sent", reminded_at=None if ahead else when
+        )
     return rows
 
 
@@ -136,8 +161,9 @@ async def seed_leads(ctx: Ctx) -> None:
     subjects = list(data.LEAD_SUBJECTS)
     for row in rows:
         if rng.random() < 0.75:
-            row["course_interests"] = sorted(set(rng.choices(subjects, weights=list(data.LEAD_SUBJECTS.values()),
-                                                             k=rng.choice((1, 1, 2)))))  # fmt: skip
+            row["course_interests"] = sorted(
+                set(rng.choices(subjects, weights=list(data.LEAD_SUBJECTS.values()), k=rng.choice((1, 1, 2))))
+            )
     for row, id_ in zip(rows, await insert_rows(Lead, rows)):
         row["id"] = id_
     ctx.leads = rows

@@ -7,7 +7,7 @@ Logins (see `app.demo.data`): `admin` / `admin12345`, and one account per role w
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from app.core.db import transaction
 from app.demo import data
@@ -29,8 +29,23 @@ from tables.tickets.tables import Ticket, TicketType
 log = logging.getLogger(__name__)
 
 # Children before parents, so that deleting never trips a foreign key.
-_WIPE_ORDER = [AutomationRun, AutomationTrigger, AutomationRule, ReplyTemplate, Notification, Announcement,
-               AuditEntry, ApiToken, Ticket, TicketType, Enrollment, ClassGroup, Course, Student, Lead]
+_WIPE_ORDER = [
+    AutomationRun,
+    AutomationTrigger,
+    AutomationRule,
+    ReplyTemplate,
+    Notification,
+    Announcement,
+    AuditEntry,
+    ApiToken,
+    Ticket,
+    TicketType,
+    Enrollment,
+    ClassGroup,
+    Course,
+    Student,
+    Lead,
+]
 
 
 async def seed_demo(*, seed: int = 20261123, force: bool = False) -> dict[str, int]:
@@ -41,7 +56,7 @@ async def seed_demo(*, seed: int = 20261123, force: bool = False) -> dict[str, i
     loads the school again: for resetting a demo or development database only.
     The same `seed` gives the same school; dates are placed relative to the current time.
     """
-    ctx = Ctx(seed=seed, now=datetime.now(timezone.utc).replace(microsecond=0))
+    ctx = Ctx(seed=seed, now=datetime.now(UTC).replace(microsecond=0))
     async with transaction():  # checked inside the transaction so two seeders cannot both run
         if await User.exists().where(User.username == "admin"):
             if not force:
@@ -71,8 +86,15 @@ async def _wipe() -> None:
 
 async def _seed_notifications(ctx: Ctx) -> None:
     rows = [
-        dict(recipient=ctx.user(username)["id"], kind="welcome", title=title, body=body, link="/",
-             dedupe_key=f"demo:welcome:{username}:{i}", created_at=ctx.now - timedelta(minutes=5 - i))
+        dict(
+            recipient=ctx.user(username)["id"],
+            kind="welcome",
+            title=title,
+            body=body,
+            link="/",
+            dedupe_key=f"demo:welcome:{username}:{i}",
+            created_at=ctx.now - timedelta(minutes=5 - i),
+        )
         for username in ("admin", "advisor")
         for i, (title, body) in enumerate(data.NOTIFICATIONS)
     ]

@@ -25,10 +25,7 @@ async def seed_teams(ctx: Ctx) -> dict[str, int]:
     team_ids: dict[str, int] = {}
     while len(team_ids) < len(specs):
         level = [s for s in specs if s[0] not in team_ids and (s[2] is None or s[2] in team_ids)]
-        rows = [
-            dict(name=s[1], campus=ctx.campuses.get(s[3]), parent=team_ids.get(s[2]))
-            for s in level
-        ]
+        rows = [dict(name=s[1], campus=ctx.campuses.get(s[3]), parent=team_ids.get(s[2])) for s in level]
         for spec, id_ in zip(level, await insert_rows(Team, rows)):
             team_ids[spec[0]] = id_
     ctx.count(Team, len(team_ids))
@@ -55,13 +52,21 @@ def _staff_rows(ctx: Ctx, team_ids: dict[str, int]) -> list[dict]:
         if username is None:
             display_name, username = _staff_name(ctx, taken)
             taken |= {display_name, username}
-        rows.append(dict(
-            username=username, display_name=display_name, role=role,
-            email=f"{username}@{data.EMAIL_DOMAIN}", phone=ctx.phone(),
-            password_hash=admin_hash if username == "admin" else demo_hash,
-            campus=ctx.campuses.get(campus), team=team_ids[team],
-            created_at=ctx.now, updated_at=ctx.now, password_changed_at=ctx.now,
-        ))
+        rows.append(
+            dict(
+                username=username,
+                display_name=display_name,
+                role=role,
+                email=f"{username}@{data.EMAIL_DOMAIN}",
+                phone=ctx.phone(),
+                password_hash=admin_hash if username == "admin" else demo_hash,
+                campus=ctx.campuses.get(campus),
+                team=team_ids[team],
+                created_at=ctx.now,
+                updated_at=ctx.now,
+                password_changed_at=ctx.now,
+            )
+        )
     return rows
 
 
@@ -71,8 +76,13 @@ async def seed_staff(ctx: Ctx) -> None:
     ids = await insert_rows(User, rows)
     codes = {id_: code for code, id_ in ctx.campuses.items()}
     ctx.users = [
-        dict(id=id_, username=row["username"], display_name=row["display_name"], role=row["role"],
-             campus=codes.get(row["campus"]))
+        dict(
+            id=id_,
+            username=row["username"],
+            display_name=row["display_name"],
+            role=row["role"],
+            campus=codes.get(row["campus"]),
+        )
         for row, id_ in zip(rows, ids)
     ]
     ctx.count(User, len(ids))

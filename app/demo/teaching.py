@@ -12,8 +12,16 @@ from tables.teaching.tables import ClassGroup, Course, Enrollment
 
 async def seed_courses(ctx: Ctx) -> None:
     rows = [
-        dict(name=name, subject=subject, level=level, lesson_minutes=minutes, total_lessons=lessons,
-             price=price, created_at=ctx.moment(400, 365), _grades=grades)
+        dict(
+            name=name,
+            subject=subject,
+            level=level,
+            lesson_minutes=minutes,
+            total_lessons=lessons,
+            price=price,
+            created_at=ctx.moment(400, 365),
+            _grades=grades,
+        )
         for name, subject, level, minutes, lessons, price, grades in data.COURSES
     ]
     for row, id_ in zip(rows, await insert_rows(Course, rows)):
@@ -33,9 +41,17 @@ def _group_row(ctx: Ctx, code: str, course: dict, teacher: dict, taken: set[str]
     start = ctx.today() + timedelta(days=ctx.rng.randint(-150, 30))
     opened = datetime.combine(start - timedelta(days=ctx.rng.randint(14, 45)), time(10), LOCAL_TZ)
     return dict(
-        name=name, course=course["id"], campus=ctx.campuses[code], teacher=teacher["id"], kind=kind,
-        capacity=ctx.rng.randint(low, high), start_date=start, created_at=min(opened, ctx.now),
-        _code=code, _course=course, _teacher=teacher,
+        name=name,
+        course=course["id"],
+        campus=ctx.campuses[code],
+        teacher=teacher["id"],
+        kind=kind,
+        capacity=ctx.rng.randint(low, high),
+        start_date=start,
+        created_at=min(opened, ctx.now),
+        _code=code,
+        _course=course,
+        _teacher=teacher,
     )
 
 
@@ -63,11 +79,19 @@ def _student_row(ctx: Ctx, lead: dict | None) -> dict:
         guardian, phone = ctx.guardian(name), ctx.phone()
         advisor, created = ctx.rng.choice(ctx.staff("advisor", code))["id"], ctx.moment(720, 3)
     return dict(
-        name=name, gender=gender, birth_date=ctx.birth_date(grade), grade=grade,
-        guardian_name=guardian, guardian_phone=phone, campus=ctx.campuses[code],
-        class_teacher=ctx.rng.choice(ctx.staff("class_teacher", code))["id"], advisor=advisor,
-        lead=lead["id"] if lead else None, status=ctx.weighted(data.STUDENT_STATUSES),
-        created_at=created, _code=code,
+        name=name,
+        gender=gender,
+        birth_date=ctx.birth_date(grade),
+        grade=grade,
+        guardian_name=guardian,
+        guardian_phone=phone,
+        campus=ctx.campuses[code],
+        class_teacher=ctx.rng.choice(ctx.staff("class_teacher", code))["id"],
+        advisor=advisor,
+        lead=lead["id"] if lead else None,
+        status=ctx.weighted(data.STUDENT_STATUSES),
+        created_at=created,
+        _code=code,
     )
 
 
@@ -102,10 +126,13 @@ async def seed_enrollments(ctx: Ctx) -> None:
                 continue
             group["_seats"] -= 1
             ctx.enrolled.setdefault(student["id"], []).append(group)
-            rows.append(dict(
-                student=student["id"], class_group=group["id"],
-                status="withdrawn" if student["status"] == "withdrawn" else "active",
-                created_at=ctx.later(max(student["created_at"], group["created_at"]), 30),
-            ))
+            rows.append(
+                dict(
+                    student=student["id"],
+                    class_group=group["id"],
+                    status="withdrawn" if student["status"] == "withdrawn" else "active",
+                    created_at=ctx.later(max(student["created_at"], group["created_at"]), 30),
+                )
+            )
     await insert_rows(Enrollment, rows)
     ctx.count(Enrollment, len(rows))

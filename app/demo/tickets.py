@@ -41,8 +41,10 @@ def _text(ctx: Ctx, code: str, student: dict | None, group: dict) -> tuple[str, 
     """Title, description and the room they name (for a repair's location)."""
     title, description = ctx.rng.choice(data.TICKET_TEXTS[code])
     values = dict(
-        student=student["name"] if student else "孩子", grade=student["grade"] if student else ctx.grade(),
-        course=group["_course"]["name"], teacher=group["_teacher"]["display_name"],
+        student=student["name"] if student else "孩子",
+        grade=student["grade"] if student else ctx.grade(),
+        course=group["_course"]["name"],
+        teacher=group["_teacher"]["display_name"],
         room=ctx.rng.choice(data.ROOMS),
     )
     room = values["room"] if "{room}" in title else data.REPAIR_PLACES.get(title, "前台")
@@ -53,8 +55,12 @@ def _requester(ctx: Ctx, campus: str, channel: str, student: dict | None) -> dic
     """Who asked and who typed it in: staff for internal reports, nobody for self-service channels."""
     if channel == "internal":
         staff = ctx.rng.choice(ctx.staff("teacher", campus) + ctx.staff("class_teacher", campus))
-        return dict(requester_kind="staff", requester_name=staff["display_name"], created_by=staff["id"],
-                    requester_user=staff["id"])
+        return dict(
+            requester_kind="staff",
+            requester_name=staff["display_name"],
+            created_by=staff["id"],
+            requester_user=staff["id"],
+        )
     name = student["guardian_name"] if student else ctx.guardian(ctx.kid()[0], polite=0.6)
     desk = ctx.rng.choice(ctx.staff("customer_service", campus))
     return dict(requester_name=name, created_by=None if channel in ("web", "api") else desk["id"])
@@ -74,27 +80,39 @@ def _field_values(rng: random.Random, row: dict, form: list[dict]) -> dict:
         course = group["_course"]
         if course["name"] in row["title"] + row["description"]:  # asked about that course: its subject first
             subjects = [course["subject"], *[s for s in subjects if s != course["subject"]]][:2]
-        values = dict(course_interest=subjects,
-                      grade=some(student["grade"] if student else None),
-                      preferred_time=some(rng.choice(data.TICKET_PREFERRED_TIMES)))  # fmt: skip
+        values = dict(
+            course_interest=subjects,
+            grade=some(student["grade"] if student else None),
+            preferred_time=some(rng.choice(data.TICKET_PREFERRED_TIMES)),
+        )
     elif code == "leave_reschedule":
         makeup = rng.random() < 0.6
-        values = dict(class_group=row["class_group"], lesson_date=day(rng.randint(1, 7)),
-                      reason=pick("reason"), makeup_wanted=makeup,
-                      makeup_time=f"{day(rng.randint(8, 14))}T{rng.choice(['10:00', '14:00', '18:30'])}" if makeup else None)  # fmt: skip
+        values = dict(
+            class_group=row["class_group"],
+            lesson_date=day(rng.randint(1, 7)),
+            reason=pick("reason"),
+            makeup_wanted=makeup,
+            makeup_time=f"{day(rng.randint(8, 14))}T{rng.choice(['10:00', '14:00', '18:30'])}" if makeup else None,
+        )
     elif code == "complaint":
-        values = dict(category=pick("category"),
-                      occurred_on=some(day(-rng.randint(0, 5))),
-                      expectation=some(rng.choice(data.TICKET_EXPECTATIONS)))  # fmt: skip
+        values = dict(
+            category=pick("category"),
+            occurred_on=some(day(-rng.randint(0, 5))),
+            expectation=some(rng.choice(data.TICKET_EXPECTATIONS)),
+        )
     elif code == "refund":
-        values = dict(contract_no=f"HT-{created.year}-{rng.randint(1, 3000):05d}",
-                      amount=f"{rng.randint(8, 120) * 100}.00",
-                      reason=pick("reason"),
-                      account_name=row["requester_name"])  # fmt: skip
+        values = dict(
+            contract_no=f"HT-{created.year}-{rng.randint(1, 3000):05d}",
+            amount=f"{rng.randint(8, 120) * 100}.00",
+            reason=pick("reason"),
+            account_name=row["requester_name"],
+        )
     elif code == "tech_support":
-        values = dict(platform=pick("platform"),
-                      device=some(rng.choice(data.TICKET_DEVICES)),
-                      occurred_at=some(created.replace(second=0, microsecond=0, tzinfo=None).isoformat(timespec="minutes")))  # fmt: skip
+        values = dict(
+            platform=pick("platform"),
+            device=some(rng.choice(data.TICKET_DEVICES)),
+            occurred_at=some(created.replace(second=0, microsecond=0, tzinfo=None).isoformat(timespec="minutes")),
+        )
     else:  # repair
         values = dict(location=row["_room"], equipment="其他")
     words = row["title"] + row["description"]
@@ -120,13 +138,24 @@ def _ticket_row(ctx: Ctx, type_ids: dict[str, int]) -> dict:
     handler = ctx.rng.choice(ctx.staff("class_teacher" if code == "leave_reschedule" else "customer_service", campus))
     updated = ctx.later(created, 12 if status in ("resolved", "closed") else 5)
     return dict(
-        ticket_type=type_ids[code], title=title, description=description, priority=priority,
-        channel=channel, status=status, student=student["id"] if student else None,
-        campus=ctx.campuses[campus], assignee=None if status == "new" else handler["id"],
+        ticket_type=type_ids[code],
+        title=title,
+        description=description,
+        priority=priority,
+        channel=channel,
+        status=status,
+        student=student["id"] if student else None,
+        campus=ctx.campuses[campus],
+        assignee=None if status == "new" else handler["id"],
         # A leave request always names its class (the form requires one); other kinds only a student's own.
         class_group=group["id"] if code == "leave_reschedule" or (groups and code in ("complaint", "refund")) else None,
-        version=data.TICKET_VERSIONS[status], created_at=created, _handler=handler["id"], _room=room,
-        _code=code, _student=student, _group=group,
+        version=data.TICKET_VERSIONS[status],
+        created_at=created,
+        _handler=handler["id"],
+        _room=room,
+        _code=code,
+        _student=student,
+        _group=group,
         updated_at=created if status == "new" else updated,
         **_requester(ctx, campus, channel, student),
     )
@@ -138,8 +167,14 @@ def _timeline(rng: random.Random, row: dict, handler: int | None) -> list[dict]:
     row's first response, resolution and closing times to match."""
     created, last = row["created_at"], row["updated_at"]
     path = data.TICKET_PATHS[row["status"]]
-    activities = [dict(actor=row["created_by"], kind="created", created_at=created, changes={
-        "status": [None, "new"], "priority": [None, row["priority"]], "channel": [None, row["channel"]]})]  # fmt: skip
+    activities = [
+        dict(
+            actor=row["created_by"],
+            kind="created",
+            created_at=created,
+            changes={"status": [None, "new"], "priority": [None, row["priority"]], "channel": [None, row["channel"]]},
+        )
+    ]
     # The moves spread over the ticket's life, in order, the last one at its updated_at.
     span = (last - created) / max(len(path), 1)
     moments = [created + span * (i + rng.uniform(0.3, 1)) for i in range(len(path))]
@@ -148,13 +183,26 @@ def _timeline(rng: random.Random, row: dict, handler: int | None) -> list[dict]:
     status = "new"
     for target, at in zip(path, moments):
         if target == "assigned":  # a claim: one row with both changes, as claim_ticket writes it
-            activities.append(dict(actor=handler, kind="assign", created_at=at,
-                                   changes={"assignee": [None, handler], "status": [status, target]}))  # fmt: skip
+            activities.append(
+                dict(
+                    actor=handler,
+                    kind="assign",
+                    created_at=at,
+                    changes={"assignee": [None, handler], "status": [status, target]},
+                )
+            )
         else:
             activities.append(dict(actor=handler, kind="status", created_at=at, changes={"status": [status, target]}))
         if target in data.TICKET_REPLIES:
-            activities.append(dict(actor=handler, kind="reply", is_public=True, created_at=at,
-                                   body=rng.choice(data.TICKET_REPLIES[target])))  # fmt: skip
+            activities.append(
+                dict(
+                    actor=handler,
+                    kind="reply",
+                    is_public=True,
+                    created_at=at,
+                    body=rng.choice(data.TICKET_REPLIES[target]),
+                )
+            )
             row.setdefault("first_response_at", at)
         if target == "in_progress" and rng.random() < 0.25:
             activities.append(dict(actor=handler, kind="note", created_at=at, body=rng.choice(data.TICKET_NOTES)))
@@ -165,10 +213,13 @@ def _timeline(rng: random.Random, row: dict, handler: int | None) -> list[dict]:
 
 
 async def _insert_timelines(rows: list[dict], ids: list[int]) -> int:
-    activities = [TicketActivity(ticket=ticket_id, **{"body": "", "is_public": False, **activity})
-                  for row, ticket_id in zip(rows, ids) for activity in row["_timeline"]]  # fmt: skip
+    activities = [
+        TicketActivity(ticket=ticket_id, **{"body": "", "is_public": False, **activity})
+        for row, ticket_id in zip(rows, ids)
+        for activity in row["_timeline"]
+    ]
     for start in range(0, len(activities), 500):
-        await TicketActivity.insert(*activities[start:start + 500])
+        await TicketActivity.insert(*activities[start : start + 500])
     return len(activities)
 
 
@@ -187,16 +238,30 @@ async def _seed_service_levels(ctx: Ctx, ids: list[int]) -> None:
         if not past:
             continue
         # Only the points not already recorded (a late answer's breach is) get their timeline row.
-        new = await SlaAction.insert(*[SlaAction(ticket=ticket_id, rule=p.rule, due_key=p.due_key, created_at=p.at)
-                                       for p in past]).on_conflict(action="DO NOTHING").returning(
-            SlaAction.rule, SlaAction.due_key)  # fmt: skip
+        new = (
+            await SlaAction.insert(
+                *[SlaAction(ticket=ticket_id, rule=p.rule, due_key=p.due_key, created_at=p.at) for p in past]
+            )
+            .on_conflict(action="DO NOTHING")
+            .returning(SlaAction.rule, SlaAction.due_key)
+        )
         new = {(r["rule"], r["due_key"]) for r in new}
         breaches = [p for p in past if p.rule.startswith("breach:") and (p.rule, p.due_key) in new]
         if breaches:
-            await TicketActivity.insert(*[TicketActivity(ticket=ticket_id, kind="sla", created_at=p.at, changes={
-                "sla": "breach", "target": p.target, "due": p.due_key, "to": []}) for p in breaches])  # fmt: skip
+            await TicketActivity.insert(
+                *[
+                    TicketActivity(
+                        ticket=ticket_id,
+                        kind="sla",
+                        created_at=p.at,
+                        changes={"sla": "breach", "target": p.target, "due": p.due_key, "to": []},
+                    )
+                    for p in breaches
+                ]
+            )
             await TicketSla.update({getattr(TicketSla, sla.BREACH_COLUMNS[p.target]): p.at for p in breaches}).where(
-                TicketSla.ticket == ticket_id)  # fmt: skip
+                TicketSla.ticket == ticket_id
+            )
         await sla.recompute(ticket_id)  # the next scan: the first point still ahead
     await _in_time_order(ids)
 
@@ -205,11 +270,16 @@ async def _in_time_order(ids: list[int]) -> None:
     """Timelines show rows in id order, which in the app is the order things happened. The SLA rows
     above were added after every ticket's story: write the demo's rows again, oldest first."""
     columns = [c for c in TicketActivity._meta.columns if c is not TicketActivity._meta.primary_key]
-    rows = await TicketActivity.select(*columns).where(TicketActivity.ticket.is_in(ids)).order_by(
-        TicketActivity.created_at).order_by(TicketActivity.id).output(load_json=True)  # fmt: skip
+    rows = (
+        await TicketActivity.select(*columns)
+        .where(TicketActivity.ticket.is_in(ids))
+        .order_by(TicketActivity.created_at)
+        .order_by(TicketActivity.id)
+        .output(load_json=True)
+    )
     await TicketActivity.delete().where(TicketActivity.ticket.is_in(ids))
     for start in range(0, len(rows), 500):
-        await TicketActivity.insert(*[TicketActivity(**row) for row in rows[start:start + 500]])
+        await TicketActivity.insert(*[TicketActivity(**row) for row in rows[start : start + 500]])
 
 
 async def seed_tickets(ctx: Ctx) -> None:
@@ -219,7 +289,10 @@ async def seed_tickets(ctx: Ctx) -> None:
     rng = random.Random(ctx.seed + 1)
     for row in rows:
         row["_timeline"] = _timeline(rng, row, row.pop("_handler"))
-    forms = {r["code"]: r["fields"] for r in await TicketType.select(TicketType.code, TicketType.fields).output(load_json=True)}
+    forms = {
+        r["code"]: r["fields"]
+        for r in await TicketType.select(TicketType.code, TicketType.fields).output(load_json=True)
+    }
     rng = random.Random(ctx.seed + 2)  # the same for the form values, added later
     for row in rows:
         row["fields"] = _field_values(rng, row, forms[row["_code"]])

@@ -51,10 +51,13 @@ async def reset_progress(job_id: int) -> None:
 
 async def add_progress(job_id: int, processed: int, succeeded: int, failed: int) -> None:
     """Move the counters by a chunk's figures; call inside the chunk's transaction."""
-    await Job.update({
-        Job.processed: Job.processed + processed, Job.succeeded: Job.succeeded + succeeded,
-        Job.failed: Job.failed + failed,
-    }).where(Job.id == job_id)  # fmt: skip
+    await Job.update(
+        {
+            Job.processed: Job.processed + processed,
+            Job.succeeded: Job.succeeded + succeeded,
+            Job.failed: Job.failed + failed,
+        }
+    ).where(Job.id == job_id)
 
 
 async def finish(job_id: int, result: dict, clock: Clock = system_clock) -> None:

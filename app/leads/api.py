@@ -47,8 +47,8 @@ class LeadIn(msgspec.Struct):
     source_campaign: Text = UNSET
     status: Text = UNSET
     invalid_reason: Text = UNSET
-    owner_id: DbInt | None | UnsetType = UNSET
-    campus_id: DbInt | None | UnsetType = UNSET
+    owner_id: DbInt | UnsetType | None = UNSET
+    campus_id: DbInt | UnsetType | None = UNSET
     note: Text = UNSET
     next_follow_up_on: Text = UNSET
     allow_duplicate: bool = False
@@ -57,7 +57,7 @@ class LeadIn(msgspec.Struct):
 class LeadPatch(LeadIn):
     """Only the fields sent change. `version`: the one you read (stale: 409)."""
 
-    version: DbInt | None | UnsetType = UNSET
+    version: DbInt | UnsetType | None = UNSET
 
 
 class DuplicateOut(msgspec.Struct):
@@ -97,8 +97,8 @@ class LeadOut(LeadSummary):
     invalid_reason: str
     converted_at: datetime | None
     updated_at: datetime
-    student_id: int | None | UnsetType = UNSET
-    merged_into_id: int | None | UnsetType = UNSET
+    student_id: int | UnsetType | None = UNSET
+    merged_into_id: int | UnsetType | None = UNSET
     duplicates: list[DuplicateOut] | UnsetType = UNSET  # on create and update: likely duplicates, best first
 
 
@@ -132,7 +132,11 @@ def _api_field_names(exc: ValidationFailed) -> ValidationFailed:
 
 
 def _serialise(lead: dict) -> dict:
-    out = {k: v for k, v in lead.items() if k not in ("owner", "campus", "deleted_at", "duplicates", "merged_into", "student")}
+    out = {
+        k: v
+        for k, v in lead.items()
+        if k not in ("owner", "campus", "deleted_at", "duplicates", "merged_into", "student")
+    }
     out["owner_id"], out["campus_id"] = lead.get("owner"), lead.get("campus")
     if "student" in lead:
         out["student_id"] = lead["student"]
@@ -156,15 +160,24 @@ class LeadApi(Controller):
 
     @get("/", responses=ERRORS)
     async def list_leads(
-        self, user: AuthUser, q: FromQuery[str] = "", status: FromQuery[str] = "", owner_scope: OwnerScope = "",
-        limit: FromQuery[str | None] = None, offset: FromQuery[str | None] = None,
-    ) -> LeadPage:  # fmt: skip
+        self,
+        user: AuthUser,
+        q: FromQuery[str] = "",
+        status: FromQuery[str] = "",
+        owner_scope: OwnerScope = "",
+        limit: FromQuery[str | None] = None,
+        offset: FromQuery[str | None] = None,
+    ) -> LeadPage:
         """Leads the caller may see, newest first. `scope` is `mine` or `pool` to narrow."""
         result = await services.list_leads(
             user, services.LeadFilter(q, status, owner_scope), PageRequest.parse(limit, offset)
         )
-        return LeadPage([to(LeadSummary, _serialise(phones.present_lead(user, i))) for i in result.items],
-                        result.total, result.limit, result.offset)  # fmt: skip
+        return LeadPage(
+            [to(LeadSummary, _serialise(phones.present_lead(user, i))) for i in result.items],
+            result.total,
+            result.limit,
+            result.offset,
+        )
 
     @post("/", responses=ERRORS)
     async def create_lead(self, request: Request, user: AuthUser, data: JSONBody[LeadIn]) -> LeadOut:
@@ -172,8 +185,9 @@ class LeadApi(Controller):
         `duplicates`; resend with `"allow_duplicate": true` to create it anyway. The created lead
         lists its likely duplicates (fuzzy ones warn only)."""
         try:
-            lead = await services.create_lead(user, _values(data), ip=client_ip(request),
-                                              allow_duplicate=data.allow_duplicate)  # fmt: skip
+            lead = await services.create_lead(
+                user, _values(data), ip=client_ip(request), allow_duplicate=data.allow_duplicate
+            )
         except ValidationFailed as exc:
             raise _api_field_names(exc) from None
         return to(LeadOut, _serialise(phones.present_lead(user, lead)))
@@ -183,12 +197,20 @@ class LeadApi(Controller):
         return to(LeadOut, _serialise(phones.present_lead(user, await services.get_lead(user, lead_id))))
 
     @patch("/{lead_id:int}", responses=ERRORS)
-    async def update_lead(self, request: Request, user: AuthUser, lead_id: FromPath[int], data: JSONBody[LeadPatch]) -> LeadOut:
+    async def update_lead(
+        self, request: Request, user: AuthUser, lead_id: FromPath[int], data: JSONBody[LeadPatch]
+    ) -> LeadOut:
         """Partial update. Send the `version` you read to refuse overwriting someone else's change (409)."""
         version = data.version if isinstance(data.version, int) else None
         try:
-            lead = await services.update_lead(user, lead_id, _values(data), version=version,
-                                              ip=client_ip(request), allow_duplicate=data.allow_duplicate)  # fmt: skip
+            lead = await services.update_lead(
+                user,
+                lead_id,
+                _values(data),
+                version=version,
+                ip=client_ip(request),
+                allow_duplicate=data.allow_duplicate,
+            )
         except ValidationFailed as exc:
             raise _api_field_names(exc) from None
         return to(LeadOut, _serialise(phones.present_lead(user, lead)))

@@ -17,16 +17,48 @@ from tables.leads.tables import Lead
 
 BATCH = 1000
 FIELDS = (
-    "student_name", "guardian_name", "phone", "phones", "email", "wechat", "city", "district", "grade",
-    "course_interests", "source", "source_campaign", "status", "invalid_reason", "owner", "campus", "note",
+    "student_name",
+    "guardian_name",
+    "phone",
+    "phones",
+    "email",
+    "wechat",
+    "city",
+    "district",
+    "grade",
+    "course_interests",
+    "source",
+    "source_campaign",
+    "status",
+    "invalid_reason",
+    "owner",
+    "campus",
+    "note",
     "next_follow_up_on",
-)  # fmt: skip
+)
 COLUMNS = (
-    Lead.id, Lead.student_name, Lead.guardian_name, Lead.phone, Lead.phones, Lead.email, Lead.wechat, Lead.city,
-    Lead.district, Lead.grade, Lead.course_interests, Lead.source, Lead.source_campaign, Lead.status,
-    Lead.invalid_reason, Lead.owner, Lead.owner.display_name.as_alias("owner_name"),
-    Lead.campus.name.as_alias("campus_name"), Lead.note, Lead.next_follow_up_on, Lead.created_at,
-)  # fmt: skip
+    Lead.id,
+    Lead.student_name,
+    Lead.guardian_name,
+    Lead.phone,
+    Lead.phones,
+    Lead.email,
+    Lead.wechat,
+    Lead.city,
+    Lead.district,
+    Lead.grade,
+    Lead.course_interests,
+    Lead.source,
+    Lead.source_campaign,
+    Lead.status,
+    Lead.invalid_reason,
+    Lead.owner,
+    Lead.owner.display_name.as_alias("owner_name"),
+    Lead.campus.name.as_alias("campus_name"),
+    Lead.note,
+    Lead.next_follow_up_on,
+    Lead.created_at,
+)
 
 
 def headers() -> list[str]:

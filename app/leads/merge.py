@@ -27,9 +27,23 @@ from tables.leads.tables import Lead, LeadMerge
 
 # Fields the user picks one value of; `phones` and `course_interests` are joined instead.
 MERGE_FIELDS = (
-    "student_name", "guardian_name", "phone", "email", "wechat", "city", "district", "grade", "source",
-    "source_campaign", "status", "invalid_reason", "owner", "campus", "note", "next_follow_up_on",
-)  # fmt: skip
+    "student_name",
+    "guardian_name",
+    "phone",
+    "email",
+    "wechat",
+    "city",
+    "district",
+    "grade",
+    "source",
+    "source_campaign",
+    "status",
+    "invalid_reason",
+    "owner",
+    "campus",
+    "note",
+    "next_follow_up_on",
+)
 JOINED_FIELDS = ("phones", "course_interests")
 MERGE_ROLES = ("admin", "supervisor")
 
@@ -99,9 +113,14 @@ def merged_values(survivor: dict, merged: dict, picks: dict[str, int]) -> dict:
 
 
 async def merge_leads(
-    user: CurrentUser, survivor_id: int, merged_id: int, picks: dict[str, int], *, ip: str = "",
+    user: CurrentUser,
+    survivor_id: int,
+    merged_id: int,
+    picks: dict[str, int],
+    *,
+    ip: str = "",
     clock: Clock = system_clock,
-) -> int:  # fmt: skip
+) -> int:
     """Merge `merged_id` into `survivor_id`; returns the LeadMerge id."""
     survivor, merged = await load_pair(user, survivor_id, merged_id)
     after = merged_values(survivor, merged, picks)
@@ -109,13 +128,22 @@ async def merge_leads(
     before = {f: audit._plain(survivor[f]) for f in fields}
     now = clock.now()
     async with UnitOfWork() as uow:
-        updated = await Lead.update(
-            {**{getattr(Lead, f): v for f, v in after.items()}, Lead.version: Lead.version + 1, Lead.updated_at: now}
-        ).where((Lead.id == survivor_id) & (Lead.version == survivor["version"]) & Lead.deleted_at.is_null()
-        ).returning(Lead.id)  # fmt: skip
-        gone = await Lead.update({Lead.deleted_at: now, Lead.merged_into: survivor_id}).where(
-            (Lead.id == merged_id) & (Lead.version == merged["version"]) & Lead.deleted_at.is_null()
-        ).returning(Lead.id)  # fmt: skip
+        updated = (
+            await Lead.update(
+                {
+                    **{getattr(Lead, f): v for f, v in after.items()},
+                    Lead.version: Lead.version + 1,
+                    Lead.updated_at: now,
+                }
+            )
+            .where((Lead.id == survivor_id) & (Lead.version == survivor["version"]) & Lead.deleted_at.is_null())
+            .returning(Lead.id)
+        )
+        gone = (
+            await Lead.update({Lead.deleted_at: now, Lead.merged_into: survivor_id})
+            .where((Lead.id == merged_id) & (Lead.version == merged["version"]) & Lead.deleted_at.is_null())
+            .returning(Lead.id)
+        )
         if not updated or not gone:
             raise Conflict(N_("One of the leads changed while you were merging. Reload and try again."))
         moved = {}
@@ -127,24 +155,42 @@ async def merge_leads(
             moved[_ref_name(table, column)] = ids
         entries = AuditEntry.select(AuditEntry.id).where(
             (AuditEntry.entity_type == "lead") & (AuditEntry.entity_id == merged_id)
-        )  # fmt: skip
+        )
         audit_ids = [r["id"] for r in await entries]
         if audit_ids:
             await AuditEntry.update({AuditEntry.entity_id: survivor_id}).where(AuditEntry.id.is_in(audit_ids))
         moved["audit_entry.entity_id"] = audit_ids
         await dedup.drop_keys(merged_id)
         await dedup.write_keys(survivor_id, {**survivor, **after})
-        rows = await LeadMerge.insert(LeadMerge(
-            survivor=survivor_id, merged=merged_id, actor=user.id, survivor_before=before,
-            survivor_after={f: audit._plain(v) for f, v in after.items()}, moved=moved,
-        )).returning(LeadMerge.id)  # fmt: skip
+        rows = await LeadMerge.insert(
+            LeadMerge(
+                survivor=survivor_id,
+                merged=merged_id,
+                actor=user.id,
+                survivor_before=before,
+                survivor_after={f: audit._plain(v) for f, v in after.items()},
+                moved=moved,
+            )
+        ).returning(LeadMerge.id)
         changes = {**audit.diff(survivor, after, fields), "merged_lead": [None, merged_id]}
-        await audit.record(actor_id=user.id, action="merge", entity_type="lead", entity_id=survivor_id,
-                           changes=changes, ip=ip)  # fmt: skip
-        await audit.record(actor_id=user.id, action="merge", entity_type="lead", entity_id=merged_id,
-                           changes={"merged_into": [None, survivor_id]}, ip=ip)  # fmt: skip
-        uow.emit(Event("lead.merged", {"id": survivor_id, "merged": merged_id, "merge": rows[0]["id"]},
-                       audience=of_lead(survivor_id, merged_id)))  # fmt: skip
+        await audit.record(
+            actor_id=user.id, action="merge", entity_type="lead", entity_id=survivor_id, changes=changes, ip=ip
+        )
+        await audit.record(
+            actor_id=user.id,
+            action="merge",
+            entity_type="lead",
+            entity_id=merged_id,
+            changes={"merged_into": [None, survivor_id]},
+            ip=ip,
+        )
+        uow.emit(
+            Event(
+                "lead.merged",
+                {"id": survivor_id, "merged": merged_id, "merge": rows[0]["id"]},
+                audience=of_lead(survivor_id, merged_id),
+            )
+        )
     return rows[0]["id"]
 
 
@@ -157,32 +203,44 @@ async def undo_merge(user: CurrentUser, merge_id: int, *, ip: str = "", clock: C
         raise Conflict(N_("This merge has already been undone."))
     survivor = await get_lead(user, record["survivor"], include_deleted=True)
     if survivor["deleted_at"] is not None:  # the merged lead would come back pointing at a binned one
-        raise Conflict(gettext(N_("It was merged into “%(name)s”, which is in the recycle bin too. Restore that lead "
-                                  "first, then undo the merge."), name=survivor["student_name"]))  # fmt: skip
+        raise Conflict(
+            gettext(
+                N_(
+                    "It was merged into “%(name)s”, which is in the recycle bin too. Restore that lead "
+                    "first, then undo the merge."
+                ),
+                name=survivor["student_name"],
+            )
+        )
     merged = await get_lead(user, record["merged"], include_deleted=True)
     if not can_merge(user, survivor, merged):
         raise Forbidden(N_("Only an admin, a supervisor or the owner of both leads can merge them."))
     # Fields edited since the merge keep the newer value; the others go back.
-    restore = {f: v for f, v in record["survivor_before"].items()
-               if audit._plain(survivor.get(f)) == record["survivor_after"].get(f)}  # fmt: skip
-    if "next_follow_up_on" in restore and restore["next_follow_up_on"]:
+    restore = {
+        f: v
+        for f, v in record["survivor_before"].items()
+        if audit._plain(survivor.get(f)) == record["survivor_after"].get(f)
+    }
+    if restore.get("next_follow_up_on"):
         from datetime import date
 
         restore["next_follow_up_on"] = date.fromisoformat(restore["next_follow_up_on"])
     refs = {_ref_name(t, c): (t, c) for t, c in lead_references()}
     now = clock.now()
     async with UnitOfWork() as uow:
-        await Lead.update({**{getattr(Lead, f): v for f, v in restore.items()}, Lead.version: Lead.version + 1,
-                           Lead.updated_at: now}).where(Lead.id == survivor["id"])  # fmt: skip
-        await Lead.update({Lead.deleted_at: None, Lead.merged_into: None, Lead.version: Lead.version + 1,
-                           Lead.updated_at: now}).where(Lead.id == merged["id"])  # fmt: skip
+        await Lead.update(
+            {**{getattr(Lead, f): v for f, v in restore.items()}, Lead.version: Lead.version + 1, Lead.updated_at: now}
+        ).where(Lead.id == survivor["id"])
+        await Lead.update(
+            {Lead.deleted_at: None, Lead.merged_into: None, Lead.version: Lead.version + 1, Lead.updated_at: now}
+        ).where(Lead.id == merged["id"])
         for name, ids in record["moved"].items():
             if not ids:
                 continue
             if name == "audit_entry.entity_id":
                 await AuditEntry.update({AuditEntry.entity_id: merged["id"]}).where(
                     AuditEntry.id.is_in(ids) & (AuditEntry.entity_id == survivor["id"])
-                )  # fmt: skip
+                )
             elif name in refs:
                 table, column = refs[name]
                 col = getattr(table, column)
@@ -191,20 +249,40 @@ async def undo_merge(user: CurrentUser, merge_id: int, *, ip: str = "", clock: C
         await dedup.write_keys(survivor["id"], {**survivor, **restore})
         await dedup.write_keys(merged["id"], merged)
         changes = audit.diff(survivor, restore, restore.keys())
-        await audit.record(actor_id=user.id, action="unmerge", entity_type="lead", entity_id=survivor["id"],
-                           changes={**changes, "merged_lead": [merged["id"], None]}, ip=ip)  # fmt: skip
-        await audit.record(actor_id=user.id, action="unmerge", entity_type="lead", entity_id=merged["id"],
-                           changes={"merged_into": [survivor["id"], None]}, ip=ip)  # fmt: skip
-        uow.emit(Event("lead.unmerged", {"id": survivor["id"], "merged": merged["id"], "merge": merge_id},
-                       audience=of_lead(survivor["id"], merged["id"])))  # fmt: skip
+        await audit.record(
+            actor_id=user.id,
+            action="unmerge",
+            entity_type="lead",
+            entity_id=survivor["id"],
+            changes={**changes, "merged_lead": [merged["id"], None]},
+            ip=ip,
+        )
+        await audit.record(
+            actor_id=user.id,
+            action="unmerge",
+            entity_type="lead",
+            entity_id=merged["id"],
+            changes={"merged_into": [survivor["id"], None]},
+            ip=ip,
+        )
+        uow.emit(
+            Event(
+                "lead.unmerged",
+                {"id": survivor["id"], "merged": merged["id"], "merge": merge_id},
+                audience=of_lead(survivor["id"], merged["id"]),
+            )
+        )
     return survivor["id"]
 
 
 async def undo_merge_of(user: CurrentUser, merged_id: int, *, ip: str = "") -> None:
     """Undo the merge that took `merged_id` away (restoring it from the recycle bin)."""
-    record = await LeadMerge.select(LeadMerge.id).where(
-        (LeadMerge.merged == merged_id) & LeadMerge.undone_at.is_null()
-    ).order_by(LeadMerge.id, ascending=False).first()  # fmt: skip
+    record = (
+        await LeadMerge.select(LeadMerge.id)
+        .where((LeadMerge.merged == merged_id) & LeadMerge.undone_at.is_null())
+        .order_by(LeadMerge.id, ascending=False)
+        .first()
+    )
     if record is None:
         raise NotFound()
     await undo_merge(user, record["id"], ip=ip)
@@ -212,7 +290,14 @@ async def undo_merge_of(user: CurrentUser, merged_id: int, *, ip: str = "") -> N
 
 async def merges_of(survivor_id: int) -> list[dict]:
     """Merges into this lead that can still be undone, newest first."""
-    return await LeadMerge.select(
-        LeadMerge.id, LeadMerge.merged, LeadMerge.created_at, LeadMerge.merged.student_name.as_alias("merged_name"),
-        LeadMerge.actor.display_name.as_alias("actor_name"),
-    ).where((LeadMerge.survivor == survivor_id) & LeadMerge.undone_at.is_null()).order_by(LeadMerge.id, ascending=False)
+    return (
+        await LeadMerge.select(
+            LeadMerge.id,
+            LeadMerge.merged,
+            LeadMerge.created_at,
+            LeadMerge.merged.student_name.as_alias("merged_name"),
+            LeadMerge.actor.display_name.as_alias("actor_name"),
+        )
+        .where((LeadMerge.survivor == survivor_id) & LeadMerge.undone_at.is_null())
+        .order_by(LeadMerge.id, ascending=False)
+    )

@@ -26,8 +26,11 @@ NO_STORE = {"Cache-Control": "no-store"}
 def revealed(dom_id: str, phone: str, more: list[str], *, others: bool) -> Response:
     """The full numbers in place of the masked ones (phone.html's `masked_numbers` span `dom_id`), never cached;
     `more`: the family's other numbers, shown with `others`."""
-    return HTMXTemplate(template_name="leads/phone_revealed.html", headers=NO_STORE,
-                        context={"dom_id": dom_id, "phone": phone, "phones": more, "others": others})  # fmt: skip
+    return HTMXTemplate(
+        template_name="leads/phone_revealed.html",
+        headers=NO_STORE,
+        context={"dom_id": dom_id, "phone": phone, "phones": more, "others": others},
+    )
 
 
 async def wants_others(request: Request) -> bool:
@@ -70,12 +73,29 @@ class PhoneRevealLogController(Controller):
     guards = [require_roles("admin")]
 
     @get("/")
-    async def index(self, request: Request, user: AuthUser, actor: FromQuery[str] = "", kind: FromQuery[str] = "",
-                    record: FromQuery[str] = "", limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:  # fmt: skip
+    async def index(
+        self,
+        request: Request,
+        user: AuthUser,
+        actor: FromQuery[str] = "",
+        kind: FromQuery[str] = "",
+        record: FromQuery[str] = "",
+        limit: FromQuery[str] = "",
+        offset: FromQuery[str] = "",
+    ) -> Response:
         kind = kind if kind in core_phones.REVEAL_TYPES else ""
         result = await core_phones.reveal_log(
-            user, PageRequest.parse(limit, offset), kind=kind,
-            actor=parse_int(actor), record=parse_int(record),
-        )  # fmt: skip
-        return await page(request, "leads/phone_reveals.html", page_data=result, types=core_phones.REVEAL_TYPES,
-                          params={"actor": actor, "kind": kind, "record": record}, people=await core_phones.reveal_people())  # fmt: skip
+            user,
+            PageRequest.parse(limit, offset),
+            kind=kind,
+            actor=parse_int(actor),
+            record=parse_int(record),
+        )
+        return await page(
+            request,
+            "leads/phone_reveals.html",
+            page_data=result,
+            types=core_phones.REVEAL_TYPES,
+            params={"actor": actor, "kind": kind, "record": record},
+            people=await core_phones.reveal_people(),
+        )

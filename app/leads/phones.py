@@ -47,11 +47,12 @@ def present_leads(user: CurrentUser, leads: list[dict]) -> list[dict]:
 
 async def reveal_lead_phone(user: CurrentUser, lead_id: int, *, ip: str = "") -> dict:
     """The lead's full numbers, for someone who may see the lead; one audit row per reveal."""
-    lead = await Lead.select(Lead.id, Lead.owner, Lead.phone, Lead.phones, Lead.deleted_at).where(
-        Lead.id == lead_id
-    ).first().output(load_json=True)  # fmt: skip
+    lead = (
+        await Lead.select(Lead.id, Lead.owner, Lead.phone, Lead.phones, Lead.deleted_at)
+        .where(Lead.id == lead_id)
+        .first()
+        .output(load_json=True)
+    )
     allowed = lead is not None and lead["deleted_at"] is None and await policy.can_view(user, lead)
     await audit_reveal(user, "lead_phone", lead_id, allowed=allowed, ip=ip)
     return {"id": lead_id, "phone": lead["phone"], "phones": lead["phones"] or []}
-
-

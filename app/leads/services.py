@@ -43,35 +43,99 @@ SOURCES = {
     "other": N_("Other"),
 }
 EDITABLE = (
-    "student_name", "guardian_name", "phone", "phones", "email", "wechat", "city", "district",
-    "grade", "course_interests", "source", "source_campaign", "status", "invalid_reason", "owner", "campus", "note",
+    "student_name",
+    "guardian_name",
+    "phone",
+    "phones",
+    "email",
+    "wechat",
+    "city",
+    "district",
+    "grade",
+    "course_interests",
+    "source",
+    "source_campaign",
+    "status",
+    "invalid_reason",
+    "owner",
+    "campus",
+    "note",
     "next_follow_up_on",
-)  # fmt: skip
+)
 # Fields a duplicate check looks at: changing one of them re-checks an edited lead.
 IDENTITY = ("student_name", "guardian_name", "phone", "phones", "email", "wechat", "district")
 FIELD_LABELS = {
-    "student_name": N_("Student name"), "guardian_name": N_("Guardian name"), "phone": N_("Phone"), "email": N_("Email"),
-    "wechat": N_("WeChat ID"), "city": N_("City"), "district": N_("District"), "grade": N_("Grade"), "source": N_("Source"),
-    "status": N_("Status"), "owner": N_("Owner"), "campus": N_("Campus"), "note": N_("Note"), "next_follow_up_on": N_("Next follow-up"),
-    "phones": N_("Other phones"), "course_interests": N_("Course interests"), "source_campaign": N_("Campaign"),
-    "invalid_reason": N_("Reason invalid"), "merged_into": N_("Merged into"),
-    "student": N_("Student"), "converted_at": N_("Converted"), "tickets": N_("Tickets"),
-}  # fmt: skip
-LIMITS = {"student_name": 100, "guardian_name": 100, "email": 255, "wechat": 64, "city": 50,
-          "district": 50, "grade": 20, "note": 5000, "source_campaign": 100, "invalid_reason": 200}  # fmt: skip
+    "student_name": N_("Student name"),
+    "guardian_name": N_("Guardian name"),
+    "phone": N_("Phone"),
+    "email": N_("Email"),
+    "wechat": N_("WeChat ID"),
+    "city": N_("City"),
+    "district": N_("District"),
+    "grade": N_("Grade"),
+    "source": N_("Source"),
+    "status": N_("Status"),
+    "owner": N_("Owner"),
+    "campus": N_("Campus"),
+    "note": N_("Note"),
+    "next_follow_up_on": N_("Next follow-up"),
+    "phones": N_("Other phones"),
+    "course_interests": N_("Course interests"),
+    "source_campaign": N_("Campaign"),
+    "invalid_reason": N_("Reason invalid"),
+    "merged_into": N_("Merged into"),
+    "student": N_("Student"),
+    "converted_at": N_("Converted"),
+    "tickets": N_("Tickets"),
+}
+LIMITS = {
+    "student_name": 100,
+    "guardian_name": 100,
+    "email": 255,
+    "wechat": 64,
+    "city": 50,
+    "district": 50,
+    "grade": 20,
+    "note": 5000,
+    "source_campaign": 100,
+    "invalid_reason": 200,
+}
 MAX_PHONES, MAX_TAGS, TAG_LENGTH = 5, 10, 20
 _LIST_SEPARATORS = re.compile(r"[,;，；、\n]+")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LIST_COLUMNS = (
-    Lead.id, Lead.student_name, Lead.guardian_name, Lead.phone, Lead.status, Lead.source, Lead.owner,
-    Lead.city, Lead.district, Lead.grade, Lead.next_follow_up_on, Lead.created_at, Lead.version,
+    Lead.id,
+    Lead.student_name,
+    Lead.guardian_name,
+    Lead.phone,
+    Lead.status,
+    Lead.source,
+    Lead.owner,
+    Lead.city,
+    Lead.district,
+    Lead.grade,
+    Lead.next_follow_up_on,
+    Lead.created_at,
+    Lead.version,
     Lead.owner.display_name.as_alias("owner_name"),
-)  # fmt: skip
+)
 DETAIL_COLUMNS = (
-    *LIST_COLUMNS, Lead.email, Lead.wechat, Lead.campus, Lead.note, Lead.updated_at, Lead.deleted_at,
-    Lead.campus.name.as_alias("campus_name"), Lead.phones, Lead.course_interests, Lead.source_campaign,
-    Lead.invalid_reason, Lead.merged_into, Lead.converted_at, Lead.student,
-)  # fmt: skip
+    *LIST_COLUMNS,
+    Lead.email,
+    Lead.wechat,
+    Lead.campus,
+    Lead.note,
+    Lead.updated_at,
+    Lead.deleted_at,
+    Lead.campus.name.as_alias("campus_name"),
+    Lead.phones,
+    Lead.course_interests,
+    Lead.source_campaign,
+    Lead.invalid_reason,
+    Lead.merged_into,
+    Lead.converted_at,
+    Lead.student,
+)
 
 
 class DuplicatesFound(Conflict):
@@ -82,7 +146,9 @@ class DuplicatesFound(Conflict):
     """
 
     def __init__(self, matches: list[Match]) -> None:
-        super().__init__(N_("A lead with the same phone, email or WeChat ID exists. Check the duplicates, then confirm."))
+        super().__init__(
+            N_("A lead with the same phone, email or WeChat ID exists. Check the duplicates, then confirm.")
+        )
         self.matches = matches
 
     def body_extra(self, translate) -> dict:
@@ -279,8 +345,14 @@ async def create_lead(user: CurrentUser, values: dict, ip: str = "", *, allow_du
         rows = await Lead.insert(Lead(**data)).returning(Lead.id)
         lead_id = rows[0]["id"]
         await dedup.write_keys(lead_id, data)
-        await audit.record(actor_id=user.id, action="create", entity_type="lead", entity_id=lead_id,
-                           changes=audit.snapshot(data, EDITABLE), ip=ip)  # fmt: skip
+        await audit.record(
+            actor_id=user.id,
+            action="create",
+            entity_type="lead",
+            entity_id=lead_id,
+            changes=audit.snapshot(data, EDITABLE),
+            ip=ip,
+        )
         uow.emit(Event("lead.created", {"id": lead_id, "owner": data.get("owner")}, audience=of_lead(lead_id)))
     lead = await get_lead(user, lead_id)
     lead["duplicates"] = matches
@@ -296,9 +368,15 @@ async def validate_new_lead(user: CurrentUser, values: dict) -> tuple[dict, list
 
 
 async def update_lead(
-    user: CurrentUser, lead_id: int, values: dict, *, version: int | None, ip: str = "", clock: Clock = system_clock,
+    user: CurrentUser,
+    lead_id: int,
+    values: dict,
+    *,
+    version: int | None,
+    ip: str = "",
+    clock: Clock = system_clock,
     allow_duplicate: bool = True,
-) -> dict:  # fmt: skip
+) -> dict:
     """Partial update. An edit that gives the lead another lead's phone, e-mail or WeChat id raises
     DuplicatesFound unless `allow_duplicate`; the result carries `duplicates` when identity fields changed."""
     before = await get_lead(user, lead_id)
@@ -315,7 +393,9 @@ async def update_lead(
     identity_changed = any(f in changes for f in IDENTITY)
     if identity_changed:
         matches = await dedup.find_duplicates(after, exclude=[lead_id])
-        new_keys = {k for k in match_keys(profile(after)) - match_keys(profile(before)) if k.split(":")[0] in EXACT_KINDS}
+        new_keys = {
+            k for k in match_keys(profile(after)) - match_keys(profile(before)) if k.split(":")[0] in EXACT_KINDS
+        }
         if not allow_duplicate and _blocking(matches, new_keys):
             raise DuplicatesFound(_blocking(matches, new_keys))
     stale = Conflict("Someone else changed this lead after you opened it. Reload to see their changes, then try again.")
@@ -326,25 +406,39 @@ async def update_lead(
             where = (Lead.id == lead_id) & Lead.deleted_at.is_null()
             if version is not None:
                 where &= Lead.version == version
-            updated = await Lead.update(
-                {**{getattr(Lead, k): v for k, v in rest.items()}, Lead.version: Lead.version + 1,
-                 Lead.updated_at: clock.now()}  # fmt: skip
-            ).where(where).returning(Lead.id)
+            updated = (
+                await Lead.update(
+                    {
+                        **{getattr(Lead, k): v for k, v in rest.items()},
+                        Lead.version: Lead.version + 1,
+                        Lead.updated_at: clock.now(),
+                    }
+                )
+                .where(where)
+                .returning(Lead.id)
+            )
             if not updated:
                 raise stale
             version = None  # checked: the move below only needs the owner to be unchanged
         if move == "claim" and not await pool.take(uow, user, lead_id, limit, ip=ip, clock=clock, version=version):
             raise stale
-        if move == "release" and not await pool.give_back(uow, user, lead_id, before["owner"], ip=ip, clock=clock,
-                                                          version=version):  # fmt: skip
+        if move == "release" and not await pool.give_back(
+            uow, user, lead_id, before["owner"], ip=ip, clock=clock, version=version
+        ):
             raise stale
         if identity_changed:
             await dedup.write_keys(lead_id, after)
         if rest_changes:
-            await audit.record(actor_id=user.id, action="update", entity_type="lead", entity_id=lead_id,
-                               changes=rest_changes, ip=ip)  # fmt: skip
-            uow.emit(Event("lead.updated", {"id": lead_id, "fields": sorted(rest_changes)},
-                           audience=of_lead(lead_id, old_owner=before["owner"], had_owner="owner" in rest_changes)))  # fmt: skip
+            await audit.record(
+                actor_id=user.id, action="update", entity_type="lead", entity_id=lead_id, changes=rest_changes, ip=ip
+            )
+            uow.emit(
+                Event(
+                    "lead.updated",
+                    {"id": lead_id, "fields": sorted(rest_changes)},
+                    audience=of_lead(lead_id, old_owner=before["owner"], had_owner="owner" in rest_changes),
+                )
+            )
     lead = await get_lead(user, lead_id)
     lead["duplicates"] = matches
     return lead

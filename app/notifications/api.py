@@ -53,11 +53,16 @@ class NotificationApi(Controller):
 
     @get("/notifications", responses=ERRORS)
     async def list_notifications(
-        self, user: AuthUser, limit: FromQuery[str | None] = None, offset: FromQuery[str | None] = None,
+        self,
+        user: AuthUser,
+        limit: FromQuery[str | None] = None,
+        offset: FromQuery[str | None] = None,
         unread: FromQuery[bool] = False,
     ) -> NotificationPage:
         result = await services.list_notifications(user, PageRequest.parse(limit, offset), unread)
-        return NotificationPage([to(NotificationOut, i) for i in result.items], result.total, result.limit, result.offset)
+        return NotificationPage(
+            [to(NotificationOut, i) for i in result.items], result.total, result.limit, result.offset
+        )
 
     @post("/notifications/{notification_id:int}/read", status_code=200, responses=ERRORS)
     async def read(self, user: AuthUser, notification_id: FromPath[int]) -> Unread:

@@ -143,10 +143,12 @@ class WebhookSender:
     async def send(self, envelope: Envelope) -> None:
         body = envelope.body.encode()
         headers = {
-            "Content-Type": "application/json; charset=utf-8", "User-Agent": "Shuyuan-Webhook/1",
-            "X-Shuyuan-Delivery": envelope.idempotency_key, "X-Shuyuan-Event": envelope.subject,
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "Shuyuan-Webhook/1",
+            "X-Shuyuan-Delivery": envelope.idempotency_key,
+            "X-Shuyuan-Event": envelope.subject,
             "X-Shuyuan-Signature": webhook_signature(webhook_secret(), body),
-        }  # fmt: skip
+        }
         try:
             url = httpx.URL(envelope.address)
             addresses = await resolve_target(url)
@@ -160,8 +162,9 @@ class WebhookSender:
             async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
                 for index, address in enumerate(addresses):
                     try:
-                        response = await client.post(url.copy_with(host=str(address)), content=body,
-                                                     headers=headers, extensions=extensions)  # fmt: skip
+                        response = await client.post(
+                            url.copy_with(host=str(address)), content=body, headers=headers, extensions=extensions
+                        )
                         break
                     except httpx.ConnectError:  # nothing was sent: the next checked address may answer
                         if index == len(addresses) - 1:
@@ -200,7 +203,7 @@ class Channels:
     webhook: WebhookSender = field(default_factory=WebhookSender)
 
     @classmethod
-    def from_settings(cls) -> "Channels":
+    def from_settings(cls) -> Channels:
         settings = get_settings()
         return cls(email=EmailSender(settings.smtp), sms=sms_provider_named(settings.sms_provider))
 

@@ -22,7 +22,14 @@ class NotificationController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request, user: AuthUser, limit: FromQuery[str] = "", offset: FromQuery[str] = "", unread: FromQuery[str] = "") -> Response:
+    async def index(
+        self,
+        request: Request,
+        user: AuthUser,
+        limit: FromQuery[str] = "",
+        offset: FromQuery[str] = "",
+        unread: FromQuery[str] = "",
+    ) -> Response:
         result = await services.list_notifications(user, PageRequest.parse(limit, offset), unread_only=unread == "1")
         return await page(request, "notifications/index.html", page_data=result, unread_only=unread == "1")
 
@@ -55,7 +62,12 @@ class AnnouncementController(Controller):
     @get("/")
     async def index(self, request: Request) -> Response:
         return await page(
-            request, "notifications/announcements.html", values={}, errors={}, sent=False, **await _announcement_context()
+            request,
+            "notifications/announcements.html",
+            values={},
+            errors={},
+            sent=False,
+            **await _announcement_context(),
         )
 
     @post("/")
@@ -81,5 +93,10 @@ class AnnouncementController(Controller):
             )
         await queue_delivery(announcement_id)
         return await page(
-            request, "notifications/announcements.html", values={}, errors={}, sent=True, **await _announcement_context()
+            request,
+            "notifications/announcements.html",
+            values={},
+            errors={},
+            sent=True,
+            **await _announcement_context(),
         )

@@ -96,10 +96,18 @@ async def queue_for_notifications(
         wanted = [("email", user["email"].strip(), email_body)] if choice.email else []
         wanted += [("sms", user["phone"].strip(), sms_body)] if choice.sms else []
         rows += [
-            OutboxMessage(channel=channel, recipient=uid, address=address[:255], subject=subject, body=text,
-                          kind=kind, idempotency_key=f"{kind}:{notification_id}:{channel}")
-            for channel, address, text in wanted if address
-        ]  # fmt: skip
+            OutboxMessage(
+                channel=channel,
+                recipient=uid,
+                address=address[:255],
+                subject=subject,
+                body=text,
+                kind=kind,
+                idempotency_key=f"{kind}:{notification_id}:{channel}",
+            )
+            for channel, address, text in wanted
+            if address
+        ]
     if not rows:
         return []
     inserted = await OutboxMessage.insert(*rows).returning(OutboxMessage.id)
@@ -112,10 +120,20 @@ async def queue_webhook(uow: UnitOfWork, url: str, event: str, payload: dict, ke
     """One webhook call as an outbox row in the caller's transaction: retried with the same backoff as
     email, visible on /admin/outbox. `key` makes it idempotent (None when that key was queued before)."""
     body = json.dumps(payload, ensure_ascii=False, default=str, sort_keys=True)
-    rows = await OutboxMessage.insert(OutboxMessage(
-        channel="webhook", address=url[:255], subject=event[:255], body=body, kind="webhook",
-        idempotency_key=key[:160],
-    )).on_conflict(action="DO NOTHING").returning(OutboxMessage.id)  # fmt: skip
+    rows = (
+        await OutboxMessage.insert(
+            OutboxMessage(
+                channel="webhook",
+                address=url[:255],
+                subject=event[:255],
+                body=body,
+                kind="webhook",
+                idempotency_key=key[:160],
+            )
+        )
+        .on_conflict(action="DO NOTHING")
+        .returning(OutboxMessage.id)
+    )
     if not rows:
         return None
     uow.enqueue(DELIVER_JOB, [rows[0]["id"]], job_id=f"outbox:{rows[0]['id']}")
@@ -145,17 +163,27 @@ async def claim(clock: Clock = system_clock, *, ids: list[int] | None = None, li
     if not candidates:
         return []
     token = secrets.token_hex(8)
-    return await OutboxMessage.update(
-        {
-            OutboxMessage.status: "sending",
-            OutboxMessage.locked_until: now + timedelta(seconds=LEASE_SECONDS),
-            OutboxMessage.claim_token: token,
-            OutboxMessage.attempts: OutboxMessage.attempts + 1,
-        }
-    ).where(OutboxMessage.id.is_in(candidates) & _due(now)).returning(
-        OutboxMessage.id, OutboxMessage.channel, OutboxMessage.address, OutboxMessage.subject,
-        OutboxMessage.body, OutboxMessage.idempotency_key, OutboxMessage.attempts, OutboxMessage.claim_token,
-    )  # fmt: skip
+    return (
+        await OutboxMessage.update(
+            {
+                OutboxMessage.status: "sending",
+                OutboxMessage.locked_until: now + timedelta(seconds=LEASE_SECONDS),
+                OutboxMessage.claim_token: token,
+                OutboxMessage.attempts: OutboxMessage.attempts + 1,
+            }
+        )
+        .where(OutboxMessage.id.is_in(candidates) & _due(now))
+        .returning(
+            OutboxMessage.id,
+            OutboxMessage.channel,
+            OutboxMessage.address,
+            OutboxMessage.subject,
+            OutboxMessage.body,
+            OutboxMessage.idempotency_key,
+            OutboxMessage.attempts,
+            OutboxMessage.claim_token,
+        )
+    )
 
 
 @dataclass
@@ -164,7 +192,7 @@ class Report:
     retrying: int = 0
     failed: int = 0
 
-    def add(self, other: "Report") -> None:
+    def add(self, other: Report) -> None:
         self.sent += other.sent
         self.retrying += other.retrying
         self.failed += other.failed
@@ -187,8 +215,11 @@ async def _finish(row: dict, error: Exception | None, clock: Clock) -> str:
             outcome, values = "failed", {OutboxMessage.status: "failed", OutboxMessage.last_error: message}
         else:
             outcome = "retrying"
-            values = {OutboxMessage.status: "pending", OutboxMessage.last_error: message,
-                      OutboxMessage.next_attempt_at: now + backoff(row["attempts"])}  # fmt: skip
+            values = {
+                OutboxMessage.status: "pending",
+                OutboxMessage.last_error: message,
+                OutboxMessage.next_attempt_at: now + backoff(row["attempts"]),
+            }
         log.warning("outbox %s (%s) attempt %s failed: %s", row["id"], row["channel"], row["attempts"], message)
     await OutboxMessage.update({**values, **released}).where(mine)
     return outcome
@@ -239,10 +270,19 @@ async def list_messages(actor: CurrentUser, page: PageRequest, *, status: str = 
     if channel in CHANNELS:
         where &= OutboxMessage.channel == channel
     columns = (
-        OutboxMessage.id, OutboxMessage.channel, OutboxMessage.address, OutboxMessage.subject, OutboxMessage.kind,
-        OutboxMessage.status, OutboxMessage.attempts, OutboxMessage.next_attempt_at, OutboxMessage.last_error,
-        OutboxMessage.created_at, OutboxMessage.sent_at, OutboxMessage.recipient.display_name.as_alias("recipient_name"),
-    )  # fmt: skip
+        OutboxMessage.id,
+        OutboxMessage.channel,
+        OutboxMessage.address,
+        OutboxMessage.subject,
+        OutboxMessage.kind,
+        OutboxMessage.status,
+        OutboxMessage.attempts,
+        OutboxMessage.next_attempt_at,
+        OutboxMessage.last_error,
+        OutboxMessage.created_at,
+        OutboxMessage.sent_at,
+        OutboxMessage.recipient.display_name.as_alias("recipient_name"),
+    )
     return await fetch_page(OutboxMessage, columns, where, page)
 
 
@@ -258,14 +298,25 @@ async def retry_now(actor: CurrentUser, message_id: int, clock: Clock = system_c
     if row is None:
         raise NotFound("No such message.")
     async with UnitOfWork() as uow:
-        updated = await OutboxMessage.update(
-            {OutboxMessage.status: "pending", OutboxMessage.next_attempt_at: clock.now(),
-             OutboxMessage.locked_until: None, OutboxMessage.claim_token: None}
-        ).where((OutboxMessage.id == message_id) & OutboxMessage.status.is_in(["failed", "pending"])).returning(
-            OutboxMessage.id
-        )  # fmt: skip
+        updated = (
+            await OutboxMessage.update(
+                {
+                    OutboxMessage.status: "pending",
+                    OutboxMessage.next_attempt_at: clock.now(),
+                    OutboxMessage.locked_until: None,
+                    OutboxMessage.claim_token: None,
+                }
+            )
+            .where((OutboxMessage.id == message_id) & OutboxMessage.status.is_in(["failed", "pending"]))
+            .returning(OutboxMessage.id)
+        )
         if not updated:
             raise Conflict("Only failed or waiting messages can be retried.")
-        await audit.record(actor_id=actor.id, action="retry", entity_type="outbox_message", entity_id=message_id,
-                           changes={"status": [row["status"], "pending"]})  # fmt: skip
+        await audit.record(
+            actor_id=actor.id,
+            action="retry",
+            entity_type="outbox_message",
+            entity_id=message_id,
+            changes={"status": [row["status"], "pending"]},
+        )
         uow.enqueue(DELIVER_JOB, [message_id])

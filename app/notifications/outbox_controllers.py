@@ -58,20 +58,41 @@ class OutboxAdminController(Controller):
     guards = [require_roles(*outbox.OUTBOX_ADMINS)]
     include_in_schema = False
 
-    async def _render(self, request: Request, user: CurrentUser, status: str, channel: str, limit: str = "", offset: str = "",
-                      notice: str = "") -> Response:  # fmt: skip
+    async def _render(
+        self,
+        request: Request,
+        user: CurrentUser,
+        status: str,
+        channel: str,
+        limit: str = "",
+        offset: str = "",
+        notice: str = "",
+    ) -> Response:
         status = status if status in outbox.STATUSES else ""
         channel = channel if channel in outbox.CHANNELS else ""
         result = await outbox.list_messages(user, PageRequest.parse(limit, offset), status=status, channel=channel)
         return await page(
-            request, "notifications/outbox.html", page_data=result, filters={"status": status, "channel": channel},
-            counts=await outbox.status_counts(user), statuses=outbox.STATUSES, channels=outbox.CHANNELS,
-            max_attempts=outbox.MAX_ATTEMPTS, notice=notice,
-        )  # fmt: skip
+            request,
+            "notifications/outbox.html",
+            page_data=result,
+            filters={"status": status, "channel": channel},
+            counts=await outbox.status_counts(user),
+            statuses=outbox.STATUSES,
+            channels=outbox.CHANNELS,
+            max_attempts=outbox.MAX_ATTEMPTS,
+            notice=notice,
+        )
 
     @get("/")
-    async def index(self, request: Request, user: AuthUser, status: FromQuery[str] = "", channel: FromQuery[str] = "",
-                    limit: FromQuery[str] = "", offset: FromQuery[str] = "") -> Response:  # fmt: skip
+    async def index(
+        self,
+        request: Request,
+        user: AuthUser,
+        status: FromQuery[str] = "",
+        channel: FromQuery[str] = "",
+        limit: FromQuery[str] = "",
+        offset: FromQuery[str] = "",
+    ) -> Response:
         return await self._render(request, user, status, channel, limit, offset)
 
     @post("/{message_id:int}/retry")

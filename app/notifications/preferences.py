@@ -63,9 +63,11 @@ def resolve(kind: str, rows: dict[str, Choice]) -> Choice:
 async def choices_for(user_ids: list[int], kind: str) -> dict[int, Choice]:
     """Each person's channels for one kind of notification, in one query."""
     rows = await NotificationPreference.select(
-        NotificationPreference.recipient, NotificationPreference.kind, NotificationPreference.email,
+        NotificationPreference.recipient,
+        NotificationPreference.kind,
+        NotificationPreference.email,
         NotificationPreference.sms,
-    ).where(NotificationPreference.recipient.is_in(user_ids) & NotificationPreference.kind.is_in([kind, ALL_KINDS]))  # fmt: skip
+    ).where(NotificationPreference.recipient.is_in(user_ids) & NotificationPreference.kind.is_in([kind, ALL_KINDS]))
     stored: dict[int, dict[str, Choice]] = {}
     for row in rows:
         stored.setdefault(row["recipient"], {})[row["kind"]] = Choice(bool(row["email"]), bool(row["sms"]))
@@ -101,7 +103,9 @@ async def save_preferences(actor: CurrentUser, email: set[str], sms: set[str]) -
     async with UnitOfWork():
         await NotificationPreference.delete().where(NotificationPreference.recipient == actor.id)
         await NotificationPreference.insert(
-            *[NotificationPreference(recipient=actor.id, kind=kind, email=kind in email, sms=kind in sms)
-              for kind in KIND_LABELS]
-        )  # fmt: skip
+            *[
+                NotificationPreference(recipient=actor.id, kind=kind, email=kind in email, sms=kind in sms)
+                for kind in KIND_LABELS
+            ]
+        )
     return len(KIND_LABELS)

@@ -21,9 +21,7 @@ ANNOUNCERS = ("admin", "supervisor")
 
 
 async def unread_count(user_id: int) -> int:
-    return await Notification.count().where(
-        (Notification.recipient == user_id) & Notification.read_at.is_null()
-    )
+    return await Notification.count().where((Notification.recipient == user_id) & Notification.read_at.is_null())
 
 
 async def notify(
@@ -84,8 +82,15 @@ async def list_notifications(user: CurrentUser, page: PageRequest, unread_only: 
     where = Notification.recipient == user.id
     if unread_only:
         where &= Notification.read_at.is_null()
-    columns = (Notification.id, Notification.kind, Notification.title, Notification.body, Notification.link,
-               Notification.created_at, Notification.read_at)  # fmt: skip
+    columns = (
+        Notification.id,
+        Notification.kind,
+        Notification.title,
+        Notification.body,
+        Notification.link,
+        Notification.created_at,
+        Notification.read_at,
+    )
     return await fetch_page(Notification, columns, where, page)
 
 
@@ -177,9 +182,7 @@ async def deliver_announcement(announcement_id: int, clock: Clock = system_clock
             link="/notifications",
             dedupe_prefix=f"announcement:{announcement_id}",
         )
-        await Announcement.update({Announcement.delivered_at: clock.now()}).where(
-            Announcement.id == announcement_id
-        )
+        await Announcement.update({Announcement.delivered_at: clock.now()}).where(Announcement.id == announcement_id)
     return len(created)
 
 

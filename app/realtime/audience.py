@@ -43,8 +43,14 @@ async def resolve(audience: Audience) -> Audience:
     """
     if audience.is_concrete:
         return audience
-    found = Audience(everyone=audience.everyone, users=audience.users, teams=audience.teams,
-                     leaders=audience.leaders, campuses=audience.campuses, roles=audience.roles)  # fmt: skip
+    found = Audience(
+        everyone=audience.everyone,
+        users=audience.users,
+        teams=audience.teams,
+        leaders=audience.leaders,
+        campuses=audience.campuses,
+        roles=audience.roles,
+    )
     if audience.owners:
         found |= await owners_audience(audience.owners)
     by_kind: dict[str, list[int]] = {}
@@ -61,8 +67,14 @@ async def resolve(audience: Audience) -> Audience:
             log.warning("audience of %s %s failed", kind, ids, exc_info=True)
             continue
         if part.owners:
-            part = Audience(everyone=part.everyone, users=part.users, teams=part.teams, leaders=part.leaders,
-                            campuses=part.campuses, roles=part.roles) | await owners_audience(part.owners)  # fmt: skip
+            part = Audience(
+                everyone=part.everyone,
+                users=part.users,
+                teams=part.teams,
+                leaders=part.leaders,
+                campuses=part.campuses,
+                roles=part.roles,
+            ) | await owners_audience(part.owners)
         found |= part
     return found
 

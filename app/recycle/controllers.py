@@ -31,27 +31,52 @@ def _day(raw: str) -> date | None:
 
 def parse_filter(kind: str, deleted_by: str, deleted_from: str, deleted_to: str, q: str) -> service.BinFilter:
     return service.BinFilter(
-        kind=kind if kind in kinds() else "", deleted_by=parse_int(deleted_by),
-        deleted_from=_day(deleted_from), deleted_to=_day(deleted_to), q=q.strip()[:100],
-    )  # fmt: skip
+        kind=kind if kind in kinds() else "",
+        deleted_by=parse_int(deleted_by),
+        deleted_from=_day(deleted_from),
+        deleted_to=_day(deleted_to),
+        q=q.strip()[:100],
+    )
 
 
 def _params(filters: service.BinFilter) -> dict:
-    return {"kind": filters.kind, "deleted_by": filters.deleted_by or "", "q": filters.q,
-            "deleted_from": filters.deleted_from.isoformat() if filters.deleted_from else "",
-            "deleted_to": filters.deleted_to.isoformat() if filters.deleted_to else ""}  # fmt: skip
+    return {
+        "kind": filters.kind,
+        "deleted_by": filters.deleted_by or "",
+        "q": filters.q,
+        "deleted_from": filters.deleted_from.isoformat() if filters.deleted_from else "",
+        "deleted_to": filters.deleted_to.isoformat() if filters.deleted_to else "",
+    }
 
 
-async def _render(request: Request, user: CurrentUser, filters: service.BinFilter, pager: PageRequest, *, status_code: int = 200,
-                  notice: str = "", notice_url: str = "", alert: str = "") -> Response:  # fmt: skip
+async def _render(
+    request: Request,
+    user: CurrentUser,
+    filters: service.BinFilter,
+    pager: PageRequest,
+    *,
+    status_code: int = 200,
+    notice: str = "",
+    notice_url: str = "",
+    alert: str = "",
+) -> Response:
     result = await service.list_bin(user, filters, pager)
     rows_only = request.htmx and request.htmx.target == "bin-results"
     return await page(
-        request, "recycle/rows.html" if rows_only else "recycle/index.html", status_code=status_code,
-        page_data=result, filters=filters, params=_params(filters), kinds=kinds(),
-        deleters=[] if rows_only else await service.deleters_for_filter(user), can_purge=service.can_purge(user),
-        retention_days=RETENTION_DAYS, notice=notice, notice_url=notice_url, alert=alert,
-    )  # fmt: skip
+        request,
+        "recycle/rows.html" if rows_only else "recycle/index.html",
+        status_code=status_code,
+        page_data=result,
+        filters=filters,
+        params=_params(filters),
+        kinds=kinds(),
+        deleters=[] if rows_only else await service.deleters_for_filter(user),
+        can_purge=service.can_purge(user),
+        retention_days=RETENTION_DAYS,
+        notice=notice,
+        notice_url=notice_url,
+        alert=alert,
+    )
 
 
 async def _back_to_list(request: Request) -> tuple[service.BinFilter, PageRequest]:
@@ -76,10 +101,17 @@ class RecycleBinController(Controller):
 
     @get("/")
     async def index(
-        self, request: Request, user: AuthUser, kind: FromQuery[str] = "", deleted_by: FromQuery[str] = "",
-        deleted_from: FromQuery[str] = "", deleted_to: FromQuery[str] = "", q: FromQuery[str] = "",
-        limit: FromQuery[str] = "", offset: FromQuery[str] = "",
-    ) -> Response:  # fmt: skip
+        self,
+        request: Request,
+        user: AuthUser,
+        kind: FromQuery[str] = "",
+        deleted_by: FromQuery[str] = "",
+        deleted_from: FromQuery[str] = "",
+        deleted_to: FromQuery[str] = "",
+        q: FromQuery[str] = "",
+        limit: FromQuery[str] = "",
+        offset: FromQuery[str] = "",
+    ) -> Response:
         filters = parse_filter(kind, deleted_by, deleted_from, deleted_to, q)
         return await _render(request, user, filters, PageRequest.parse(limit, offset))
 
@@ -103,8 +135,14 @@ class RecycleBinController(Controller):
         if not service.can_purge(user):
             raise Forbidden(_("Only an administrator can delete items for good."))
         if (await form_data(request)).get("confirm") != "yes":
-            return await _render(request, user, filters, pager, status_code=422,
-                                 alert=_("Confirm that the item should be deleted for good."))  # fmt: skip
+            return await _render(
+                request,
+                user,
+                filters,
+                pager,
+                status_code=422,
+                alert=_("Confirm that the item should be deleted for good."),
+            )
         try:
             await service.purge(user, kind, item_id, ip=client_ip(request))
         except (Conflict, NotFound) as exc:

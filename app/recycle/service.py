@@ -59,9 +59,10 @@ def _day_start(day: date) -> datetime:
 
 def _deleted_by(kind: RecycleKind, actor_id: int):
     return AuditEntry.select(AuditEntry.entity_id).where(
-        (AuditEntry.entity_type == kind.name) & AuditEntry.action.is_in(list(kind.delete_actions))
+        (AuditEntry.entity_type == kind.name)
+        & AuditEntry.action.is_in(list(kind.delete_actions))
         & (AuditEntry.actor == actor_id)
-    )  # fmt: skip
+    )
 
 
 async def _where(kind: RecycleKind, user: CurrentUser, filters: BinFilter):
@@ -87,12 +88,20 @@ async def _deleters(kind: RecycleKind, ids: list[int]) -> dict[int, dict]:
     """Who put each row in the bin: the latest delete (or merge) audit entry."""
     if not ids:
         return {}
-    rows = await AuditEntry.select(
-        AuditEntry.entity_id, AuditEntry.action, AuditEntry.actor, AuditEntry.actor.display_name.as_alias("actor_name"),
-    ).where(
-        (AuditEntry.entity_type == kind.name) & AuditEntry.action.is_in(list(kind.delete_actions))
-        & AuditEntry.entity_id.is_in(ids)
-    ).order_by(AuditEntry.id)  # fmt: skip
+    rows = (
+        await AuditEntry.select(
+            AuditEntry.entity_id,
+            AuditEntry.action,
+            AuditEntry.actor,
+            AuditEntry.actor.display_name.as_alias("actor_name"),
+        )
+        .where(
+            (AuditEntry.entity_type == kind.name)
+            & AuditEntry.action.is_in(list(kind.delete_actions))
+            & AuditEntry.entity_id.is_in(ids)
+        )
+        .order_by(AuditEntry.id)
+    )
     return {r["entity_id"]: r for r in rows}  # the last one wins
 
 
@@ -105,8 +114,9 @@ def _ages(deleted_at: datetime, now: datetime) -> tuple[int, int]:
     return max(0, age.days), max(0, -(-left // timedelta(days=1)))
 
 
-async def list_bin(user: CurrentUser, filters: BinFilter, page: PageRequest, *,
-                   clock: Clock = system_clock) -> Page[dict]:  # fmt: skip
+async def list_bin(
+    user: CurrentUser, filters: BinFilter, page: PageRequest, *, clock: Clock = system_clock
+) -> Page[dict]:
     """One page of the bin across the kinds, paged in SQL (see the module's docstring)."""
     selected = [k for k in kinds().values() if not filters.kind or k.name == filters.kind]
     total, window, wheres = 0, [], {}
@@ -116,9 +126,13 @@ async def list_bin(user: CurrentUser, filters: BinFilter, page: PageRequest, *,
             continue
         table, wheres[kind.name] = kind.table, where
         total += await table.count().where(where)
-        keys = await table.select(table.id, table.deleted_at).where(where).order_by(
-            table.deleted_at, ascending=False
-        ).order_by(table.id, ascending=False).limit(page.offset + page.limit)  # fmt: skip
+        keys = (
+            await table.select(table.id, table.deleted_at)
+            .where(where)
+            .order_by(table.deleted_at, ascending=False)
+            .order_by(table.id, ascending=False)
+            .limit(page.offset + page.limit)
+        )
         window += [(r["deleted_at"], kind.name, r["id"]) for r in keys]
     # Newest first; equal times by kind, then id (each kind's window is already in that order).
     window.sort(reverse=True)
@@ -131,9 +145,11 @@ async def list_bin(user: CurrentUser, filters: BinFilter, page: PageRequest, *,
             continue
         table = kind.table
         # The same WHERE again: a row restored since the window was read drops out of the page.
-        mine = await table.select(table.id, table.deleted_at, *kind.columns).where(
-            wheres[kind.name] & table.id.is_in(ids)
-        ).output(load_json=True)  # fmt: skip
+        mine = (
+            await table.select(table.id, table.deleted_at, *kind.columns)
+            .where(wheres[kind.name] & table.id.is_in(ids))
+            .output(load_json=True)
+        )
         if not mine:
             continue
         for row in mine:
@@ -142,8 +158,12 @@ async def list_bin(user: CurrentUser, filters: BinFilter, page: PageRequest, *,
         await kind.describe(user, mine)
         for row in mine:
             by = deleters.get(row["id"]) or {}
-            row.update(kind_label=kind.label, deleted_by=by.get("actor"), deleted_by_name=by.get("actor_name") or "",
-                       merged=by.get("action") == "merge")  # fmt: skip
+            row.update(
+                kind_label=kind.label,
+                deleted_by=by.get("actor"),
+                deleted_by_name=by.get("actor_name") or "",
+                merged=by.get("action") == "merge",
+            )
             row["days_ago"], row["purge_in"] = _ages(row["deleted_at"], now)
             row.setdefault("note", "")
             row.setdefault("restore_label", N_("Restore"))
@@ -161,10 +181,16 @@ async def deleters_for_filter(user: CurrentUser) -> list[dict]:
         if where is None:
             continue
         in_bin = kind.table.select(kind.table.id).where(where)
-        rows = await AuditEntry.select(AuditEntry.actor, AuditEntry.actor.display_name.as_alias("name")).where(
-            (AuditEntry.entity_type == kind.name) & AuditEntry.action.is_in(list(kind.delete_actions))
-            & AuditEntry.entity_id.is_in(in_bin) & AuditEntry.actor.is_not_null()
-        ).distinct()  # fmt: skip
+        rows = (
+            await AuditEntry.select(AuditEntry.actor, AuditEntry.actor.display_name.as_alias("name"))
+            .where(
+                (AuditEntry.entity_type == kind.name)
+                & AuditEntry.action.is_in(list(kind.delete_actions))
+                & AuditEntry.entity_id.is_in(in_bin)
+                & AuditEntry.actor.is_not_null()
+            )
+            .distinct()
+        )
         for r in rows:
             ids.add(r["actor"])
             names[r["actor"]] = r["name"]
@@ -215,10 +241,18 @@ async def _purge_one(kind: RecycleKind, item_id: int, *, actor_id: int | None, r
         # SQLite may give a later record the same id (the highest id is reused), which must not inherit it.
         await AuditEntry.delete().where((AuditEntry.entity_type == kind.name) & (AuditEntry.entity_id == item_id))
         # What stays is who purged which kind and id, and why; no name or number.
-        await audit.record(actor_id=actor_id, action="purge", entity_type=PURGE_ENTITY, entity_id=item_id,
-                           changes={"kind": [None, kind.name], "reason": [None, reason]}, ip=ip)  # fmt: skip
+        await audit.record(
+            actor_id=actor_id,
+            action="purge",
+            entity_type=PURGE_ENTITY,
+            entity_id=item_id,
+            changes={"kind": [None, kind.name], "reason": [None, reason]},
+            ip=ip,
+        )
         # The record is gone, so who could see it cannot be worked out any more: those who may purge.
-        uow.emit(Event(f"{kind.name}.purged", {"id": item_id, "reason": reason}, audience=ADMINS | Audience.user(actor_id)))
+        uow.emit(
+            Event(f"{kind.name}.purged", {"id": item_id, "reason": reason}, audience=ADMINS | Audience.user(actor_id))
+        )
     return True
 
 
@@ -241,9 +275,13 @@ async def purge_expired(clock: Clock = system_clock, *, batch: int = PURGE_BATCH
     done: dict[str, int] = {}
     for kind in kinds().values():
         table = kind.table
-        ids = [r["id"] for r in await table.select(table.id).where(
-            table.deleted_at.is_not_null() & (table.deleted_at <= cutoff)
-        ).order_by(table.deleted_at).limit(batch)]  # fmt: skip
+        ids = [
+            r["id"]
+            for r in await table.select(table.id)
+            .where(table.deleted_at.is_not_null() & (table.deleted_at <= cutoff))
+            .order_by(table.deleted_at)
+            .limit(batch)
+        ]
         count = 0
         for item_id in ids:
             try:

@@ -207,8 +207,13 @@ def compute(
     state = SlaState(targets={}, status=status, priority=priority, paused=status in paused_statuses)
     for name, clock in clocks.items():
         minutes = target_minutes(name, clock)
-        target = TargetState(name=name, minutes=minutes, started_at=clock.started_at, met_at=clock.met_at,
-                             running=bool(clock.intervals) and clock.intervals[-1][1] is None)  # fmt: skip
+        target = TargetState(
+            name=name,
+            minutes=minutes,
+            started_at=clock.started_at,
+            met_at=clock.met_at,
+            running=bool(clock.intervals) and clock.intervals[-1][1] is None,
+        )
         if minutes is not None and clock.started_at is not None:
             target.due, _ = _due(hours, clock.intervals, minutes)
             target.used_minutes = _used(hours, clock.intervals, None)

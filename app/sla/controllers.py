@@ -44,29 +44,37 @@ def _redirect(request: Request, url: str) -> Response:
 
 async def _index_context(errors: dict | None = None, paused: list[str] | None = None) -> dict:
     return {
-        "matrix": await policies.policy_matrix(), "priorities": workflow.PRIORITIES, "minutes_text": minutes_text,
+        "matrix": await policies.policy_matrix(),
+        "priorities": workflow.PRIORITIES,
+        "minutes_text": minutes_text,
         "statuses": {k: workflow.STATUSES[k] for k in workflow.OPEN_STATUSES},
-        "paused": paused if paused is not None else await policies.paused_statuses(), "errors": errors or {},
-    }  # fmt: skip
+        "paused": paused if paused is not None else await policies.paused_statuses(),
+        "errors": errors or {},
+    }
 
 
 async def _form_context(type_id: int, priority: str, values: dict | None = None, errors: dict | None = None) -> dict:
-    ticket_type = await TicketType.select(TicketType.id, TicketType.name, TicketType.code).where(
-        TicketType.id == type_id
-    ).first()  # fmt: skip
+    ticket_type = (
+        await TicketType.select(TicketType.id, TicketType.name, TicketType.code).where(TicketType.id == type_id).first()
+    )
     if ticket_type is None or priority not in workflow.PRIORITIES:
         raise NotFound("This policy does not exist.")
-    versions = await SlaPolicy.select(
-        *SlaPolicy.all_columns(), SlaPolicy.created_by.display_name.as_alias("author")
-    ).where((SlaPolicy.ticket_type == type_id) & (SlaPolicy.priority == priority)).order_by(
-        SlaPolicy.version, ascending=False
-    )  # fmt: skip
+    versions = (
+        await SlaPolicy.select(*SlaPolicy.all_columns(), SlaPolicy.created_by.display_name.as_alias("author"))
+        .where((SlaPolicy.ticket_type == type_id) & (SlaPolicy.priority == priority))
+        .order_by(SlaPolicy.version, ascending=False)
+    )
     current = next((v for v in versions if v["is_active"]), None)
     return {
-        "ticket_type": ticket_type, "priority": priority, "priority_label": workflow.PRIORITIES[priority],
-        "values": values if values is not None else (current or {}), "errors": errors or {}, "versions": versions,
-        "current": current, "minutes_text": minutes_text,
-    }  # fmt: skip
+        "ticket_type": ticket_type,
+        "priority": priority,
+        "priority_label": workflow.PRIORITIES[priority],
+        "values": values if values is not None else (current or {}),
+        "errors": errors or {},
+        "versions": versions,
+        "current": current,
+        "minutes_text": minutes_text,
+    }
 
 
 class SlaAdminController(Controller):
@@ -125,7 +133,12 @@ class TicketSlaController(Controller):
     async def card(self, user: AuthUser, ticket_id: FromPath[int]) -> Response:
         ticket = await ticket_services.get_ticket(user, ticket_id)
         view = await sla_services.ticket_sla_view(ticket, system_clock.now())
-        return HTMXTemplate(template_name="sla/_ticket_sla.html", context={
-            "ticket": ticket, "sla": view, "span": span_text,
-            "minutes": lambda m: minutes_text(round(m)) if m is not None else "—",
-        })  # fmt: skip
+        return HTMXTemplate(
+            template_name="sla/_ticket_sla.html",
+            context={
+                "ticket": ticket,
+                "sla": view,
+                "span": span_text,
+                "minutes": lambda m: minutes_text(round(m)) if m is not None else "—",
+            },
+        )

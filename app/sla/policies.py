@@ -19,14 +19,19 @@ from tables.tickets.tables import TicketType
 
 DEFAULT_PAUSED = ["pending"]
 MINUTE_FIELDS = (
-    "first_response_minutes", "next_response_minutes", "resolution_minutes", "remind_before_minutes",
+    "first_response_minutes",
+    "next_response_minutes",
+    "resolution_minutes",
+    "remind_before_minutes",
     "escalate_unclaimed_minutes",
-)  # fmt: skip
+)
 SNAPSHOT_KEYS = {
-    "first_response_minutes": "first_response", "next_response_minutes": "next_response",
-    "resolution_minutes": "resolution", "remind_before_minutes": "remind_before",
+    "first_response_minutes": "first_response",
+    "next_response_minutes": "next_response",
+    "resolution_minutes": "resolution",
+    "remind_before_minutes": "remind_before",
     "escalate_unclaimed_minutes": "escalate_unclaimed",
-}  # fmt: skip
+}
 MAX_MINUTES = 60 * 24 * 365
 
 # Targets of the normal priority per seeded type: (first response, next response, resolution) in
@@ -49,12 +54,17 @@ def seed_rows(type_ids: dict[str, int]) -> list[dict]:
             continue
         for priority, factor in SEED_FACTOR.items():
             first_response = int(first * factor)
-            rows.append(dict(
-                ticket_type=type_ids[code], priority=priority, first_response_minutes=first_response,
-                next_response_minutes=int(following * factor), resolution_minutes=int(resolution * factor),
-                remind_before_minutes=15 if priority in ("urgent", "high") else 30,
-                escalate_unclaimed_minutes=max(first_response // 2, 10),
-            ))  # fmt: skip
+            rows.append(
+                dict(
+                    ticket_type=type_ids[code],
+                    priority=priority,
+                    first_response_minutes=first_response,
+                    next_response_minutes=int(following * factor),
+                    resolution_minutes=int(resolution * factor),
+                    remind_before_minutes=15 if priority in ("urgent", "high") else 30,
+                    escalate_unclaimed_minutes=max(first_response // 2, 10),
+                )
+            )
     return rows
 
 
@@ -73,8 +83,9 @@ async def ensure_default_policies() -> int:
 
 
 _PAUSED = Prepared(lambda: SlaSettings.select(SlaSettings.paused_statuses).first(), 0, json_keys=["paused_statuses"])
-_ACTIVE_POLICIES = Prepared(lambda type_id: SlaPolicy.select().where((SlaPolicy.ticket_type == type_id)
-                                                                     & SlaPolicy.is_active.eq(True)), 1)  # fmt: skip
+_ACTIVE_POLICIES = Prepared(
+    lambda type_id: SlaPolicy.select().where((SlaPolicy.ticket_type == type_id) & SlaPolicy.is_active.eq(True)), 1
+)
 
 
 async def paused_statuses() -> list[str]:
@@ -88,10 +99,11 @@ async def snapshot(ticket_type_id: int) -> dict[str, dict]:
     return {
         row["priority"]: {
             **{key: row[column] for column, key in SNAPSHOT_KEYS.items()},
-            "policy": row["id"], "version": row["version"],
+            "policy": row["id"],
+            "version": row["version"],
         }
         for row in rows
-    }  # fmt: skip
+    }
 
 
 async def policy_matrix() -> list[dict]:
@@ -155,12 +167,24 @@ async def save_policy(
         )
         version = (latest["version"] + 1) if latest else 1
         await SlaPolicy.update({SlaPolicy.is_active: False}).where(where & SlaPolicy.is_active.eq(True))
-        rows = await SlaPolicy.insert(SlaPolicy(
-            ticket_type=ticket_type_id, priority=priority, version=version, is_active=True, effective_from=now,
-            created_by=actor.id, **values,
-        )).returning(SlaPolicy.id)  # fmt: skip
-        uow.emit(Event("sla.policy_saved", {"id": rows[0]["id"], "ticket_type": ticket_type_id, "priority": priority,
-                                            "version": version}, audience=ADMINS))  # fmt: skip
+        rows = await SlaPolicy.insert(
+            SlaPolicy(
+                ticket_type=ticket_type_id,
+                priority=priority,
+                version=version,
+                is_active=True,
+                effective_from=now,
+                created_by=actor.id,
+                **values,
+            )
+        ).returning(SlaPolicy.id)
+        uow.emit(
+            Event(
+                "sla.policy_saved",
+                {"id": rows[0]["id"], "ticket_type": ticket_type_id, "priority": priority, "version": version},
+                audience=ADMINS,
+            )
+        )
     return {"id": rows[0]["id"], "version": version, **values}
 
 

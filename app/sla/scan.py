@@ -34,24 +34,38 @@ TARGET_NAMES = {
 }
 # The SLA row with the ticket fields the points and the messages need, in one joined query.
 COLUMNS = (
-    TicketSla.ticket, TicketSla.targets, TicketSla.scan_at, TicketSla.first_response_due, TicketSla.next_response_due,
-    TicketSla.resolution_due, *(getattr(TicketSla, c) for c in BREACH_COLUMNS.values()),
-    TicketSla.ticket.number.as_alias("number"), TicketSla.ticket.title.as_alias("title"),
-    TicketSla.ticket.status.as_alias("status"), TicketSla.ticket.priority.as_alias("priority"),
-    TicketSla.ticket.assignee.as_alias("assignee"), TicketSla.ticket.team.as_alias("team"),
-    TicketSla.ticket.campus.as_alias("campus"), TicketSla.ticket.created_at.as_alias("created_at"),
-    TicketSla.ticket.deleted_at.as_alias("deleted_at"), TicketSla.ticket.version.as_alias("version"),
-    TicketSla.ticket.ticket_type.code.as_alias("type_code"), TicketSla.ticket.assignee.team.as_alias("assignee_team"),
+    TicketSla.ticket,
+    TicketSla.targets,
+    TicketSla.scan_at,
+    TicketSla.first_response_due,
+    TicketSla.next_response_due,
+    TicketSla.resolution_due,
+    *(getattr(TicketSla, c) for c in BREACH_COLUMNS.values()),
+    TicketSla.ticket.number.as_alias("number"),
+    TicketSla.ticket.title.as_alias("title"),
+    TicketSla.ticket.status.as_alias("status"),
+    TicketSla.ticket.priority.as_alias("priority"),
+    TicketSla.ticket.assignee.as_alias("assignee"),
+    TicketSla.ticket.team.as_alias("team"),
+    TicketSla.ticket.campus.as_alias("campus"),
+    TicketSla.ticket.created_at.as_alias("created_at"),
+    TicketSla.ticket.deleted_at.as_alias("deleted_at"),
+    TicketSla.ticket.version.as_alias("version"),
+    TicketSla.ticket.ticket_type.code.as_alias("type_code"),
+    TicketSla.ticket.assignee.team.as_alias("assignee_team"),
     TicketSla.ticket.campus.timezone.as_alias("campus_tz"),
-)  # fmt: skip
+)
 
 
 async def scan(clock: Clock = system_clock, limit: int = BATCH) -> Counter:
     """One pass over the tickets whose next point has come; returns what was done, by rule kind."""
     now = clock.now()
-    found = await TicketSla.select(TicketSla.ticket).where(TicketSla.scan_at <= now).order_by(
-        TicketSla.scan_at
-    ).limit(limit)  # fmt: skip
+    found = (
+        await TicketSla.select(TicketSla.ticket)
+        .where(TicketSla.scan_at <= now)
+        .order_by(TicketSla.scan_at)
+        .limit(limit)
+    )
     ids = sorted(r["ticket"] for r in found)
     if not ids:
         return Counter()
@@ -65,19 +79,23 @@ async def _lock(ids: list[int]) -> None:
     queue instead of deadlocking (each holding a row the other wants). SQLite runs one write
     transaction at a time (BEGIN IMMEDIATE), which serialises scans already."""
     if not is_sqlite():
-        await TicketSla.select(TicketSla.ticket).where(TicketSla.ticket.is_in(ids)).order_by(TicketSla.ticket).lock_rows()
+        await (
+            TicketSla.select(TicketSla.ticket).where(TicketSla.ticket.is_in(ids)).order_by(TicketSla.ticket).lock_rows()
+        )
 
 
 async def _act(uow: UnitOfWork, ids: list[int], now: datetime) -> Counter:
     await _lock(ids)
-    rows = await TicketSla.select(*COLUMNS).where(TicketSla.ticket.is_in(ids) & (TicketSla.scan_at <= now)).output(
-        load_json=True
-    )  # fmt: skip
+    rows = (
+        await TicketSla.select(*COLUMNS)
+        .where(TicketSla.ticket.is_in(ids) & (TicketSla.scan_at <= now))
+        .output(load_json=True)
+    )
     if not rows:
         return Counter()
     actions = await SlaAction.select(SlaAction.ticket, SlaAction.rule, SlaAction.due_key).where(
         SlaAction.ticket.is_in([r["ticket"] for r in rows])
-    )  # fmt: skip
+    )
     handled: dict[int, set] = {}
     for a in actions:
         handled.setdefault(a["ticket"], set()).add((a["rule"], a["due_key"]))
@@ -97,17 +115,21 @@ async def _act(uow: UnitOfWork, ids: list[int], now: datetime) -> Counter:
     ]
     won: set[tuple[int, str, str]] = set()
     if due_now:
-        inserted = await SlaAction.insert(*[
-            SlaAction(ticket=row["ticket"], rule=p.rule, due_key=p.due_key, created_at=now) for row, p in due_now
-        ]).on_conflict(action="DO NOTHING").returning(SlaAction.ticket, SlaAction.rule, SlaAction.due_key)  # fmt: skip
+        inserted = (
+            await SlaAction.insert(
+                *[SlaAction(ticket=row["ticket"], rule=p.rule, due_key=p.due_key, created_at=now) for row, p in due_now]
+            )
+            .on_conflict(action="DO NOTHING")
+            .returning(SlaAction.ticket, SlaAction.rule, SlaAction.due_key)
+        )
         won = {(r["ticket"], r["rule"], r["due_key"]) for r in inserted}
     for row, p in due_now:
         handled[row["ticket"]].add((p.rule, p.due_key))
     acted = await _Actions(uow, now).run([(row, p) for row, p in due_now if (row["ticket"], p.rule, p.due_key) in won])
     for row, points, done in plans:
-        await TicketSla.update({TicketSla.scan_at: next_scan(points, done), **acted.breach_stamps.get(row["ticket"], {})}).where(
-            TicketSla.ticket == row["ticket"]
-        )  # fmt: skip
+        await TicketSla.update(
+            {TicketSla.scan_at: next_scan(points, done), **acted.breach_stamps.get(row["ticket"], {})}
+        ).where(TicketSla.ticket == row["ticket"])
     return acted.counts
 
 
@@ -125,7 +147,7 @@ class _Actions:
         self._active: set[int] | None = None
         self._supervisors: dict[int | None, list[int]] = {}
 
-    async def run(self, won: list[tuple[dict, Point]]) -> "_Actions":
+    async def run(self, won: list[tuple[dict, Point]]) -> _Actions:
         for row, point in won:
             kind = point.rule.split(":")[0]
             if kind == "remind":
@@ -149,26 +171,52 @@ class _Actions:
             # The timeline changed: boards and open ticket pages refresh. fields ["sla"] tells the SLA
             # reaction that this write is the scan's own (its dues did not change); "sla" names what
             # happened, for automation rules on "near breach" and "breached".
-            self.uow.emit(Event("ticket.updated", {
-                "id": row["ticket"], "status": row["status"], "old_status": None, "assignee": row["assignee"],
-                "campus": row["campus"], "priority": row["priority"], "type": row["type_code"],
-                "version": row["version"], "old_assignee": row["assignee"], "fields": ["sla"],
-                "sla": sorted(self.kinds.get(row["ticket"], ())),
-            }, audience=of_ticket(row["ticket"])))  # fmt: skip
+            self.uow.emit(
+                Event(
+                    "ticket.updated",
+                    {
+                        "id": row["ticket"],
+                        "status": row["status"],
+                        "old_status": None,
+                        "assignee": row["assignee"],
+                        "campus": row["campus"],
+                        "priority": row["priority"],
+                        "type": row["type_code"],
+                        "version": row["version"],
+                        "old_assignee": row["assignee"],
+                        "fields": ["sla"],
+                        "sla": sorted(self.kinds.get(row["ticket"], ())),
+                    },
+                    audience=of_ticket(row["ticket"]),
+                )
+            )
         return self
 
     async def _remind(self, row: dict, point: Point) -> None:
-        body = gettext("%(target)s due at %(time)s.", target=gettext(TARGET_NAMES[point.target]),
-                       time=_local(point.due, row["tz"]))  # fmt: skip
-        await notify(self.uow, [row["assignee"]], kind="sla_reminder", title=f"{row['number']} {row['title']}",
-                     body=body, link=f"/tickets/{row['ticket']}")  # fmt: skip
+        body = gettext(
+            "%(target)s due at %(time)s.", target=gettext(TARGET_NAMES[point.target]), time=_local(point.due, row["tz"])
+        )
+        await notify(
+            self.uow,
+            [row["assignee"]],
+            kind="sla_reminder",
+            title=f"{row['number']} {row['title']}",
+            body=body,
+            link=f"/tickets/{row['ticket']}",
+        )
 
     async def _escalate_unclaimed(self, row: dict) -> None:
         """To the leader of the ticket's team; the campus supervisors when the team has no leader."""
         recipients = (await self._chain(row["team"]))[:1] or await self._campus_supervisors(row["campus"])
         self._entry(row, {"sla": "escalate_unclaimed", "to": recipients})
-        await notify(self.uow, recipients, kind="ticket_escalated", title=f"{row['number']} {row['title']}",
-                     body=gettext("Nobody has taken this ticket yet."), link=f"/tickets/{row['ticket']}")  # fmt: skip
+        await notify(
+            self.uow,
+            recipients,
+            kind="ticket_escalated",
+            title=f"{row['number']} {row['title']}",
+            body=gettext("Nobody has taken this ticket yet."),
+            link=f"/tickets/{row['ticket']}",
+        )
 
     async def _breach(self, row: dict, point: Point) -> None:
         """On the timeline, stamped on the SLA row, and to the supervisor up the chain of the assignee's
@@ -180,10 +228,19 @@ class _Actions:
         column = BREACH_COLUMNS[point.target]
         if row.get(column) is None:
             self.breach_stamps.setdefault(row["ticket"], {})[getattr(TicketSla, column)] = point.due
-        body = gettext("%(target)s target missed (was due %(time)s).", target=gettext(TARGET_NAMES[point.target]),
-                       time=_local(point.due, row["tz"]))  # fmt: skip
-        await notify(self.uow, recipients, kind="sla_breach", title=f"{row['number']} {row['title']}", body=body,
-                     link=f"/tickets/{row['ticket']}")  # fmt: skip
+        body = gettext(
+            "%(target)s target missed (was due %(time)s).",
+            target=gettext(TARGET_NAMES[point.target]),
+            time=_local(point.due, row["tz"]),
+        )
+        await notify(
+            self.uow,
+            recipients,
+            kind="sla_breach",
+            title=f"{row['number']} {row['title']}",
+            body=body,
+            link=f"/tickets/{row['ticket']}",
+        )
 
     def _happened(self, row: dict, kind: str) -> None:
         self.kinds.setdefault(row["ticket"], set()).add(kind)
@@ -192,8 +249,13 @@ class _Actions:
     def _reassign(self, row: dict, point: Point, reason: str) -> None:
         """Escalated tickets go back to auto-assignment, to someone else who fits (after commit, once:
         the job id is the action's own), unless someone or a rule has reassigned them meanwhile."""
-        self.uow.enqueue("reassign_ticket", row["ticket"], reason, row["assignee"],
-                         job_id=f"reassign:{row['ticket']}:{point.rule}:{point.due_key}")  # fmt: skip
+        self.uow.enqueue(
+            "reassign_ticket",
+            row["ticket"],
+            reason,
+            row["assignee"],
+            job_id=f"reassign:{row['ticket']}:{point.rule}:{point.due_key}",
+        )
 
     def _entry(self, row: dict, changes: dict) -> None:
         self.entries.append(TicketActivity(ticket=row["ticket"], kind="sla", changes=changes, created_at=self.now))

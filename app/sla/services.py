@@ -20,9 +20,16 @@ from tables.sla.tables import SlaAction, TicketSla
 from tables.tickets.tables import Ticket, TicketActivity
 
 TICKET_COLUMNS = (
-    Ticket.id, Ticket.ticket_type, Ticket.campus, Ticket.status, Ticket.priority, Ticket.assignee,
-    Ticket.created_at, Ticket.deleted_at, Ticket.due_at,
-)  # fmt: skip
+    Ticket.id,
+    Ticket.ticket_type,
+    Ticket.campus,
+    Ticket.status,
+    Ticket.priority,
+    Ticket.assignee,
+    Ticket.created_at,
+    Ticket.deleted_at,
+    Ticket.due_at,
+)
 DUE_COLUMNS = {
     "first_response": "first_response_due",
     "next_response": "next_response_due",
@@ -77,14 +84,26 @@ def action_points(ticket: dict, sla: dict, hours: BusinessHours) -> list[Point]:
 
 
 # Run on every ticket write: compiled once (app/core/prepared.py) instead of built each time.
-_DONE_KEYS = Prepared(lambda ticket_id: SlaAction.select(SlaAction.rule, SlaAction.due_key)
-                      .where(SlaAction.ticket == ticket_id), 1)  # fmt: skip
-_HISTORY = Prepared(lambda ticket_id: TicketActivity.select(
-    TicketActivity.created_at, TicketActivity.kind, TicketActivity.is_public, TicketActivity.changes
-).where(TicketActivity.ticket == ticket_id).order_by(TicketActivity.created_at).order_by(TicketActivity.id), 1,
-    json_keys=["changes"])  # fmt: skip
-_SLA = Prepared(lambda ticket_id: TicketSla.select().where(TicketSla.ticket == ticket_id).first(), 1,
-                json_keys=["targets", "paused_statuses"])  # fmt: skip
+_DONE_KEYS = Prepared(
+    lambda ticket_id: SlaAction.select(SlaAction.rule, SlaAction.due_key).where(SlaAction.ticket == ticket_id), 1
+)
+_HISTORY = Prepared(
+    lambda ticket_id: (
+        TicketActivity.select(
+            TicketActivity.created_at, TicketActivity.kind, TicketActivity.is_public, TicketActivity.changes
+        )
+        .where(TicketActivity.ticket == ticket_id)
+        .order_by(TicketActivity.created_at)
+        .order_by(TicketActivity.id)
+    ),
+    1,
+    json_keys=["changes"],
+)
+_SLA = Prepared(
+    lambda ticket_id: TicketSla.select().where(TicketSla.ticket == ticket_id).first(),
+    1,
+    json_keys=["targets", "paused_statuses"],
+)
 _TICKET = Prepared(lambda ticket_id: Ticket.select(*TICKET_COLUMNS).where(Ticket.id == ticket_id).first(), 1)
 _INSERT_SLA = PreparedInsert(TicketSla)
 _SET_DUE = Prepared(lambda due, ticket_id: Ticket.update({Ticket.due_at: due}).where(Ticket.id == ticket_id), 2)
@@ -109,8 +128,12 @@ async def new_snapshot(ticket: dict) -> dict:
     """The policies of every priority of the ticket's type and the paused statuses, as of now (not stored)."""
     targets = await policies.snapshot(ticket["ticket_type"])
     paused = await policies.paused_statuses()
-    return {"ticket": ticket["id"], "targets": targets, "paused_statuses": paused,
-            **{c: None for c in (*DUE_COLUMNS.values(), *BREACH_COLUMNS.values())}}  # fmt: skip
+    return {
+        "ticket": ticket["id"],
+        "targets": targets,
+        "paused_statuses": paused,
+        **dict.fromkeys((*DUE_COLUMNS.values(), *BREACH_COLUMNS.values())),
+    }
 
 
 async def load_sla(ticket_id: int) -> dict | None:
@@ -123,8 +146,15 @@ async def load_ticket(ticket_id: int) -> dict | None:
 
 
 def state_of(ticket: dict, sla: dict, hours: BusinessHours, steps: list[Step]) -> SlaState:
-    return compute(sla["targets"] or {}, frozenset(sla["paused_statuses"] or ()), hours, ticket["created_at"], steps,
-                   status=ticket["status"], priority=ticket["priority"])  # fmt: skip
+    return compute(
+        sla["targets"] or {},
+        frozenset(sla["paused_statuses"] or ()),
+        hours,
+        ticket["created_at"],
+        steps,
+        status=ticket["status"],
+        priority=ticket["priority"],
+    )
 
 
 async def recompute(ticket_id: int, *, created: bool = False, uow: UnitOfWork | None = None) -> None:
@@ -146,8 +176,10 @@ async def recompute(ticket_id: int, *, created: bool = False, uow: UnitOfWork | 
     steps = [] if created else await history(ticket_id)
     state = state_of(ticket, sla, hours, steps)
     as_of = max([ticket["created_at"], *(s.at for s in steps)])
-    open_dues = {name: (t.due if t.due is not None and t.met_at is None and t.running else None)
-                 for name, t in state.targets.items()}  # fmt: skip
+    open_dues = {
+        name: (t.due if t.due is not None and t.met_at is None and t.running else None)
+        for name, t in state.targets.items()
+    }
     if ticket["deleted_at"] is not None:
         open_dues = dict.fromkeys(open_dues)
     values = {getattr(TicketSla, DUE_COLUMNS[name]): due for name, due in open_dues.items()}
@@ -159,18 +191,34 @@ async def recompute(ticket_id: int, *, created: bool = False, uow: UnitOfWork | 
     done = set() if created else await done_keys(ticket_id)
     if await _record_late_answers(ticket_id, state, done) and uow is not None:
         # The same event as the scan's breach (app/sla/scan.py): rules on "breached" run for it too.
-        uow.emit(Event("ticket.updated", {
-            "id": ticket_id, "status": ticket["status"], "old_status": None, "assignee": ticket["assignee"],
-            "campus": ticket["campus"], "priority": ticket["priority"], "fields": ["sla"], "sla": ["breach"],
-        }, audience=of_ticket(ticket_id)))  # fmt: skip
+        uow.emit(
+            Event(
+                "ticket.updated",
+                {
+                    "id": ticket_id,
+                    "status": ticket["status"],
+                    "old_status": None,
+                    "assignee": ticket["assignee"],
+                    "campus": ticket["campus"],
+                    "priority": ticket["priority"],
+                    "fields": ["sla"],
+                    "sla": ["breach"],
+                },
+                audience=of_ticket(ticket_id),
+            )
+        )
     values[TicketSla.scan_at] = next_scan(action_points(ticket, fresh, hours), done)
     values[TicketSla.paused] = state.paused
     values[TicketSla.updated_at] = as_of
     if created:
-        await _INSERT_SLA.run({
-            "ticket": ticket_id, "targets": sla["targets"], "paused_statuses": sla["paused_statuses"],
-            **{column._meta.name: value for column, value in values.items()},
-        })  # fmt: skip
+        await _INSERT_SLA.run(
+            {
+                "ticket": ticket_id,
+                "targets": sla["targets"],
+                "paused_statuses": sla["paused_statuses"],
+                **{column._meta.name: value for column, value in values.items()},
+            }
+        )
     else:
         await TicketSla.update(values).where(TicketSla.ticket == ticket_id)
     dues = [d for d in open_dues.values() if d is not None]
@@ -183,24 +231,36 @@ async def _record_late_answers(ticket_id: int, state: SlaState, done: set[tuple[
     """A target met after its due that the scan had not yet flagged (met within the same 15 s) still
     gets its breach on the timeline, once: the same SlaAction key as the scan's. True if it did."""
     recorded = False
-    late = [(name, t.due, t.met_at) for name, t in state.targets.items()
-            if t.met_at is not None and t.due is not None and t.met_at > t.due]  # fmt: skip
-    late += [("next_response", due, met) for _at, due, met in state.next_response_rounds
-             if met is not None and due is not None and met > due]  # fmt: skip
+    late = [
+        (name, t.due, t.met_at)
+        for name, t in state.targets.items()
+        if t.met_at is not None and t.due is not None and t.met_at > t.due
+    ]
+    late += [
+        ("next_response", due, met)
+        for _at, due, met in state.next_response_rounds
+        if met is not None and due is not None and met > due
+    ]
     for name, due, met in late:
         key = (f"breach:{name}", due_key(due))
         if key in done:
             continue
         done.add(key)
-        won = await SlaAction.insert(SlaAction(ticket=ticket_id, rule=key[0], due_key=key[1], created_at=met)).on_conflict(
-            action="DO NOTHING"
-        ).returning(SlaAction.id)  # fmt: skip
+        won = (
+            await SlaAction.insert(SlaAction(ticket=ticket_id, rule=key[0], due_key=key[1], created_at=met))
+            .on_conflict(action="DO NOTHING")
+            .returning(SlaAction.id)
+        )
         if won:
             recorded = True
-            await TicketActivity.insert(TicketActivity(
-                ticket=ticket_id, kind="sla", created_at=met,
-                changes={"sla": "breach", "target": name, "due": key[1], "to": []},
-            ))  # fmt: skip
+            await TicketActivity.insert(
+                TicketActivity(
+                    ticket=ticket_id,
+                    kind="sla",
+                    created_at=met,
+                    changes={"sla": "breach", "target": name, "due": key[1], "to": []},
+                )
+            )
     return recorded
 
 
@@ -225,24 +285,42 @@ async def ticket_sla_view(ticket: dict, now: datetime) -> dict | None:
             phase = "stopped"
         else:
             phase = "overdue" if target.due <= now else "running"
-        rows.append({
-            "name": name, "minutes": target.minutes, "due": target.due, "met_at": target.met_at, "phase": phase,
-            "breached_at": breached, "left": (target.due - now) if target.due is not None else None,
-            "remaining_minutes": target.remaining_minutes,
-        })  # fmt: skip
-    return {"rows": rows, "paused": state.paused, "priority": state.priority,
-            "version": (sla["targets"].get(state.priority) or {}).get("version")}  # fmt: skip
+        rows.append(
+            {
+                "name": name,
+                "minutes": target.minutes,
+                "due": target.due,
+                "met_at": target.met_at,
+                "phase": phase,
+                "breached_at": breached,
+                "left": (target.due - now) if target.due is not None else None,
+                "remaining_minutes": target.remaining_minutes,
+            }
+        )
+    return {
+        "rows": rows,
+        "paused": state.paused,
+        "priority": state.priority,
+        "version": (sla["targets"].get(state.priority) or {}).get("version"),
+    }
 
 
 async def api_summary(ticket_id: int) -> dict:
     """The SLA fields of GET /api/v1/tickets/{id}: open dues (null when met, paused or without target)
     and whether any target of the ticket has been missed."""
-    row = await TicketSla.select(
-        TicketSla.first_response_due, TicketSla.resolution_due, *(getattr(TicketSla, c) for c in BREACH_COLUMNS.values())
-    ).where(TicketSla.ticket == ticket_id).first()  # fmt: skip
+    row = (
+        await TicketSla.select(
+            TicketSla.first_response_due,
+            TicketSla.resolution_due,
+            *(getattr(TicketSla, c) for c in BREACH_COLUMNS.values()),
+        )
+        .where(TicketSla.ticket == ticket_id)
+        .first()
+    )
     if row is None:
         return {"first_response_due": None, "resolution_due": None, "sla_breached": False}
     return {
-        "first_response_due": row["first_response_due"], "resolution_due": row["resolution_due"],
+        "first_response_due": row["first_response_due"],
+        "resolution_due": row["resolution_due"],
         "sla_breached": any(row[c] is not None for c in BREACH_COLUMNS.values()),
-    }  # fmt: skip
+    }

@@ -14,8 +14,24 @@ from app.core.pagination import PageRequest
 from app.leads.phone_controllers import NO_STORE
 from app.students import deletion, phones, services
 
-_PROFILE = ("id", "name", "gender", "birth_date", "grade", "guardian_name", "guardian_phone", "phones", "email",
-            "wechat", "city", "district", "status", "version", "created_at", "updated_at")  # fmt: skip
+_PROFILE = (
+    "id",
+    "name",
+    "gender",
+    "birth_date",
+    "grade",
+    "guardian_name",
+    "guardian_phone",
+    "phones",
+    "email",
+    "wechat",
+    "city",
+    "district",
+    "status",
+    "version",
+    "created_at",
+    "updated_at",
+)
 _IDS = {"advisor": "advisor_id", "class_teacher": "class_teacher_id", "campus": "campus_id", "lead": "lead_id"}
 
 
@@ -113,12 +129,18 @@ class StudentApi(Controller):
     tags = ["students"]
 
     @get("/", responses=ERRORS)
-    async def list_students(self, user: AuthUser, q: FromQuery[str] = "", limit: FromQuery[str | None] = None,
-                            offset: FromQuery[str | None] = None) -> StudentPage:  # fmt: skip
+    async def list_students(
+        self,
+        user: AuthUser,
+        q: FromQuery[str] = "",
+        limit: FromQuery[str | None] = None,
+        offset: FromQuery[str | None] = None,
+    ) -> StudentPage:
         """Students the caller may see, newest first; `q` searches name, guardian and phone."""
         result = await services.list_students(user, q, PageRequest.parse(limit, offset))
-        return StudentPage([_summary(phones.present_student(user, r)) for r in result.items], result.total,
-                           result.limit, result.offset)  # fmt: skip
+        return StudentPage(
+            [_summary(phones.present_student(user, r)) for r in result.items], result.total, result.limit, result.offset
+        )
 
     @get("/{student_id:int}", responses=ERRORS)
     async def get_student(self, user: AuthUser, student_id: FromPath[int]) -> Response[StudentOut]:
@@ -128,12 +150,34 @@ class StudentApi(Controller):
         s = phones.present_student(user, view.student)
         body = {k: _iso(s[k]) for k in _PROFILE}
         body.update({api: s[k] for k, api in _IDS.items()})
-        body.update(phone_masked=s["phone_masked"], advisor_name=s["advisor_name"], class_teacher_name=s["class_teacher_name"], campus_name=s["campus_name"],
-                    tags=view.tags, hidden_tickets=view.hidden_tickets,
-                    leads=[{"id": lead["id"], "student_name": lead["student_name"], "status": lead["status"],
-                            "converted_at": _iso(lead["converted_at"])} for lead in view.leads],
-                    tickets=[{"id": t["id"], "number": t["number"], "title": t["title"], "status": t["status"],
-                              "priority": t["priority"], "created_at": _iso(t["created_at"])} for t in view.tickets])  # fmt: skip
+        body.update(
+            phone_masked=s["phone_masked"],
+            advisor_name=s["advisor_name"],
+            class_teacher_name=s["class_teacher_name"],
+            campus_name=s["campus_name"],
+            tags=view.tags,
+            hidden_tickets=view.hidden_tickets,
+            leads=[
+                {
+                    "id": lead["id"],
+                    "student_name": lead["student_name"],
+                    "status": lead["status"],
+                    "converted_at": _iso(lead["converted_at"]),
+                }
+                for lead in view.leads
+            ],
+            tickets=[
+                {
+                    "id": t["id"],
+                    "number": t["number"],
+                    "title": t["title"],
+                    "status": t["status"],
+                    "priority": t["priority"],
+                    "created_at": _iso(t["created_at"]),
+                }
+                for t in view.tickets
+            ],
+        )
         return Response(to(StudentOut, body), headers={"ETag": f'W/"{s["version"]}"'})
 
     @delete("/{student_id:int}", responses=ERRORS)
@@ -143,7 +187,9 @@ class StudentApi(Controller):
         await deletion.delete_student(user, student_id, ip=client_ip(request))
 
     @post("/{student_id:int}/phone/reveal", status_code=200, responses=ERRORS)
-    async def reveal_phone(self, request: Request, user: AuthUser, student_id: FromPath[int]) -> Response[StudentPhones]:
+    async def reveal_phone(
+        self, request: Request, user: AuthUser, student_id: FromPath[int]
+    ) -> Response[StudentPhones]:
         """The family's full numbers `{"id", "guardian_phone", "phones"}` for a caller who sees them masked. Each
         call is audited (who, which student, when, from where); 403 when the caller may not see the student."""
         numbers = await phones.reveal_student_phone(user, student_id, ip=client_ip(request))

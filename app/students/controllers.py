@@ -24,31 +24,54 @@ class StudentController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request, user: AuthUser, q: FromQuery[str] = "", limit: FromQuery[str] = "",
-                    offset: FromQuery[str] = "") -> Response:  # fmt: skip
+    async def index(
+        self,
+        request: Request,
+        user: AuthUser,
+        q: FromQuery[str] = "",
+        limit: FromQuery[str] = "",
+        offset: FromQuery[str] = "",
+    ) -> Response:
         result = await services.list_students(user, q, PageRequest.parse(limit, offset))
         result.items = [phones.present_student(user, row) for row in result.items]
         partial = request.htmx and request.htmx.target == "student-results"
-        return await page(request, "students/rows.html" if partial else "students/index.html", page_data=result, q=q,
-                          statuses=services.STATUSES)  # fmt: skip
+        return await page(
+            request,
+            "students/rows.html" if partial else "students/index.html",
+            page_data=result,
+            q=q,
+            statuses=services.STATUSES,
+        )
 
     @get("/{student_id:int}")
     async def detail(self, request: Request, user: AuthUser, student_id: FromPath[int]) -> Response:
         view = await services.student_overview(user, student_id)
         return await page(
-            request, "students/detail.html", view=view, student=phones.present_student(user, view.student),
+            request,
+            "students/detail.html",
+            view=view,
+            student=phones.present_student(user, view.student),
             student_statuses=services.STATUSES,
-            statuses=lead_services.STATUSES, sources=lead_services.SOURCES, ticket_statuses=workflow.STATUSES,
-            items=phones.present_timeline(user, view.student, view.timeline), kinds=follow_ups.KINDS, outcomes=follow_ups.OUTCOMES,
-            field_labels=lead_services.FIELD_LABELS, can_delete=deletion.can_delete(user),
-        )  # fmt: skip
+            statuses=lead_services.STATUSES,
+            sources=lead_services.SOURCES,
+            ticket_statuses=workflow.STATUSES,
+            items=phones.present_timeline(user, view.student, view.timeline),
+            kinds=follow_ups.KINDS,
+            outcomes=follow_ups.OUTCOMES,
+            field_labels=lead_services.FIELD_LABELS,
+            can_delete=deletion.can_delete(user),
+        )
 
     @post("/{student_id:int}/phone/reveal", status_code=200)
     async def reveal(self, request: Request, user: AuthUser, student_id: FromPath[int]) -> Response:
         """The "显示" button: the family's full numbers in place of the masked ones; audited."""
         numbers = await phones.reveal_student_phone(user, student_id, ip=client_ip(request))
-        return revealed(f"student-phone-{student_id}", numbers["guardian_phone"], numbers["phones"],
-                        others=await wants_others(request))  # fmt: skip
+        return revealed(
+            f"student-phone-{student_id}",
+            numbers["guardian_phone"],
+            numbers["phones"],
+            others=await wants_others(request),
+        )
 
     @post("/{student_id:int}/delete")
     async def delete(self, request: Request, user: AuthUser, student_id: FromPath[int]) -> Response:

@@ -47,13 +47,16 @@ async def delete_student(user: CurrentUser, student_id: int, *, ip: str = "", cl
     if student["deleted_at"] is not None:
         raise NotFound(_GONE)
     async with UnitOfWork() as uow:
-        done = await Student.update({Student.deleted_at: clock.now(), Student.version: Student.version + 1}).where(
-            (Student.id == student_id) & Student.deleted_at.is_null()
-        ).returning(Student.id)  # fmt: skip
+        done = (
+            await Student.update({Student.deleted_at: clock.now(), Student.version: Student.version + 1})
+            .where((Student.id == student_id) & Student.deleted_at.is_null())
+            .returning(Student.id)
+        )
         if not done:  # a second click or another user won the race: one delete, one audit row
             raise NotFound(_GONE)
-        await audit.record(actor_id=user.id, action="delete", entity_type="student", entity_id=student_id, changes={},
-                           ip=ip)  # fmt: skip
+        await audit.record(
+            actor_id=user.id, action="delete", entity_type="student", entity_id=student_id, changes={}, ip=ip
+        )
         uow.emit(Event("student.deleted", {"id": student_id}, audience=of_student(student_id)))
     return student
 
@@ -65,7 +68,8 @@ async def restore_student(user: CurrentUser, student_id: int, ip: str = "") -> N
     async with UnitOfWork() as uow:
         await Student.update({Student.deleted_at: None, Student.version: Student.version + 1}).where(
             Student.id == student_id
-        )  # fmt: skip
-        await audit.record(actor_id=user.id, action="restore", entity_type="student", entity_id=student_id,
-                           changes={}, ip=ip)  # fmt: skip
+        )
+        await audit.record(
+            actor_id=user.id, action="restore", entity_type="student", entity_id=student_id, changes={}, ip=ip
+        )
         uow.emit(Event("student.restored", {"id": student_id}, audience=of_student(student_id)))

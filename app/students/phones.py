@@ -36,10 +36,19 @@ def present_timeline(user: CurrentUser, student: dict, items: list[dict]) -> lis
 async def reveal_student_phone(user: CurrentUser, student_id: int, *, ip: str = "") -> dict:
     """The family's full numbers `{"id", "guardian_phone", "phones"}` for someone who may see the student
     (403 for anyone else, and for a student in the recycle bin); one audit row per reveal."""
-    student = await Student.select(
-        Student.campus, Student.advisor, Student.class_teacher, Student.guardian_phone, Student.phones,
-        Student.deleted_at,
-    ).where(Student.id == student_id).first().output(load_json=True)  # fmt: skip
+    student = (
+        await Student.select(
+            Student.campus,
+            Student.advisor,
+            Student.class_teacher,
+            Student.guardian_phone,
+            Student.phones,
+            Student.deleted_at,
+        )
+        .where(Student.id == student_id)
+        .first()
+        .output(load_json=True)
+    )
     allowed = student is not None and student["deleted_at"] is None and await policy.can_view(user, student)
     await audit_reveal(user, "student_phone", student_id, allowed=allowed, ip=ip)
     return {"id": student_id, "guardian_phone": student["guardian_phone"], "phones": student["phones"] or []}

@@ -8,7 +8,7 @@ carry `Ticket.student`. A fixed number of queries, whatever the amount of histor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.core.errors import NotFound
 from app.core.i18n import N_
@@ -23,31 +23,76 @@ from tables.leads.tables import Lead
 from tables.students.tables import Student, StudentTag
 from tables.tickets.tables import Ticket
 
-STATUSES = {"active": N_("Enrolled"), "suspended": N_("Suspended"), "withdrawn": N_("Withdrawn"),
-            "graduated": N_("Graduated")}  # fmt: skip
+STATUSES = {
+    "active": N_("Enrolled"),
+    "suspended": N_("Suspended"),
+    "withdrawn": N_("Withdrawn"),
+    "graduated": N_("Graduated"),
+}
 LIST_COLUMNS = (
-    Student.id, Student.name, Student.grade, Student.guardian_name, Student.guardian_phone, Student.status,
-    Student.created_at, Student.advisor, Student.class_teacher, Student.campus, Student.lead,
-    Student.advisor.display_name.as_alias("advisor_name"), Student.campus.name.as_alias("campus_name"),
-)  # fmt: skip
+    Student.id,
+    Student.name,
+    Student.grade,
+    Student.guardian_name,
+    Student.guardian_phone,
+    Student.status,
+    Student.created_at,
+    Student.advisor,
+    Student.class_teacher,
+    Student.campus,
+    Student.lead,
+    Student.advisor.display_name.as_alias("advisor_name"),
+    Student.campus.name.as_alias("campus_name"),
+)
 DETAIL_COLUMNS = (
-    *LIST_COLUMNS, Student.gender, Student.birth_date, Student.phones, Student.email, Student.wechat, Student.city,
-    Student.district, Student.version, Student.updated_at, Student.deleted_at,
+    *LIST_COLUMNS,
+    Student.gender,
+    Student.birth_date,
+    Student.phones,
+    Student.email,
+    Student.wechat,
+    Student.city,
+    Student.district,
+    Student.version,
+    Student.updated_at,
+    Student.deleted_at,
     Student.class_teacher.display_name.as_alias("class_teacher_name"),
-)  # fmt: skip
+)
 LEAD_COLUMNS = (
-    Lead.id, Lead.student_name, Lead.status, Lead.source, Lead.source_campaign, Lead.course_interests,
-    Lead.converted_at, Lead.created_at, Lead.owner, Lead.deleted_at, Lead.owner.display_name.as_alias("owner_name"),
-)  # fmt: skip
+    Lead.id,
+    Lead.student_name,
+    Lead.status,
+    Lead.source,
+    Lead.source_campaign,
+    Lead.course_interests,
+    Lead.converted_at,
+    Lead.created_at,
+    Lead.owner,
+    Lead.deleted_at,
+    Lead.owner.display_name.as_alias("owner_name"),
+)
 TICKET_COLUMNS = (
-    Ticket.id, Ticket.number, Ticket.title, Ticket.status, Ticket.priority, Ticket.created_at,
+    Ticket.id,
+    Ticket.number,
+    Ticket.title,
+    Ticket.status,
+    Ticket.priority,
+    Ticket.created_at,
     Ticket.assignee.display_name.as_alias("assignee_name"),
-)  # fmt: skip
+)
 FOLLOW_UP_COLUMNS = (
-    FollowUp.id, FollowUp.lead, FollowUp.student, FollowUp.kind, FollowUp.outcome, FollowUp.note,
-    FollowUp.next_step, FollowUp.next_follow_up_at, FollowUp.reminder, FollowUp.created_at,
+    FollowUp.id,
+    FollowUp.lead,
+    FollowUp.student,
+    FollowUp.kind,
+    FollowUp.outcome,
+    FollowUp.note,
+    FollowUp.next_step,
+    FollowUp.next_follow_up_at,
+    FollowUp.reminder,
+    FollowUp.created_at,
     FollowUp.author.display_name.as_alias("author_name"),
-)  # fmt: skip
+)
 TIMELINE_LIMIT = 200
 TICKET_LIMIT = 50
 
@@ -82,25 +127,36 @@ async def get_student(user: CurrentUser, student_id: int) -> dict:
 
 async def student_overview(user: CurrentUser, student_id: int) -> StudentOverview:
     student = await get_student(user, student_id)
-    tags = [r["tag"] for r in await StudentTag.select(StudentTag.tag).where(StudentTag.student == student_id)
-            .order_by(StudentTag.id)]  # fmt: skip
+    tags = [
+        r["tag"]
+        for r in await StudentTag.select(StudentTag.tag).where(StudentTag.student == student_id).order_by(StudentTag.id)
+    ]
     linked = Lead.student == student_id
     if student["lead"] is not None:
         linked |= Lead.id == student["lead"]
     leads = await Lead.select(*LEAD_COLUMNS).where(linked).order_by(Lead.id).output(load_json=True)
     leads.sort(key=lambda lead: lead["id"] != student["lead"])  # the source lead first
     tickets, hidden = await _tickets(user, student_id)
-    return StudentOverview(student=student, tags=tags, leads=leads, tickets=tickets, hidden_tickets=hidden,
-                           timeline=await _timeline(student_id, [lead["id"] for lead in leads]))  # fmt: skip
+    return StudentOverview(
+        student=student,
+        tags=tags,
+        leads=leads,
+        tickets=tickets,
+        hidden_tickets=hidden,
+        timeline=await _timeline(student_id, [lead["id"] for lead in leads]),
+    )
 
 
 async def _tickets(user: CurrentUser, student_id: int) -> tuple[list[dict], int]:
     where = (Ticket.student == student_id) & Ticket.deleted_at.is_null()
     total = await Ticket.count().where(where)
     visible = await ticket_policy.visibility_filter(user)
-    rows = await Ticket.select(*TICKET_COLUMNS).where(where & visible if visible is not None else where).order_by(
-        Ticket.created_at, ascending=False
-    ).limit(TICKET_LIMIT)  # fmt: skip
+    rows = (
+        await Ticket.select(*TICKET_COLUMNS)
+        .where(where & visible if visible is not None else where)
+        .order_by(Ticket.created_at, ascending=False)
+        .limit(TICKET_LIMIT)
+    )
     shown = len(rows) if len(rows) < TICKET_LIMIT else total  # past the limit, hidden ones are not known
     return rows, max(0, total - shown)
 
@@ -110,9 +166,12 @@ async def _timeline(student_id: int, lead_ids: list[int]) -> list[dict]:
     where = FollowUp.student == student_id
     if lead_ids:
         where |= FollowUp.lead.is_in(lead_ids)
-    follow_ups = await FollowUp.select(*FOLLOW_UP_COLUMNS).where(where).order_by(
-        FollowUp.created_at, ascending=False
-    ).limit(TIMELINE_LIMIT)  # fmt: skip
+    follow_ups = (
+        await FollowUp.select(*FOLLOW_UP_COLUMNS)
+        .where(where)
+        .order_by(FollowUp.created_at, ascending=False)
+        .limit(TIMELINE_LIMIT)
+    )
     entries = await _audit_entries(student_id, lead_ids)
     names = await owner_names(entries)
     items = [{"type": "follow_up", "at": f["created_at"], **f} for f in follow_ups]
@@ -127,17 +186,30 @@ async def _timeline(student_id: int, lead_ids: list[int]) -> list[dict]:
 async def _audit_entries(student_id: int, lead_ids: list[int]) -> list[dict]:
     where = (AuditEntry.entity_type == "student") & (AuditEntry.entity_id == student_id)
     if lead_ids:  # a follow-up's own audit entry is shown as the follow-up itself
-        where |= (AuditEntry.entity_type == "lead") & AuditEntry.entity_id.is_in(lead_ids) & (
-            AuditEntry.action != "follow_up")  # fmt: skip
-    return await AuditEntry.select(
-        AuditEntry.id, AuditEntry.action, AuditEntry.changes, AuditEntry.at, AuditEntry.entity_type,
-        AuditEntry.entity_id, AuditEntry.actor.display_name.as_alias("actor_name"),
-    ).where(where).order_by(AuditEntry.at, ascending=False).order_by(AuditEntry.id, ascending=False).limit(
-        TIMELINE_LIMIT
-    ).output(load_json=True)  # fmt: skip
+        where |= (
+            (AuditEntry.entity_type == "lead")
+            & AuditEntry.entity_id.is_in(lead_ids)
+            & (AuditEntry.action != "follow_up")
+        )
+    return (
+        await AuditEntry.select(
+            AuditEntry.id,
+            AuditEntry.action,
+            AuditEntry.changes,
+            AuditEntry.at,
+            AuditEntry.entity_type,
+            AuditEntry.entity_id,
+            AuditEntry.actor.display_name.as_alias("actor_name"),
+        )
+        .where(where)
+        .order_by(AuditEntry.at, ascending=False)
+        .order_by(AuditEntry.id, ascending=False)
+        .limit(TIMELINE_LIMIT)
+        .output(load_json=True)
+    )
 
 
 def _at(item: dict) -> datetime:
     value = item["at"]
     value = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

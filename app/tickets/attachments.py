@@ -69,16 +69,23 @@ KINDS: dict[str, tuple[str, tuple[str, ...], object]] = {
     "pdf": ("application/pdf", ("application/pdf", "application/x-pdf"), lambda d: d.startswith(b"%PDF-")),
     "doc": ("application/msword", ("application/msword",), lambda d: d.startswith(OLE)),
     "xls": ("application/vnd.ms-excel", ("application/vnd.ms-excel", "application/excel"), lambda d: d.startswith(OLE)),
-    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-             ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/zip"),
-             _zip_with("word/")),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-             ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/zip"),
-             _zip_with("xl/")),
+    "docx": (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/zip"),
+        _zip_with("word/"),
+    ),
+    "xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/zip"),
+        _zip_with("xl/"),
+    ),
     "txt": ("text/plain; charset=utf-8", ("text/plain",), _is_text),
-    "zip": ("application/zip", ("application/zip", "application/x-zip-compressed", "multipart/x-zip"),
-            lambda d: d.startswith(ZIP)),
-}  # fmt: skip
+    "zip": (
+        "application/zip",
+        ("application/zip", "application/x-zip-compressed", "multipart/x-zip"),
+        lambda d: d.startswith(ZIP),
+    ),
+}
 GENERIC_TYPES = ("", "application/octet-stream", "binary/octet-stream")
 ACCEPT = ",".join(f".{ext}" for ext in KINDS)
 
@@ -134,13 +141,25 @@ def check_uploads(uploads: list[Upload]) -> None:
     """Raise with the form field named when a file is too large, of a refused type, or too many came."""
     if len(uploads) > MAX_FILES:
         raise ValidationFailed([FieldError(uploads[0].field, _("At most %(count)s files at once.", count=MAX_FILES))])
-    too_large = [FieldError(u.field, _("“%(name)s” is larger than 10 MB.", name=u.filename))
-                 for u in uploads if len(u.data) > MAX_BYTES]  # fmt: skip
+    too_large = [
+        FieldError(u.field, _("“%(name)s” is larger than 10 MB.", name=u.filename))
+        for u in uploads
+        if len(u.data) > MAX_BYTES
+    ]
     if too_large:
         raise FileTooLarge(too_large, detail=_("A file is larger than 10 MB."))
-    refused = [FieldError(u.field, _("“%(name)s” is not an allowed file type. Allowed: images (PNG, JPG, GIF, WebP), "
-                                      "PDF, Word, Excel, text and ZIP.", name=u.filename))
-               for u in uploads if not _acceptable(u)]  # fmt: skip
+    refused = [
+        FieldError(
+            u.field,
+            _(
+                "“%(name)s” is not an allowed file type. Allowed: images (PNG, JPG, GIF, WebP), "
+                "PDF, Word, Excel, text and ZIP.",
+                name=u.filename,
+            ),
+        )
+        for u in uploads
+        if not _acceptable(u)
+    ]
     if refused:
         raise FileTypeRefused(refused, detail=_("A file is not of an allowed type."))
 
@@ -199,25 +218,47 @@ def discard_files(written: list[OnDisk]) -> None:
         item.path.unlink(missing_ok=True)
 
 
-async def record(actor: CurrentUser | None, ticket_id: int, written: list[OnDisk], *, now: datetime,
-                 activity_id: int | None = None, link_fields: bool = False) -> list[dict]:  # fmt: skip
+async def record(
+    actor: CurrentUser | None,
+    ticket_id: int,
+    written: list[OnDisk],
+    *,
+    now: datetime,
+    activity_id: int | None = None,
+    link_fields: bool = False,
+) -> list[dict]:
     """The attachment rows of files `write_files` wrote, in the caller's transaction. `link_fields`
     points each `attachment` custom field at its new file (the ticket is being created with them)."""
     if not written:
         return []
-    rows = [TicketAttachment(
-        ticket=ticket_id, activity=activity_id, field_key=w.upload.field_key, filename=w.upload.filename,
-        stored_name=w.stored_name, content_type=KINDS[w.upload.extension][0], size=len(w.upload.data),
-        uploaded_by=actor.id if actor else None, created_at=now,
-    ) for w in written]  # fmt: skip
+    rows = [
+        TicketAttachment(
+            ticket=ticket_id,
+            activity=activity_id,
+            field_key=w.upload.field_key,
+            filename=w.upload.filename,
+            stored_name=w.stored_name,
+            content_type=KINDS[w.upload.extension][0],
+            size=len(w.upload.data),
+            uploaded_by=actor.id if actor else None,
+            created_at=now,
+        )
+        for w in written
+    ]
     saved = await TicketAttachment.insert(*rows).returning(TicketAttachment.id, TicketAttachment.field_key)
     if link_fields:
         await _link_fields(ticket_id, saved)
     return saved
 
 
-async def store(actor: CurrentUser, ticket_id: int, uploads: list[Upload], *, record_activity: bool = False,
-                clock: Clock = system_clock) -> list[dict]:  # fmt: skip
+async def store(
+    actor: CurrentUser,
+    ticket_id: int,
+    uploads: list[Upload],
+    *,
+    record_activity: bool = False,
+    clock: Clock = system_clock,
+) -> list[dict]:
     """Write checked uploads to disk and record them on their own (`record_activity`: with a
     timeline entry of their own). Replies and new tickets store theirs with the write itself
     (services.add_message, create_ticket)."""
@@ -229,10 +270,15 @@ async def store(actor: CurrentUser, ticket_id: int, uploads: list[Upload], *, re
         async with UnitOfWork():
             activity_id = None
             if record_activity:
-                activity = await TicketActivity.insert(TicketActivity(
-                    ticket=ticket_id, actor=actor.id, kind="attachment", created_at=now,
-                    changes={"files": [u.filename for u in uploads]},
-                )).returning(TicketActivity.id)  # fmt: skip
+                activity = await TicketActivity.insert(
+                    TicketActivity(
+                        ticket=ticket_id,
+                        actor=actor.id,
+                        kind="attachment",
+                        created_at=now,
+                        changes={"files": [u.filename for u in uploads]},
+                    )
+                ).returning(TicketActivity.id)
                 activity_id = activity[0]["id"]
             saved = await record(actor, ticket_id, written, activity_id=activity_id, now=now)
     except BaseException:
@@ -271,7 +317,7 @@ async def attachments_of(ticket_id: int) -> list[dict]:
             TicketAttachment.size,
             TicketAttachment.created_at,
             TicketAttachment.uploaded_by.display_name.as_alias("uploader_name"),
-        )  # fmt: skip
+        )
         .where(TicketAttachment.ticket == ticket_id)
         .order_by(TicketAttachment.id)
     )

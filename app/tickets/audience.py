@@ -23,8 +23,11 @@ async def ticket_viewers(ids: list[int]) -> Audience:
         Ticket.id.is_in(ids)
     )
     watchers = await TicketWatcher.select(TicketWatcher.user).where(TicketWatcher.ticket.is_in(ids))
-    found = Audience(users=tuple(w["user"] for w in watchers), teams=tuple(r["team"] for r in rows),
-                     owners=tuple(o for r in rows for o in (r["assignee"], r["created_by"])))  # fmt: skip
+    found = Audience(
+        users=tuple(w["user"] for w in watchers),
+        teams=tuple(r["team"] for r in rows),
+        owners=tuple(o for r in rows for o in (r["assignee"], r["created_by"])),
+    )
     for campus in {r["campus"] for r in rows}:
         found |= desk_of(campus)
     return found

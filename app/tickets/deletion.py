@@ -19,9 +19,17 @@ from app.tickets.audience import of_ticket
 from tables.tickets.tables import Ticket, TicketActivity
 
 COLUMNS = (
-    Ticket.id, Ticket.number, Ticket.title, Ticket.campus, Ticket.assignee, Ticket.created_by, Ticket.parent,
-    Ticket.merged_into, Ticket.deleted_at, Ticket.status,
-)  # fmt: skip
+    Ticket.id,
+    Ticket.number,
+    Ticket.title,
+    Ticket.campus,
+    Ticket.assignee,
+    Ticket.created_by,
+    Ticket.parent,
+    Ticket.merged_into,
+    Ticket.deleted_at,
+    Ticket.status,
+)
 
 
 async def _load(user: CurrentUser, ticket_id: int) -> dict:
@@ -42,9 +50,11 @@ async def delete_ticket(user: CurrentUser, ticket_id: int, *, ip: str = "", cloc
     if not can_delete(user):
         raise Forbidden(N_("Only the service desk can delete tickets."))
     async with UnitOfWork() as uow:
-        done = await Ticket.update({Ticket.deleted_at: clock.now(), Ticket.version: Ticket.version + 1}).where(
-            (Ticket.id == ticket_id) & Ticket.deleted_at.is_null()
-        ).returning(Ticket.id)  # fmt: skip
+        done = (
+            await Ticket.update({Ticket.deleted_at: clock.now(), Ticket.version: Ticket.version + 1})
+            .where((Ticket.id == ticket_id) & Ticket.deleted_at.is_null())
+            .returning(Ticket.id)
+        )
         if not done:
             raise Conflict(N_("This ticket was deleted meanwhile."))
         await TicketActivity.insert(TicketActivity(ticket=ticket_id, actor=user.id, kind="deleted"))
@@ -61,8 +71,11 @@ async def restore_ticket(user: CurrentUser, ticket_id: int, *, ip: str = "") -> 
         raise Forbidden(N_("Only the service desk can restore tickets."))
     for column, message in (
         ("parent", N_("Its parent ticket %(number)s is in the recycle bin too. Restore the parent first.")),
-        ("merged_into", N_("It was merged into %(number)s, which is in the recycle bin too. Restore that ticket first.")),
-    ):  # fmt: skip
+        (
+            "merged_into",
+            N_("It was merged into %(number)s, which is in the recycle bin too. Restore that ticket first."),
+        ),
+    ):
         if ticket[column] is not None:
             other = await Ticket.select(Ticket.number, Ticket.deleted_at).where(Ticket.id == ticket[column]).first()
             if other is not None and other["deleted_at"] is not None:

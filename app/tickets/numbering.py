@@ -12,9 +12,15 @@ from app.core.prepared import Prepared
 from tables.tickets.tables import Ticket
 
 LOCK_KEY = 727001  # any constant: serialises number allocation across PostgreSQL sessions
-_LAST = Prepared(lambda pattern: Ticket.select(Ticket.number).where(Ticket.number.like(pattern))
-                 .order_by(Ticket.number, ascending=False).first(), 1)  # fmt: skip
-_SET_NUMBER = Prepared(lambda number, ticket_id: Ticket.update({Ticket.number: number}).where(Ticket.id == ticket_id), 2)
+_LAST = Prepared(
+    lambda pattern: (
+        Ticket.select(Ticket.number).where(Ticket.number.like(pattern)).order_by(Ticket.number, ascending=False).first()
+    ),
+    1,
+)
+_SET_NUMBER = Prepared(
+    lambda number, ticket_id: Ticket.update({Ticket.number: number}).where(Ticket.id == ticket_id), 2
+)
 
 
 PENDING_PREFIX = "T-new-"  # no year's pattern matches it

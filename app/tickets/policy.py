@@ -33,7 +33,9 @@ async def visibility_filter(user: CurrentUser):
     if is_desk(user):
         return Ticket.campus.is_null() | (Ticket.campus == user.campus_id)
     people = sorted(await visible_owner_ids(user) or {user.id})
-    watched = [r["ticket"] for r in await TicketWatcher.select(TicketWatcher.ticket).where(TicketWatcher.user == user.id)]
+    watched = [
+        r["ticket"] for r in await TicketWatcher.select(TicketWatcher.ticket).where(TicketWatcher.user == user.id)
+    ]
     clause = Ticket.assignee.is_in(people) | Ticket.created_by.is_in(people)
     if watched:
         clause |= Ticket.id.is_in(watched)

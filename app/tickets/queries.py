@@ -42,8 +42,10 @@ async def where_clause(user: CurrentUser, filters: TicketFilter, clock: Clock = 
         tagged = [r["ticket"] for r in await TicketTag.select(TicketTag.ticket).where(TicketTag.tag == filters.tag)]
         where &= Ticket.id.is_in(tagged or [-1])
     if filters.overdue:
-        where &= Ticket.due_at.is_not_null() & (Ticket.due_at < clock.now()) & Ticket.status.is_in(
-            list(workflow.OPEN_STATUSES)
+        where &= (
+            Ticket.due_at.is_not_null()
+            & (Ticket.due_at < clock.now())
+            & Ticket.status.is_in(list(workflow.OPEN_STATUSES))
         )
     if filters.created_from:
         where &= Ticket.created_at >= datetime.combine(filters.created_from, time.min, CHINA)
@@ -67,10 +69,15 @@ async def timeline(ticket_id: int, public_only: bool = False) -> list[dict]:
         where &= TicketActivity.kind.is_in(["created", "reply", "status"])
     return await (
         TicketActivity.select(
-            TicketActivity.id, TicketActivity.kind, TicketActivity.body, TicketActivity.is_public,
-            TicketActivity.changes, TicketActivity.created_at, TicketActivity.actor,
+            TicketActivity.id,
+            TicketActivity.kind,
+            TicketActivity.body,
+            TicketActivity.is_public,
+            TicketActivity.changes,
+            TicketActivity.created_at,
+            TicketActivity.actor,
             TicketActivity.actor.display_name.as_alias("actor_name"),
-        )  # fmt: skip
+        )
         .where(where)
         .order_by(TicketActivity.id)
         .output(load_json=True)

@@ -38,24 +38,59 @@ from tables.tickets.tables import (
 MENTION_RE = re.compile(r"@([A-Za-z0-9_.\-]{3,64})")
 TAG_RE = re.compile(r"^[\w\u4e00-\u9fff\-]{1,40}$")
 LIST_COLUMNS = (
-    Ticket.id, Ticket.number, Ticket.title, Ticket.status, Ticket.priority, Ticket.channel, Ticket.assignee,
-    Ticket.campus, Ticket.created_by, Ticket.due_at, Ticket.created_at, Ticket.updated_at, Ticket.version,
-    Ticket.ticket_type, Ticket.ticket_type.name.as_alias("type_name"), Ticket.ticket_type.code.as_alias("type_code"),
-    Ticket.assignee.display_name.as_alias("assignee_name"), Ticket.requester_name,
-)  # fmt: skip
+    Ticket.id,
+    Ticket.number,
+    Ticket.title,
+    Ticket.status,
+    Ticket.priority,
+    Ticket.channel,
+    Ticket.assignee,
+    Ticket.campus,
+    Ticket.created_by,
+    Ticket.due_at,
+    Ticket.created_at,
+    Ticket.updated_at,
+    Ticket.version,
+    Ticket.ticket_type,
+    Ticket.ticket_type.name.as_alias("type_name"),
+    Ticket.ticket_type.code.as_alias("type_code"),
+    Ticket.assignee.display_name.as_alias("assignee_name"),
+    Ticket.requester_name,
+)
 DETAIL_COLUMNS = (
-    *LIST_COLUMNS, Ticket.description, Ticket.fields, Ticket.requester_kind, Ticket.requester_phone,
-    Ticket.requester_email, Ticket.student, Ticket.class_group, Ticket.parent, Ticket.merged_into, Ticket.team,
-    Ticket.first_response_at, Ticket.resolved_at, Ticket.closed_at, Ticket.tracking_token, Ticket.deleted_at,
-    Ticket.student.name.as_alias("student_name"), Ticket.class_group.name.as_alias("class_name"),
-    Ticket.campus.name.as_alias("campus_name"), Ticket.created_by.display_name.as_alias("creator_name"),
+    *LIST_COLUMNS,
+    Ticket.description,
+    Ticket.fields,
+    Ticket.requester_kind,
+    Ticket.requester_phone,
+    Ticket.requester_email,
+    Ticket.student,
+    Ticket.class_group,
+    Ticket.parent,
+    Ticket.merged_into,
+    Ticket.team,
+    Ticket.first_response_at,
+    Ticket.resolved_at,
+    Ticket.closed_at,
+    Ticket.tracking_token,
+    Ticket.deleted_at,
+    Ticket.student.name.as_alias("student_name"),
+    Ticket.class_group.name.as_alias("class_name"),
+    Ticket.campus.name.as_alias("campus_name"),
+    Ticket.created_by.display_name.as_alias("creator_name"),
     Ticket.ticket_type.fields.as_alias("type_fields"),
-)  # fmt: skip
+)
 SIMPLE_FIELDS = ("title", "description", "priority", "student", "class_group", "campus", "assignee", "status")
 ACTIVITY_COLUMNS = (
-    TicketActivity.id, TicketActivity.kind, TicketActivity.body, TicketActivity.is_public, TicketActivity.changes,
-    TicketActivity.created_at, TicketActivity.actor, TicketActivity.actor.display_name.as_alias("actor_name"),
-)  # fmt: skip
+    TicketActivity.id,
+    TicketActivity.kind,
+    TicketActivity.body,
+    TicketActivity.is_public,
+    TicketActivity.changes,
+    TicketActivity.created_at,
+    TicketActivity.actor,
+    TicketActivity.actor.display_name.as_alias("actor_name"),
+)
 
 
 @dataclass(frozen=True)
@@ -113,7 +148,9 @@ async def ticket_types(active_only: bool = True) -> list[dict]:
     return await query.output(load_json=True)
 
 
-_TYPE_BY_CODE = Prepared(lambda code: TicketType.select().where(TicketType.code == code).first(), 1, json_keys=["fields"])
+_TYPE_BY_CODE = Prepared(
+    lambda code: TicketType.select().where(TicketType.code == code).first(), 1, json_keys=["fields"]
+)
 
 
 async def type_by_code(code: str) -> dict | None:
@@ -145,16 +182,30 @@ def _ids_of(definition: list[dict], values: dict, kind: str) -> dict[str, int]:
     return {f"fields.{k}": v for k, v in values.items() if k in keys and isinstance(v, int) and not isinstance(v, bool)}
 
 
-async def _check_choices(actor: CurrentUser, named: dict[str, dict[str, int]], errors: list[FieldError],
-                         allowed: dict[str, set[int]] | None = None) -> None:  # fmt: skip
+async def _check_choices(
+    actor: CurrentUser,
+    named: dict[str, dict[str, int]],
+    errors: list[FieldError],
+    allowed: dict[str, set[int]] | None = None,
+) -> None:
     """Students and classes a write names must be ones the actor could have picked from the form's
     lists (policy.student_scope, class_scope); `allowed` ids pass anyway (a visible parent's)."""
     known = {e.field for e in errors}
-    for kind, scope, table in (("student", policy.student_scope, Student), ("class_group", policy.class_scope, ClassGroup)):
-        wanted = {name: v for name, v in named[kind].items() if name not in known and v not in (allowed or {}).get(kind, ())}
+    for kind, scope, table in (
+        ("student", policy.student_scope, Student),
+        ("class_group", policy.class_scope, ClassGroup),
+    ):
+        wanted = {
+            name: v for name, v in named[kind].items() if name not in known and v not in (allowed or {}).get(kind, ())
+        }
         if not wanted:
             continue
-        seen = {r["id"] for r in await table.select(table.id).where(await scope(actor) & table.id.is_in(sorted(set(wanted.values()))))}
+        seen = {
+            r["id"]
+            for r in await table.select(table.id).where(
+                await scope(actor) & table.id.is_in(sorted(set(wanted.values())))
+            )
+        }
         errors += [FieldError(name, "Choose from the list.") for name, v in sorted(wanted.items()) if v not in seen]
 
 
@@ -165,8 +216,9 @@ async def _check_assignee(actor: CurrentUser, assignee: int | None, errors: list
         errors.append(FieldError("assignee_id", "Choose from the list."))
 
 
-async def _check_draft(actor: CurrentUser, values: dict, custom: dict, definition: list[dict],
-                       errors: list[FieldError]) -> None:  # fmt: skip
+async def _check_draft(
+    actor: CurrentUser, values: dict, custom: dict, definition: list[dict], errors: list[FieldError]
+) -> None:
     """What a new ticket names must be the user's to name: students and classes they can see, a
     parent ticket they can see, and only the desk assigns to others. The page, the API and a split
     all come through here; the public intake and automation (no user) do not."""
@@ -180,7 +232,10 @@ async def _check_draft(actor: CurrentUser, values: dict, custom: dict, definitio
                 allowed[kind] = {parent[column], *_ids_of(parent["type_fields"], parent["fields"], kind).values()}
     named = {
         kind: {**({column: values[key]} if values[key] is not None else {}), **_ids_of(definition, custom, kind)}
-        for kind, key, column in (("student", "student", "student_id"), ("class_group", "class_group", "class_group_id"))
+        for kind, key, column in (
+            ("student", "student", "student_id"),
+            ("class_group", "class_group", "class_group_id"),
+        )
     }
     await _check_choices(actor, named, errors, allowed)
     if values["assignee"] is not None and not policy.is_desk(actor) and values["assignee"] != actor.id:
@@ -219,17 +274,29 @@ def _clean_basics(draft: Draft, type_row: dict) -> tuple[dict, list[FieldError]]
     if draft.requester_kind not in workflow.REQUESTER_KINDS:
         errors.append(FieldError("requester_kind", "Choose one of the listed options."))
     values = dict(
-        title=title, description=description, priority=priority, channel=draft.channel,
-        requester_kind=draft.requester_kind, requester_name=(draft.requester_name or "").strip()[:100],
-        requester_phone=(draft.requester_phone or "").strip()[:32], requester_email=(draft.requester_email or "").strip()[:255],
-        student=draft.student_id, class_group=draft.class_group_id, campus=draft.campus_id, assignee=draft.assignee_id,
+        title=title,
+        description=description,
+        priority=priority,
+        channel=draft.channel,
+        requester_kind=draft.requester_kind,
+        requester_name=(draft.requester_name or "").strip()[:100],
+        requester_phone=(draft.requester_phone or "").strip()[:32],
+        requester_email=(draft.requester_email or "").strip()[:255],
+        student=draft.student_id,
+        class_group=draft.class_group_id,
+        campus=draft.campus_id,
+        assignee=draft.assignee_id,
         parent=draft.parent_id,
-    )  # fmt: skip
+    )
     return values, errors
 
 
 async def create_ticket(
-    actor: CurrentUser | None, draft: Draft, clock: Clock = system_clock, *, optional_types: tuple[str, ...] = (),
+    actor: CurrentUser | None,
+    draft: Draft,
+    clock: Clock = system_clock,
+    *,
+    optional_types: tuple[str, ...] = (),
     uploads: list[Upload] | tuple[Upload, ...] = (),
 ) -> Written:
     """Open a ticket, with its files (`uploads`; an attachment field's file becomes its value).
@@ -259,30 +326,63 @@ async def create_ticket(
     try:
         async with UnitOfWork() as uow:
             status = "assigned" if values["assignee"] else "new"
-            ticket_id = (await _INSERT_TICKET.run({
-                **values, "number": pending_number(), "ticket_type": type_row["id"], "fields": custom,
-                "team": type_row["team"], "status": status, "created_by": actor.id if actor else None,
-                "search_text": _search_text(values["title"], values["description"], type_row["fields"], custom),
-                "tracking_token": secrets.token_urlsafe(32), "created_at": now, "updated_at": now,
-            }))[0]  # fmt: skip
+            ticket_id = (
+                await _INSERT_TICKET.run(
+                    {
+                        **values,
+                        "number": pending_number(),
+                        "ticket_type": type_row["id"],
+                        "fields": custom,
+                        "team": type_row["team"],
+                        "status": status,
+                        "created_by": actor.id if actor else None,
+                        "search_text": _search_text(values["title"], values["description"], type_row["fields"], custom),
+                        "tracking_token": secrets.token_urlsafe(32),
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            )[0]
             if tags:
                 await _INSERT_TAG.run(*[{"ticket": ticket_id, "tag": t} for t in tags])
-            activity_id = (await _INSERT_ACTIVITY.run({
-                "ticket": ticket_id, "actor": actor.id if actor else None, "kind": "created", "created_at": now,
-                "changes": {"status": [None, status], "priority": [None, values["priority"]],
-                            "channel": [None, values["channel"]]},
-            }))[0]  # fmt: skip
-            saved = await attachments.record(actor, ticket_id, files, activity_id=activity_id, link_fields=True, now=now)
+            activity_id = (
+                await _INSERT_ACTIVITY.run(
+                    {
+                        "ticket": ticket_id,
+                        "actor": actor.id if actor else None,
+                        "kind": "created",
+                        "created_at": now,
+                        "changes": {
+                            "status": [None, status],
+                            "priority": [None, values["priority"]],
+                            "channel": [None, values["channel"]],
+                        },
+                    }
+                )
+            )[0]
+            saved = await attachments.record(
+                actor, ticket_id, files, activity_id=activity_id, link_fields=True, now=now
+            )
 
             async def number_it() -> None:
                 number = await assign_number(ticket_id, now)
                 if values["assignee"] and (actor is None or values["assignee"] != actor.id):
-                    await notify(uow, [values["assignee"]], kind="ticket_assigned", title=f"{number} {values['title']}",
-                                 link=f"/tickets/{ticket_id}")  # fmt: skip
+                    await notify(
+                        uow,
+                        [values["assignee"]],
+                        kind="ticket_assigned",
+                        title=f"{number} {values['title']}",
+                        link=f"/tickets/{ticket_id}",
+                    )
 
             uow.before_commit(number_it)
-            uow.emit(Event("ticket.created", _event_payload(ticket_id, status, None, values, type_row["code"], 1),
-                           audience=of_ticket(ticket_id)))  # fmt: skip
+            uow.emit(
+                Event(
+                    "ticket.created",
+                    _event_payload(ticket_id, status, None, values, type_row["code"], 1),
+                    audience=of_ticket(ticket_id),
+                )
+            )
     except BaseException:
         attachments.discard_files(files)
         raise
@@ -291,16 +391,31 @@ async def create_ticket(
 
 
 # Every ticket created runs these: compiled once (app/core/prepared.py) instead of built each time.
-_INSERT_TICKET, _INSERT_TAG, _INSERT_ACTIVITY = PreparedInsert(Ticket), PreparedInsert(TicketTag), PreparedInsert(TicketActivity)
+_INSERT_TICKET, _INSERT_TAG, _INSERT_ACTIVITY = (
+    PreparedInsert(Ticket),
+    PreparedInsert(TicketTag),
+    PreparedInsert(TicketActivity),
+)
 
 
 def _event_payload(ticket_id, status, old_status, values, type_code, version) -> dict:
-    return {"id": ticket_id, "status": status, "old_status": old_status, "assignee": values.get("assignee"),
-            "campus": values.get("campus"), "priority": values.get("priority"), "type": type_code, "version": version}  # fmt: skip
+    return {
+        "id": ticket_id,
+        "status": status,
+        "old_status": old_status,
+        "assignee": values.get("assignee"),
+        "campus": values.get("campus"),
+        "priority": values.get("priority"),
+        "type": type_code,
+        "version": version,
+    }
 
 
-_DETAIL = Prepared(lambda ticket_id: Ticket.select(*DETAIL_COLUMNS).where(Ticket.id == ticket_id).first(), 1,
-                   json_keys=["fields", "type_fields"])  # fmt: skip
+_DETAIL = Prepared(
+    lambda ticket_id: Ticket.select(*DETAIL_COLUMNS).where(Ticket.id == ticket_id).first(),
+    1,
+    json_keys=["fields", "type_fields"],
+)
 _TAGS = Prepared(lambda ticket_id: TicketTag.select(TicketTag.tag).where(TicketTag.ticket == ticket_id), 1)
 
 
@@ -313,8 +428,11 @@ async def _load(ticket_id: int, tags: list[str] | None = None) -> dict:
 
 
 async def _activity(activity_id: int) -> dict:
-    return await TicketActivity.select(*ACTIVITY_COLUMNS).where(TicketActivity.id == activity_id).first().output(
-        load_json=True
+    return (
+        await TicketActivity.select(*ACTIVITY_COLUMNS)
+        .where(TicketActivity.id == activity_id)
+        .first()
+        .output(load_json=True)
     )
 
 
@@ -336,7 +454,9 @@ async def _check_status_move(ticket: dict, target: str) -> list[FieldError]:
         return [FieldError("status", "Unknown status.")]
     if target == ticket["status"] or workflow.can_move(ticket["status"], target):
         if target in workflow.DONE_STATUSES and await Ticket.exists().where(
-            (Ticket.parent == ticket["id"]) & Ticket.status.is_in(list(workflow.OPEN_STATUSES)) & Ticket.deleted_at.is_null()
+            (Ticket.parent == ticket["id"])
+            & Ticket.status.is_in(list(workflow.OPEN_STATUSES))
+            & Ticket.deleted_at.is_null()
         ):
             return [FieldError("status", "This ticket has open child tickets; finish them first.")]
         return []
@@ -344,7 +464,10 @@ async def _check_status_move(ticket: dict, target: str) -> list[FieldError]:
 
 
 def _status_error_params(ticket: dict, target: str) -> dict:
-    return {"from": workflow.STATUSES.get(ticket["status"], ticket["status"]), "to": workflow.STATUSES.get(target, target)}
+    return {
+        "from": workflow.STATUSES.get(ticket["status"], ticket["status"]),
+        "to": workflow.STATUSES.get(target, target),
+    }
 
 
 async def update_ticket(
@@ -365,7 +488,9 @@ async def update_ticket(
     if errors:
         raise ValidationFailed(errors)
     diff = {k: [ticket[k], v] for k, v in new.items() if k not in ("fields", "tags") and ticket[k] != v}
-    field_diff = {k: [ticket["fields"].get(k), v] for k, v in new.get("fields", {}).items() if ticket["fields"].get(k) != v}
+    field_diff = {
+        k: [ticket["fields"].get(k), v] for k, v in new.get("fields", {}).items() if ticket["fields"].get(k) != v
+    }
     tags_diff = None if "tags" not in new or sorted(ticket["tags"]) == new["tags"] else [ticket["tags"], new["tags"]]
     if not diff and not field_diff and tags_diff is None:
         return ticket
@@ -378,13 +503,17 @@ async def update_ticket(
             merged = {**ticket["fields"], **new.get("fields", {})}
             updates[Ticket.fields] = merged
             updates[Ticket.search_text] = _search_text(
-                diff.get("title", [0, ticket["title"]])[1], diff.get("description", [0, ticket["description"]])[1],
-                ticket["type_fields"], merged,
-            )  # fmt: skip
+                diff.get("title", [0, ticket["title"]])[1],
+                diff.get("description", [0, ticket["description"]])[1],
+                ticket["type_fields"],
+                merged,
+            )
         where = (Ticket.id == ticket_id) & (Ticket.version == ticket["version"])
-        done = await Ticket.update({**updates, Ticket.version: Ticket.version + 1, Ticket.updated_at: now}).where(
-            where
-        ).returning(Ticket.id)
+        done = (
+            await Ticket.update({**updates, Ticket.version: Ticket.version + 1, Ticket.updated_at: now})
+            .where(where)
+            .returning(Ticket.id)
+        )
         if not done:
             raise _conflict()
         if tags_diff is not None:
@@ -394,13 +523,28 @@ async def update_ticket(
         await _record_activity(actor, ticket_id, diff, field_diff, tags_diff, now)
         await _notify_assignment(uow, actor, ticket, diff)
         status = diff.get("status", [None, ticket["status"]])[1]
-        uow.emit(Event("ticket.updated", {
-            **_event_payload(ticket_id, status, ticket["status"] if "status" in diff else None,
-                             {"assignee": diff.get("assignee", [0, ticket["assignee"]])[1], "campus": ticket["campus"],
-                              "priority": diff.get("priority", [0, ticket["priority"]])[1]},
-                             ticket["type_code"], ticket["version"] + 1),
-            "old_assignee": ticket["assignee"], "fields": sorted([*diff, *(["fields"] if field_diff else [])]),
-        }, audience=of_ticket(ticket_id, ticket)))  # fmt: skip
+        uow.emit(
+            Event(
+                "ticket.updated",
+                {
+                    **_event_payload(
+                        ticket_id,
+                        status,
+                        ticket["status"] if "status" in diff else None,
+                        {
+                            "assignee": diff.get("assignee", [0, ticket["assignee"]])[1],
+                            "campus": ticket["campus"],
+                            "priority": diff.get("priority", [0, ticket["priority"]])[1],
+                        },
+                        ticket["type_code"],
+                        ticket["version"] + 1,
+                    ),
+                    "old_assignee": ticket["assignee"],
+                    "fields": sorted([*diff, *(["fields"] if field_diff else [])]),
+                },
+                audience=of_ticket(ticket_id, ticket),
+            )
+        )
     return await _load(ticket_id)
 
 
@@ -410,9 +554,13 @@ async def _clean_changes(ticket: dict, changes: dict) -> tuple[dict, list[FieldE
     unknown = set(changes) - {*SIMPLE_FIELDS, "fields", "tags"}
     errors += [FieldError(k, "This field cannot be changed.") for k in sorted(unknown)]
     if "title" in changes or "description" in changes or "priority" in changes:
-        draft = Draft(type=ticket["type_code"], title=changes.get("title", ticket["title"]),
-                      description=changes.get("description", ticket["description"]),
-                      priority=changes.get("priority", ticket["priority"]), channel=ticket["channel"])  # fmt: skip
+        draft = Draft(
+            type=ticket["type_code"],
+            title=changes.get("title", ticket["title"]),
+            description=changes.get("description", ticket["description"]),
+            priority=changes.get("priority", ticket["priority"]),
+            channel=ticket["channel"],
+        )
         basics, basic_errors = _clean_basics(draft, {"default_priority": ticket["priority"]})
         errors += [e for e in basic_errors if e.field in changes]
         new.update({k: basics[k] for k in ("title", "description", "priority") if k in changes})
@@ -433,7 +581,9 @@ async def _clean_changes(ticket: dict, changes: dict) -> tuple[dict, list[FieldE
             if "%(from)s" in e.message:
                 from app.core.i18n import gettext
 
-                e.message = gettext(e.message, **{k: gettext(v) for k, v in _status_error_params(ticket, target).items()})
+                e.message = gettext(
+                    e.message, **{k: gettext(v) for k, v in _status_error_params(ticket, target).items()}
+                )
         errors += status_errors
         new["status"] = target
     if "fields" in changes:
@@ -494,23 +644,31 @@ async def _record_activity(actor, ticket_id, diff, field_diff, tags_diff, now) -
     for kind, keys in (("status", ("status",)), ("assign", ("assignee",)), ("priority", ("priority",))):
         picked = {k: diff[k] for k in keys if k in diff}
         if picked:
-            rows.append(TicketActivity(ticket=ticket_id, actor=actor.id, kind=kind, changes={**picked, **by},
-                                       created_at=now))  # fmt: skip
+            rows.append(
+                TicketActivity(ticket=ticket_id, actor=actor.id, kind=kind, changes={**picked, **by}, created_at=now)
+            )
     rest = {k: v for k, v in diff.items() if k not in ("status", "assignee", "priority")}
     if field_diff:
         rest.update({f"fields.{k}": v for k, v in field_diff.items()})
     if tags_diff is not None:
         rest["tags"] = tags_diff
     if rest:
-        rows.append(TicketActivity(ticket=ticket_id, actor=actor.id, kind="fields", changes={**rest, **by}, created_at=now))
+        rows.append(
+            TicketActivity(ticket=ticket_id, actor=actor.id, kind="fields", changes={**rest, **by}, created_at=now)
+        )
     if rows:
         await TicketActivity.insert(*rows)
 
 
 async def _notify_assignment(uow: UnitOfWork, actor: CurrentUser, ticket: dict, diff: dict) -> None:
     if "assignee" in diff and diff["assignee"][1] not in (None, actor.id):
-        await notify(uow, [diff["assignee"][1]], kind="ticket_assigned", title=f"{ticket['number']} {ticket['title']}",
-                     link=f"/tickets/{ticket['id']}")  # fmt: skip
+        await notify(
+            uow,
+            [diff["assignee"][1]],
+            kind="ticket_assigned",
+            title=f"{ticket['number']} {ticket['title']}",
+            link=f"/tickets/{ticket['id']}",
+        )
 
 
 async def claim_ticket(actor: CurrentUser, ticket_id: int, clock: Clock = system_clock) -> dict:
@@ -521,29 +679,56 @@ async def claim_ticket(actor: CurrentUser, ticket_id: int, clock: Clock = system
         raise Forbidden("Only the service desk can claim tickets.")
     now = clock.now()
     async with UnitOfWork() as uow:
-        won = await Ticket.update({
-            Ticket.assignee: actor.id, Ticket.version: Ticket.version + 1, Ticket.updated_at: now,
-            Ticket.status: "assigned" if ticket["status"] == "new" else ticket["status"],
-        }).where((Ticket.id == ticket_id) & Ticket.assignee.is_null()).returning(Ticket.id, Ticket.status)  # fmt: skip
+        won = (
+            await Ticket.update(
+                {
+                    Ticket.assignee: actor.id,
+                    Ticket.version: Ticket.version + 1,
+                    Ticket.updated_at: now,
+                    Ticket.status: "assigned" if ticket["status"] == "new" else ticket["status"],
+                }
+            )
+            .where((Ticket.id == ticket_id) & Ticket.assignee.is_null())
+            .returning(Ticket.id, Ticket.status)
+        )
         if not won:
             raise Conflict("Someone else has already taken this ticket.")
         changes = {"assignee": [None, actor.id]}
         if won[0]["status"] != ticket["status"]:
             changes["status"] = [ticket["status"], won[0]["status"]]
-        await TicketActivity.insert(TicketActivity(ticket=ticket_id, actor=actor.id, kind="assign", changes=changes,
-                                                   created_at=now))  # fmt: skip
-        uow.emit(Event("ticket.updated", {
-            **_event_payload(ticket_id, won[0]["status"], ticket["status"] if "status" in changes else None,
-                             {"assignee": actor.id, "campus": ticket["campus"], "priority": ticket["priority"]},
-                             ticket["type_code"], ticket["version"] + 1),
-            "old_assignee": None, "fields": sorted(changes),
-        }, audience=of_ticket(ticket_id)))  # fmt: skip
+        await TicketActivity.insert(
+            TicketActivity(ticket=ticket_id, actor=actor.id, kind="assign", changes=changes, created_at=now)
+        )
+        uow.emit(
+            Event(
+                "ticket.updated",
+                {
+                    **_event_payload(
+                        ticket_id,
+                        won[0]["status"],
+                        ticket["status"] if "status" in changes else None,
+                        {"assignee": actor.id, "campus": ticket["campus"], "priority": ticket["priority"]},
+                        ticket["type_code"],
+                        ticket["version"] + 1,
+                    ),
+                    "old_assignee": None,
+                    "fields": sorted(changes),
+                },
+                audience=of_ticket(ticket_id),
+            )
+        )
     return await _load(ticket_id)
 
 
 async def add_message(
-    actor: CurrentUser, ticket_id: int, body: str, *, public: bool, clock: Clock = system_clock,
-    version: int | None = None, uploads: list[Upload] | tuple[Upload, ...] = (),
+    actor: CurrentUser,
+    ticket_id: int,
+    body: str,
+    *,
+    public: bool,
+    clock: Clock = system_clock,
+    version: int | None = None,
+    uploads: list[Upload] | tuple[Upload, ...] = (),
 ) -> Written:
     """A reply (visible to the requester) or an internal note, with its files; anyone who sees the
     ticket may write one; @username mentions notify. `version`: the one the form was rendered with
@@ -564,22 +749,40 @@ async def add_message(
     files = await attachments.write_files(list(uploads), now)
     try:
         async with UnitOfWork() as uow:
-            rows = await TicketActivity.insert(TicketActivity(
-                ticket=ticket_id, actor=actor.id, kind="reply" if public else "note", body=body, is_public=public,
-                changes={"mentions": mentioned_ids} if mentioned_ids else {}, created_at=now,
-            )).returning(TicketActivity.id)  # fmt: skip
+            rows = await TicketActivity.insert(
+                TicketActivity(
+                    ticket=ticket_id,
+                    actor=actor.id,
+                    kind="reply" if public else "note",
+                    body=body,
+                    is_public=public,
+                    changes={"mentions": mentioned_ids} if mentioned_ids else {},
+                    created_at=now,
+                )
+            ).returning(TicketActivity.id)
             saved = await attachments.record(actor, ticket_id, files, activity_id=rows[0]["id"], now=now)
             stamps = {Ticket.updated_at: now, Ticket.version: Ticket.version + 1}
             if public and ticket["first_response_at"] is None:
                 stamps[Ticket.first_response_at] = now
             await Ticket.update(stamps).where(Ticket.id == ticket_id)
             title = f"{ticket['number']} {ticket['title']}"
-            await notify(uow, mentioned_ids, kind="mention", title=title, body=body[:200],
-                         link=f"/tickets/{ticket_id}#a{rows[0]['id']}")  # fmt: skip
+            await notify(
+                uow,
+                mentioned_ids,
+                kind="mention",
+                title=title,
+                body=body[:200],
+                link=f"/tickets/{ticket_id}#a{rows[0]['id']}",
+            )
             others = await _followers(ticket, exclude={actor.id, *mentioned_ids})
             await notify(uow, others, kind="ticket_message", title=title, body=body[:200], link=f"/tickets/{ticket_id}")
-            uow.emit(Event("ticket.message", {"id": ticket_id, "activity": rows[0]["id"], "public": public,
-                                              "version": ticket["version"] + 1}, audience=of_ticket(ticket_id)))  # fmt: skip
+            uow.emit(
+                Event(
+                    "ticket.message",
+                    {"id": ticket_id, "activity": rows[0]["id"], "public": public, "version": ticket["version"] + 1},
+                    audience=of_ticket(ticket_id),
+                )
+            )
     except BaseException:
         attachments.discard_files(files)
         raise

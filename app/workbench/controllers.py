@@ -23,13 +23,24 @@ BODY = "workbench/body.html"
 async def _context(user, notice: str = "", error: str = "", **extra) -> dict:
     found = await workbench.sections(user)
     return {
-        "sections": found, "counts": workbench.counts_of(found), "sections_meta": workbench.SECTIONS,
-        "statuses": workflow.STATUSES, "priorities": workflow.PRIORITIES, "actions_for": workbench.row_actions,
-        "notice": notice, "error": error, "notice_ticket": "", "reply_ticket": None, "reply_body": "", **extra,
-    }  # fmt: skip
+        "sections": found,
+        "counts": workbench.counts_of(found),
+        "sections_meta": workbench.SECTIONS,
+        "statuses": workflow.STATUSES,
+        "priorities": workflow.PRIORITIES,
+        "actions_for": workbench.row_actions,
+        "notice": notice,
+        "error": error,
+        "notice_ticket": "",
+        "reply_ticket": None,
+        "reply_body": "",
+        **extra,
+    }
 
 
-async def _answer(request: Request, user: CurrentUser, notice: str = "", error: str = "", status: int = 200, **extra) -> Response:
+async def _answer(
+    request: Request, user: CurrentUser, notice: str = "", error: str = "", status: int = 200, **extra
+) -> Response:
     """htmx gets the re-rendered workbench body; a plain form post goes back to the page."""
     if not request.htmx:
         return Redirect("/workbench")
@@ -68,8 +79,12 @@ class WorkbenchController(Controller):
     async def resolve(self, request: Request, user: AuthUser, ticket_id: FromPath[int]) -> Response:
         data = await form_data(request)
         version = int(data["version"]) if data.get("version", "").isdigit() else None
-        return await _run(request, user, lambda: services.update_ticket(user, ticket_id, {"status": "resolved"}, version=version),
-                          N_("%(number)s is resolved."))  # fmt: skip
+        return await _run(
+            request,
+            user,
+            lambda: services.update_ticket(user, ticket_id, {"status": "resolved"}, version=version),
+            N_("%(number)s is resolved."),
+        )
 
     @post("/tickets/{ticket_id:int}/reply")
     async def reply(self, request: Request, user: AuthUser, ticket_id: FromPath[int]) -> Response:

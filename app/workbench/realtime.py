@@ -83,8 +83,14 @@ def is_affected(affected: Affected, user) -> bool:
 
 async def counts_fragment(user, changed: bool = True) -> str:
     """`changed` offers to reload the lists, which a push does not touch (a half-typed reply would be lost)."""
-    return render_macro("tickets/workbench_counts.html", "workbench_counts", counts=await workbench.counts(user),
-                        sections_meta=workbench.SECTIONS, oob=True, changed=changed)  # fmt: skip
+    return render_macro(
+        "tickets/workbench_counts.html",
+        "workbench_counts",
+        counts=await workbench.counts(user),
+        sections_meta=workbench.SECTIONS,
+        oob=True,
+        changed=changed,
+    )
 
 
 @on_message("workbench")

@@ -40,12 +40,20 @@ OPEN = "&".join(f"status={s}" for s in workflow.OPEN_STATUSES)  # the ticket lis
 SECTIONS: dict[str, tuple[str, str, str]] = {
     # key: (title, "see all" link into the ticket list, empty-state text)
     "mine": (N_("Assigned to me"), f"/tickets?assignee=me&{OPEN}", N_("Nothing assigned to you is open.")),
-    "unassigned": (N_("Unassigned in my teams"), f"/tickets?assignee=none&{OPEN}", N_("No unassigned tickets in your teams.")),
-    "due_soon": (N_("Due within 24 hours"), f"/tickets?assignee=me&{OPEN}", N_("Nothing of yours is due in the next 24 hours.")),
+    "unassigned": (
+        N_("Unassigned in my teams"),
+        f"/tickets?assignee=none&{OPEN}",
+        N_("No unassigned tickets in your teams."),
+    ),
+    "due_soon": (
+        N_("Due within 24 hours"),
+        f"/tickets?assignee=me&{OPEN}",
+        N_("Nothing of yours is due in the next 24 hours."),
+    ),
     "overdue": (N_("Overdue"), "/tickets?overdue=1", N_("Nothing is overdue.")),
     "mentions": (N_("Mentioning me"), "/notifications?unread=1", N_("No unread mentions.")),
     "approvals": (N_("Waiting for my approval"), "", N_("Nothing is waiting for your approval.")),
-}  # fmt: skip
+}
 
 
 async def my_team_ids(user: CurrentUser) -> set[int]:
@@ -84,8 +92,12 @@ async def _clauses(user: CurrentUser, clock: Clock) -> dict:
     }
 
 
-ORDER = {"mine": (Ticket.created_at, True), "unassigned": (Ticket.created_at, True),
-         "due_soon": (Ticket.due_at, True), "overdue": (Ticket.due_at, True)}  # fmt: skip
+ORDER = {
+    "mine": (Ticket.created_at, True),
+    "unassigned": (Ticket.created_at, True),
+    "due_soon": (Ticket.due_at, True),
+    "overdue": (Ticket.due_at, True),
+}
 
 
 def _mentions_where(user: CurrentUser):
@@ -110,16 +122,19 @@ async def sections(user: CurrentUser, clock: Clock = system_clock) -> list[Secti
             column, ascending = ORDER[key]
             section.count = await Ticket.count().where(where)
             section.items = await (
-                Ticket.select(*LIST_COLUMNS, Ticket.team).where(where).order_by(column, ascending=ascending)
-                .order_by(Ticket.id).limit(SHORT_LIST)
-            )  # fmt: skip
+                Ticket.select(*LIST_COLUMNS, Ticket.team)
+                .where(where)
+                .order_by(column, ascending=ascending)
+                .order_by(Ticket.id)
+                .limit(SHORT_LIST)
+            )
         found.append(section)
     mentions = _section("mentions")
     mentions.count = await Notification.count().where(_mentions_where(user))
     mentions.items = await (
         Notification.select(
             Notification.id, Notification.title, Notification.body, Notification.link, Notification.created_at
-        )  # fmt: skip
+        )
         .where(_mentions_where(user))
         .order_by(Notification.id, ascending=False)
         .limit(SHORT_LIST)
@@ -154,7 +169,6 @@ def row_actions(user: CurrentUser, ticket: dict) -> dict[str, bool]:
     workable = policy.can_work(user, ticket)
     return {
         "claim": policy.can_claim(user, ticket),
-        "resolve": workable and workflow.can_move(ticket["status"], "resolved")
-        and not ticket.get("approval_running"),
+        "resolve": workable and workflow.can_move(ticket["status"], "resolved") and not ticket.get("approval_running"),
         "reply": True,
     }

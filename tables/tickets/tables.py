@@ -75,7 +75,9 @@ class TicketActivity(Table):
     id: Serial  # Piccolo adds the primary key itself; declared for the type checker
     ticket = ForeignKey(references=Ticket, index=True, on_delete=OnDelete.cascade)
     actor = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
-    kind = Varchar(length=20)  # created | reply | note | status | assign | priority | fields | link | merge | split | csat
+    kind = Varchar(
+        length=20
+    )  # created | reply | note | status | assign | priority | fields | link | merge | split | csat
     body = Text(default="")
     is_public = Boolean(default=False)
     changes = JSON(default={})

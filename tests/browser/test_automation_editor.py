@@ -58,19 +58,25 @@ async def test_admin_builds_a_rule_and_the_worker_runs_it(servers, browser, make
     assert rule["actions"] == [{"kind": "notify_role", "role": "supervisor"}]
 
     async with httpx.AsyncClient(base_url=web, headers=await token_for(admin)) as api:
-        other = await api.post("/api/v1/tickets", json={"type": "complaint", "title": "教室太吵", "fields": {"category": "环境设施"}})
-        hit = await api.post("/api/v1/tickets", json={"type": "complaint", "title": "老师上课迟到", "fields": {"category": "教学质量"}})
+        other = await api.post(
+            "/api/v1/tickets", json={"type": "complaint", "title": "教室太吵", "fields": {"category": "环境设施"}}
+        )
+        hit = await api.post(
+            "/api/v1/tickets", json={"type": "complaint", "title": "老师上课迟到", "fields": {"category": "教学质量"}}
+        )
     assert other.status_code == 201 and hit.status_code == 201, (other.text, hit.text)
     ticket_id = hit.json()["id"]
 
-    notes = await _wait_for(lambda: Notification.select().where(
-        (Notification.recipient == supervisor.id) & (Notification.kind == "automation")
-    ))  # fmt: skip
+    notes = await _wait_for(
+        lambda: Notification.select().where(
+            (Notification.recipient == supervisor.id) & (Notification.kind == "automation")
+        )
+    )
     assert [n["link"] for n in notes] == [f"/tickets/{ticket_id}"]
     # The notification is sent by the rule's action; the run is logged when all its actions are done.
-    await _wait_for(lambda: AutomationRun.exists().where(
-        (AutomationRun.ticket == ticket_id) & (AutomationRun.outcome == "done")
-    ))  # fmt: skip
+    await _wait_for(
+        lambda: AutomationRun.exists().where((AutomationRun.ticket == ticket_id) & (AutomationRun.outcome == "done"))
+    )
 
     await page.goto(f"{web}/tickets/{ticket_id}")
     event = page.locator(".tk-event-automation")

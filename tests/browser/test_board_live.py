@@ -44,10 +44,11 @@ async def test_a_card_dragged_on_one_process_moves_on_the_other(servers, browser
     mover = await make_user("customer_service", campus=campus, display_name="王客服")
     watcher = await make_user("customer_service", campus=campus, display_name="李客服")
     tickets = [
-        await services.create_ticket(mover, Draft(type="repair", title=f"{n} 教室投影仪不亮",
-                                                  fields={"location": str(n), "equipment": "投影仪"}))
+        await services.create_ticket(
+            mover, Draft(type="repair", title=f"{n} 教室投影仪不亮", fields={"location": str(n), "equipment": "投影仪"})
+        )
         for n in range(301, 315)
-    ]  # fmt: skip
+    ]
     dragged = tickets[-1]  # newest: the first card of "new"
     admin = await make_user("admin")
     _display, token = await displays.create_display(admin, "前台电视", campus)

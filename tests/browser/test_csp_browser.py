@@ -39,8 +39,9 @@ async def test_ticket_board_and_workbench_run_under_the_policy(servers, browser,
     campus = await make_campus()
     alice = await make_user("customer_service", campus=campus, display_name="王客服")
     bob = await make_user("customer_service", campus=campus, display_name="李客服")
-    ticket = await services.create_ticket(alice, Draft(type="repair", title="302 教室投影仪不亮",
-                                                       fields={"location": "302", "equipment": "投影仪"}))  # fmt: skip
+    ticket = await services.create_ticket(
+        alice, Draft(type="repair", title="302 教室投影仪不亮", fields={"location": "302", "equipment": "投影仪"})
+    )
 
     first, first_errors = await _watched(browser, base, alice.username)
     second, second_errors = await _watched(browser, base, bob.username)

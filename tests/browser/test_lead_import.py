@@ -42,7 +42,7 @@ async def test_upload_map_check_import_and_download_the_failed_rows(servers, bro
     await page.click("form button[type=submit]:has-text('检查文件')")
     await page.wait_for_selector(".stats", timeout=20000)  # the worker ran the dry run; polling showed it
     text = await page.inner_text("#main")
-    assert "需要查看的行" in text and "请输入有效的手机号" in text or "电话" in text
+    assert ("需要查看的行" in text and "请输入有效的手机号" in text) or "电话" in text
     assert await Lead.count() == 0
     await _shot(page, f"import_report_{width}")
     await page.click(".import-actions button[type=submit]")

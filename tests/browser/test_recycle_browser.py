@@ -23,11 +23,23 @@ async def test_reveal_delete_restore_and_purge_in_the_browser(servers, browser, 
     desk = await make_user("customer_service", display_name="客服小刘")
     now = system_clock.now()
     for width in (390, 1440):
-        pool_lead = await lead_services.create_lead(admin, {
-            "student_name": f"陈思远{width}", "guardian_name": "陈先生", "phone": f"1391111{width:04d}",
-            "phones": f"1382222{width:04d}", "owner": None, "district": "海淀区"})  # fmt: skip
-        survivor = await lead_services.create_lead(admin, {"student_name": f"张伟{width}", "phone": f"1380013{width:04d}"})
-        merged = await lead_services.create_lead(admin, {"student_name": f"Zhang Wei {width}", "phone": f"1380013{width:04d}"})
+        pool_lead = await lead_services.create_lead(
+            admin,
+            {
+                "student_name": f"陈思远{width}",
+                "guardian_name": "陈先生",
+                "phone": f"1391111{width:04d}",
+                "phones": f"1382222{width:04d}",
+                "owner": None,
+                "district": "海淀区",
+            },
+        )
+        survivor = await lead_services.create_lead(
+            admin, {"student_name": f"张伟{width}", "phone": f"1380013{width:04d}"}
+        )
+        merged = await lead_services.create_lead(
+            admin, {"student_name": f"Zhang Wei {width}", "phone": f"1380013{width:04d}"}
+        )
         await merge.merge_leads(admin, survivor["id"], merged["id"], {})
         old = await lead_services.create_lead(admin, {"student_name": f"王芳{width}", "phone": f"1370013{width:04d}"})
         await lead_services.delete_lead(admin, old["id"], clock=FrozenClock(now - timedelta(days=27)))

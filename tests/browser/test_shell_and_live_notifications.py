@@ -40,8 +40,11 @@ async def test_log_in_see_shell_and_receive_live_notifications(servers, browser,
     headers = await token_for(admin)
     started = time.monotonic()
     async with httpx.AsyncClient(base_url=web_a) as api:
-        response = await api.post("/api/v1/announcements", headers=headers,
-                                  json={"title": "明天下午教研会", "audience": "role", "audience_value": "teacher"})  # fmt: skip
+        response = await api.post(
+            "/api/v1/announcements",
+            headers=headers,
+            json={"title": "明天下午教研会", "audience": "role", "audience_value": "teacher"},
+        )
     assert response.status_code == 202, response.text
     await teacher_page.wait_for_selector("#bell .bell-count[data-count='1']", timeout=3000)
     elapsed = time.monotonic() - started

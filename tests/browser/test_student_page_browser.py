@@ -16,8 +16,17 @@ async def test_reveal_delete_and_undo_on_the_student_page(servers, browser, make
     affairs = await make_user("academic_affairs", display_name="教务小王")
     for width in (390, 1440):
         phone, other = f"1391111{width:04d}", f"1382222{width:04d}"
-        student = (await Student.insert(Student(name=f"陈思远{width}", guardian_name="陈先生", guardian_phone=phone,
-                                                phones=[other], advisor=advisor.id)).returning(Student.id))[0]["id"]  # fmt: skip
+        student = (
+            await Student.insert(
+                Student(
+                    name=f"陈思远{width}",
+                    guardian_name="陈先生",
+                    guardian_phone=phone,
+                    phones=[other],
+                    advisor=advisor.id,
+                )
+            ).returning(Student.id)
+        )[0]["id"]
 
         page = await browser_log_in(browser, web, desk.username, width=width)
         await page.goto(f"{web}/students/{student}")
@@ -27,9 +36,14 @@ async def test_reveal_delete_and_undo_on_the_student_page(servers, browser, make
         await page.locator(".phone-revealed").wait_for()
         shown = await page.locator(".phone-revealed").inner_text()
         assert phone in shown and other in shown
-        assert await AuditEntry.count().where(
-            (AuditEntry.entity_type == "student_phone") & (AuditEntry.entity_id == student) & (AuditEntry.actor == desk.id)
-        ) == 1  # fmt: skip
+        assert (
+            await AuditEntry.count().where(
+                (AuditEntry.entity_type == "student_phone")
+                & (AuditEntry.entity_id == student)
+                & (AuditEntry.actor == desk.id)
+            )
+            == 1
+        )
         await keep_screenshot(page, f"student-revealed-{width}")
         await page.context.close()
 

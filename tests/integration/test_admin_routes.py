@@ -12,8 +12,9 @@ async def test_non_admins_get_403_and_change_nothing(client, make_user, login):
 
     page = await client.get("/admin/staff")
     home = await client.get("/admin")
-    created = await post_form(client, "/admin/staff", {"username": "mallory", "password": "pw-123456",
-                                                       "role": "admin", "display_name": "M"})  # fmt: skip
+    created = await post_form(
+        client, "/admin/staff", {"username": "mallory", "password": "pw-123456", "role": "admin", "display_name": "M"}
+    )
     team = await post_form(client, "/admin/teams", {"name": "影子团队"})
 
     assert page.status_code == 403 and "error-page" in page.text and home.status_code == 403
@@ -30,13 +31,17 @@ async def test_admin_creates_a_staff_member_through_the_form(client, make_user, 
     home = await client.get("/admin")
     assert home.status_code in (302, 303) and home.headers["location"] == "/admin/staff"
 
-    bad = await post_form(client, "/admin/staff", {"username": "x", "password": "short", "role": "advisor",
-                                                   "display_name": "王老师"})  # fmt: skip
+    bad = await post_form(
+        client, "/admin/staff", {"username": "x", "password": "short", "role": "advisor", "display_name": "王老师"}
+    )
     assert bad.status_code == 422
     assert 'aria-invalid="true"' in bad.text and 'value="王老师"' in bad.text
 
-    good = await post_form(client, "/admin/staff", {"username": "wanglaoshi", "password": "good-pass-1",
-                                                    "role": "teacher", "display_name": "王老师"})  # fmt: skip
+    good = await post_form(
+        client,
+        "/admin/staff",
+        {"username": "wanglaoshi", "password": "good-pass-1", "role": "teacher", "display_name": "王老师"},
+    )
     assert good.status_code in (302, 303)
     row = await User.select(User.id, User.role).where(User.username == "wanglaoshi").first()
     assert row["role"] == "teacher"

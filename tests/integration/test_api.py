@@ -40,14 +40,21 @@ async def test_token_for_good_credentials_opens_the_api(client, make_user):
     assert set(response.json()) == {"token"} and token.startswith("sy_")
     me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
-    assert me.json() == {"id": user.id, "username": user.username, "display_name": "赵老师", "role": "advisor",
-                         "team_id": None, "campus_id": None}  # fmt: skip
+    assert me.json() == {
+        "id": user.id,
+        "username": user.username,
+        "display_name": "赵老师",
+        "role": "advisor",
+        "team_id": None,
+        "campus_id": None,
+    }
 
 
 async def test_token_for_a_wrong_password_is_401_naming_the_password(client, make_user):
     user = await make_user()
-    response = await client.post("/api/v1/auth/token", json={"username": user.username, "password": "nope-123"},
-                                 headers=EN)  # fmt: skip
+    response = await client.post(
+        "/api/v1/auth/token", json={"username": user.username, "password": "nope-123"}, headers=EN
+    )
     body = assert_error_shape(response, 401)
     assert body["detail"] == "Wrong username or password."
     assert body["errors"] == [{"field": "password", "message": "Wrong username or password."}]
@@ -66,8 +73,9 @@ async def test_token_request_missing_a_field_is_400_naming_it(client):
 
 
 async def test_malformed_json_is_400_saying_so(client):
-    response = await client.post("/api/v1/auth/token", content=b'{"username": "x", ', headers={
-        "Content-Type": "application/json", **EN})  # fmt: skip
+    response = await client.post(
+        "/api/v1/auth/token", content=b'{"username": "x", ', headers={"Content-Type": "application/json", **EN}
+    )
     body = assert_error_shape(response, 400)
     assert "JSON" in body["detail"]
     assert fields(body) == {"body"}
@@ -133,8 +141,11 @@ async def test_create_lead_normalises_the_phone_and_names_foreign_keys_with_id(c
 async def test_create_lead_validation_names_api_fields(client, make_user):
     admin = await make_user("admin")
     headers = {**await token_for(admin), **EN}
-    response = await client.post("/api/v1/leads", json={"student_name": "", "phone": "xyz", "owner_id": 424242,
-                                                        "campus_id": 424242}, headers=headers)  # fmt: skip
+    response = await client.post(
+        "/api/v1/leads",
+        json={"student_name": "", "phone": "xyz", "owner_id": 424242, "campus_id": 424242},
+        headers=headers,
+    )
     body = assert_error_shape(response, 422)
     assert fields(body) == {"student_name", "phone", "owner_id", "campus_id"}
     assert await Lead.count() == 0
@@ -169,8 +180,10 @@ async def test_list_leads_scope_narrows_to_mine_or_the_pool(client, make_user):
     headers = await token_for(advisor)
 
     async def names(**params):
-        return [i["student_name"] for i in (await client.get("/api/v1/leads", params=params, headers=headers)).json()[
-            "items"]]  # fmt: skip
+        return [
+            i["student_name"]
+            for i in (await client.get("/api/v1/leads", params=params, headers=headers)).json()["items"]
+        ]
 
     assert (mine["owner_id"], pooled["owner_id"]) == (advisor.id, None)
     assert await names() == ["公海", "我的"]
@@ -178,8 +191,15 @@ async def test_list_leads_scope_narrows_to_mine_or_the_pool(client, make_user):
     assert await names(scope="pool") == ["公海"]
 
 
-@pytest.mark.parametrize(("params", "field"), [({"limit": "0"}, "limit"), ({"limit": "abc"}, "limit"),
-                                               ({"limit": "1000"}, "limit"), ({"offset": "-3"}, "offset")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "abc"}, "limit"),
+        ({"limit": "1000"}, "limit"),
+        ({"offset": "-3"}, "offset"),
+    ],
+)
 async def test_list_leads_rejects_bad_paging(client, make_user, params, field):
     headers = await token_for(await make_user("admin"))
     body = assert_error_shape(await client.get("/api/v1/leads", params=params, headers=headers), 422)
@@ -190,8 +210,12 @@ async def test_another_advisors_lead_is_404_everywhere(client, make_user):
     owner, other = await make_user(), await make_user()
     lead = await _new_lead(client, await token_for(owner))
     headers = await token_for(other)
-    for method, suffix, payload in [("GET", "", None), ("PATCH", "", {"status": "won"}), ("DELETE", "", None),
-                                    ("GET", "/history", None)]:  # fmt: skip
+    for method, suffix, payload in [
+        ("GET", "", None),
+        ("PATCH", "", {"status": "won"}),
+        ("DELETE", "", None),
+        ("GET", "/history", None),
+    ]:
         response = await client.request(method, f"/api/v1/leads/{lead['id']}{suffix}", json=payload, headers=headers)
         assert_error_shape(response, 404)
     # Not existing and not visible look the same.
@@ -205,8 +229,9 @@ async def test_patch_with_the_current_version_updates(client, make_user):
     advisor = await make_user()
     headers = await token_for(advisor)
     lead = await _new_lead(client, headers)
-    response = await client.patch(f"/api/v1/leads/{lead['id']}", json={"status": "contacted", "version": 1},
-                                  headers=headers)  # fmt: skip
+    response = await client.patch(
+        f"/api/v1/leads/{lead['id']}", json={"status": "contacted", "version": 1}, headers=headers
+    )
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["version"]) == ("contacted", 2)
 
@@ -217,8 +242,9 @@ async def test_patch_with_a_stale_version_is_409_and_changes_nothing(client, mak
     lead = await _new_lead(client, headers)
     first = await client.patch(f"/api/v1/leads/{lead['id']}", json={"grade": "初一", "version": 1}, headers=headers)
     assert first.status_code == 200
-    response = await client.patch(f"/api/v1/leads/{lead['id']}", json={"grade": "初二", "status": "won",
-                                                                        "version": 1}, headers=headers)  # fmt: skip
+    response = await client.patch(
+        f"/api/v1/leads/{lead['id']}", json={"grade": "初二", "status": "won", "version": 1}, headers=headers
+    )
     assert_error_shape(response, 409)
     current = (await client.get(f"/api/v1/leads/{lead['id']}", headers=headers)).json()
     assert (current["grade"], current["status"], current["version"]) == ("初一", "new", 2)
@@ -229,8 +255,10 @@ async def test_patch_with_a_stale_version_is_409_and_changes_nothing(client, mak
 async def test_patch_rejects_a_version_that_is_not_an_integer(client, make_user, version):
     headers = await token_for(await make_user())
     lead = await _new_lead(client, headers)
-    body = assert_error_shape(await client.patch(f"/api/v1/leads/{lead['id']}", json={"grade": "初二",
-                                                 "version": version}, headers=headers), 422)  # fmt: skip
+    body = assert_error_shape(
+        await client.patch(f"/api/v1/leads/{lead['id']}", json={"grade": "初二", "version": version}, headers=headers),
+        422,
+    )
     assert fields(body) == {"version"}
 
 
@@ -268,8 +296,9 @@ async def test_history_lists_changes_newest_first(client, make_user):
 async def test_a_role_without_leads_gets_403(client, make_user):
     headers = await token_for(await make_user("teacher"))
     assert_error_shape(await client.get("/api/v1/leads", headers=headers), 403)
-    assert_error_shape(await client.post("/api/v1/leads", json={"student_name": "x", "phone": "13800138000"},
-                                         headers=headers), 403)  # fmt: skip
+    assert_error_shape(
+        await client.post("/api/v1/leads", json={"student_name": "x", "phone": "13800138000"}, headers=headers), 403
+    )
     assert await Lead.count() == 0
 
 

@@ -43,10 +43,23 @@ def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("fuzz") / "web.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.asgi:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
@@ -73,10 +86,13 @@ async def _seed():
     school = await make_school()
     ticket = await open_refund(school, clock=system_clock)
     lead_ids = [
-        (await leads.create_lead(school.admin, {"student_name": f"学生{n}", "phone": f"1380013800{n}",
-                                                "campus": school.campus}))["id"]
+        (
+            await leads.create_lead(
+                school.admin, {"student_name": f"学生{n}", "phone": f"1380013800{n}", "campus": school.campus}
+            )
+        )["id"]
         for n in range(3)
-    ]  # fmt: skip
+    ]
     async with UnitOfWork() as uow:
         notes = await notify(uow, [school.admin.id, school.class_teacher.id], kind="announcement", title="通知")
     ids = {"lead_id": lead_ids[0], "ticket_id": ticket["id"], "student_id": school.student, "notification_id": notes[0]}
@@ -105,8 +121,14 @@ async def test_every_operation_answers_within_its_schema(server, role, make_user
         path = {name: fixed[name] for name in names} if fixed is not None else None
 
         @given(case=operation.as_strategy(path_parameters=path))
-        @settings(max_examples=EXAMPLES[role], derandomize=True, database=None, deadline=None,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))  # fmt: skip
+        @settings(
+            max_examples=EXAMPLES[role],
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case):
             response = case.call(base_url=base, headers=headers, timeout=30)
             if response.status_code < 300:

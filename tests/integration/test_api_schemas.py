@@ -26,8 +26,12 @@ async def test_every_api_body_is_described_by_a_named_schema(client):
     assert {"student_name", "phone", "owner_id", "campus_id", "allow_duplicate"} <= set(
         components["LeadIn"]["properties"]
     )
-    operations = [(path, method, op) for path, ops in document["paths"].items() if path.startswith("/api/v1/")
-                  for method, op in ops.items()]  # fmt: skip
+    operations = [
+        (path, method, op)
+        for path, ops in document["paths"].items()
+        if path.startswith("/api/v1/")
+        for method, op in ops.items()
+    ]
     assert len(operations) >= 30
     for path, method, op in operations:
         json_body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
@@ -52,14 +56,17 @@ async def test_a_wrong_json_type_is_422_naming_the_field_in_the_callers_language
     headers = await token_for(await make_user("customer_service"))
     zh = assert_error_shape(await client.post("/api/v1/tickets", json={**REPAIR, "title": 42}, headers=headers), 422)
     assert zh["errors"] == [{"field": "title", "message": "必须是文本。"}]
-    en = assert_error_shape(await client.post("/api/v1/tickets", json={**REPAIR, "title": 42},
-                                              headers={**headers, **EN}), 422)  # fmt: skip
+    en = assert_error_shape(
+        await client.post("/api/v1/tickets", json={**REPAIR, "title": 42}, headers={**headers, **EN}), 422
+    )
     assert en["errors"] == [{"field": "title", "message": "Must be text."}]
-    unknown = assert_error_shape(await client.post("/api/v1/tickets", json={**REPAIR, "colour": "red"},
-                                                   headers={**headers, **EN}), 422)  # fmt: skip
+    unknown = assert_error_shape(
+        await client.post("/api/v1/tickets", json={**REPAIR, "colour": "red"}, headers={**headers, **EN}), 422
+    )
     assert unknown["errors"] == [{"field": "colour", "message": "Unknown field."}]
-    listed = assert_error_shape(await client.post("/api/v1/tickets", json={**REPAIR, "tags": [1]},
-                                                  headers={**headers, **EN}), 422)  # fmt: skip
+    listed = assert_error_shape(
+        await client.post("/api/v1/tickets", json={**REPAIR, "tags": [1]}, headers={**headers, **EN}), 422
+    )
     assert fields(listed) == {"tags"}
 
 
@@ -83,7 +90,8 @@ async def test_a_nul_character_is_422_naming_the_field_on_both_databases(client,
     assert query["errors"] == [{"field": "q", "message": "Text may not contain the NUL character."}]
     body = {"student_name": "周\x00", "phone": "13800138000"}
     assert fields(assert_error_shape(await client.post("/api/v1/leads", json=body, headers=headers), 422)) == {
-        "student_name"}  # fmt: skip
+        "student_name"
+    }
     assert await Lead.count() == 0
 
 
@@ -91,8 +99,16 @@ async def test_a_nul_character_is_422_naming_the_field_on_both_databases(client,
 
 
 @pytest.mark.parametrize("number", [PAST_64_BITS, PAST_32_BITS])
-@pytest.mark.parametrize("path", ["/api/v1/tickets/{}", "/api/v1/jobs/{}", "/api/v1/leads/{}/history",
-                                  "/api/v1/students/{}", "/api/v1/tickets/{}/approval"])  # fmt: skip
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/tickets/{}",
+        "/api/v1/jobs/{}",
+        "/api/v1/leads/{}/history",
+        "/api/v1/students/{}",
+        "/api/v1/tickets/{}/approval",
+    ],
+)
 async def test_an_id_past_the_column_range_in_a_path_is_404(client, make_user, path, number):
     headers = await token_for(await make_user("admin"))
     assert_error_shape(await client.get(path.format(number), headers=headers), 404)
@@ -118,8 +134,9 @@ async def test_ticket_filters_with_ids_out_of_range_are_422(client, make_user):
     for name in ("assignee", "campus"):
         answer = await client.get("/api/v1/tickets", params={name: str(PAST_64_BITS)}, headers=headers)
         assert fields(assert_error_shape(answer, 422)) == {name}
-    assert fields(assert_error_shape(await client.get("/api/v1/tickets", params={"assignee": "²"}, headers=headers),
-                                     422)) == {"assignee"}  # fmt: skip
+    assert fields(
+        assert_error_shape(await client.get("/api/v1/tickets", params={"assignee": "²"}, headers=headers), 422)
+    ) == {"assignee"}
 
 
 # --- credentials ----------------------------------------------------------------------------
@@ -127,8 +144,9 @@ async def test_ticket_filters_with_ids_out_of_range_are_422(client, make_user):
 
 async def test_an_empty_password_is_still_422_naming_it(client, make_user):
     user = await make_user()
-    body = assert_error_shape(await client.post("/api/v1/auth/token", json={"username": user.username, "password": ""},
-                                                headers=EN), 422)  # fmt: skip
+    body = assert_error_shape(
+        await client.post("/api/v1/auth/token", json={"username": user.username, "password": ""}, headers=EN), 422
+    )
     assert fields(body) == {"password"}
 
 
@@ -138,8 +156,11 @@ async def test_an_empty_password_is_still_422_naming_it(client, make_user):
 async def test_lead_patch_keeps_absent_fields_and_clears_null_ones(client, make_user):
     admin = await make_user("admin")
     headers = await token_for(admin)
-    created = await client.post("/api/v1/leads", json={"student_name": "周小雨", "phone": "13800138000",
-                                                       "owner_id": admin.id, "note": "先电话"}, headers=headers)  # fmt: skip
+    created = await client.post(
+        "/api/v1/leads",
+        json={"student_name": "周小雨", "phone": "13800138000", "owner_id": admin.id, "note": "先电话"},
+        headers=headers,
+    )
     lead = created.json()
     kept = (await client.patch(f"/api/v1/leads/{lead['id']}", json={"grade": "初二"}, headers=headers)).json()
     assert (kept["owner_id"], kept["note"], kept["grade"]) == (admin.id, "先电话", "初二")

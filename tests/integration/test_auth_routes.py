@@ -59,14 +59,19 @@ async def test_login_sets_an_httponly_session_cookie_and_shows_the_user(client, 
 
 async def test_login_follows_a_local_next_but_never_an_external_one(client, make_user):
     user = await make_user()
-    for target, expected in [("/leads?status=new", "/leads?status=new"), ("//evil.example", "/workbench"),
-                             ("https://evil.example/x", "/workbench"), ("/\\evil.example", "/workbench")]:  # fmt: skip
+    for target, expected in [
+        ("/leads?status=new", "/leads?status=new"),
+        ("//evil.example", "/workbench"),
+        ("https://evil.example/x", "/workbench"),
+        ("/\\evil.example", "/workbench"),
+    ]:
         client.cookies.clear()
         token = await _login_form_token(client)
         response = await client.post(
-            "/login", data={"_csrf_token": token, "username": user.username, "password": PASSWORD, "next": target},
+            "/login",
+            data={"_csrf_token": token, "username": user.username, "password": PASSWORD, "next": target},
             follow_redirects=False,
-        )  # fmt: skip
+        )
         assert response.status_code == 302, target
         assert response.headers["location"] == expected, target
 
@@ -76,9 +81,10 @@ async def test_control_characters_in_next_cannot_form_a_protocol_relative_url(cl
     user = await make_user()
     token = await _login_form_token(client)
     response = await client.post(
-        "/login", data={"_csrf_token": token, "username": user.username, "password": PASSWORD,
-                        "next": "/\t/evil.example"}, follow_redirects=False,
-    )  # fmt: skip
+        "/login",
+        data={"_csrf_token": token, "username": user.username, "password": PASSWORD, "next": "/\t/evil.example"},
+        follow_redirects=False,
+    )
     location = response.headers["location"]
     assert location.startswith("/") and not re.search(r"[\t\r\n]", location)
     assert not re.sub(r"[\t\r\n]", "", location).startswith("//")
@@ -93,8 +99,9 @@ async def test_login_page_never_offers_an_external_next(client):
 async def test_post_without_csrf_token_is_refused_and_changes_nothing(client, make_user, login):
     user = await make_user()
     await login(client, user)
-    response = await client.post("/leads", data={"student_name": "无令牌", "phone": "13800138000"},
-                                 follow_redirects=False)  # fmt: skip
+    response = await client.post(
+        "/leads", data={"student_name": "无令牌", "phone": "13800138000"}, follow_redirects=False
+    )
     assert response.status_code == 403
     assert await Lead.count() == 0
     # The same form with the token goes through, so the 403 was about the token.
@@ -106,8 +113,9 @@ async def test_post_without_csrf_token_is_refused_and_changes_nothing(client, ma
 async def test_login_form_without_csrf_token_is_refused(client, make_user):
     user = await make_user()
     await client.get("/login")
-    response = await client.post("/login", data={"username": user.username, "password": PASSWORD},
-                                 follow_redirects=False)  # fmt: skip
+    response = await client.post(
+        "/login", data={"username": user.username, "password": PASSWORD}, follow_redirects=False
+    )
     assert response.status_code == 403
     assert sessions.SESSION_COOKIE not in client.cookies
 

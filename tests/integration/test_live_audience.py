@@ -56,8 +56,9 @@ async def test_a_connection_receives_only_what_its_user_may_see(app, make_user):
                     assert any("live" in m for m in await pushes(sockets[name], 0.5))
 
                 # A ticket of campus A changes: A's desk sees it on its board, B's desk gets nothing.
-                draft = Draft(type="repair", title="三楼空调", fields={"location": "301", "equipment": "空调"},
-                              campus_id=campus_a)  # fmt: skip
+                draft = Draft(
+                    type="repair", title="三楼空调", fields={"location": "301", "equipment": "空调"}, campus_id=campus_a
+                )
                 ticket = await ticket_services.create_ticket(desk_a, draft)
                 await ticket_services.update_ticket(desk_a, ticket["id"], {"priority": "high"}, version=None)
                 got = dict(zip(sockets, await asyncio.gather(*(pushes(s) for s in sockets.values()))))
@@ -69,8 +70,9 @@ async def test_a_connection_receives_only_what_its_user_may_see(app, make_user):
 
                 # A lead of team A's advisor changes: the advisor and their leader hear of it,
                 # another team's advisor and the desks do not.
-                lead = await lead_services.create_lead(advisor_a, {"student_name": "李小雨", "phone": "13900139001",
-                                                                   "owner": advisor_a.id})  # fmt: skip
+                lead = await lead_services.create_lead(
+                    advisor_a, {"student_name": "李小雨", "phone": "13900139001", "owner": advisor_a.id}
+                )
                 await lead_services.update_lead(advisor_a, lead["id"], {"grade": "初二"}, version=None)
                 got = dict(zip(sockets, await asyncio.gather(*(pushes(s) for s in sockets.values()))))
                 heard = {name for name, messages in got.items() if f"lead.updated:{lead['id']}" in _probes(messages)}

@@ -87,11 +87,14 @@ async def test_people_choose_their_channels_on_the_account_page(client, make_use
     assert 'name="email.ticket_message" value="1" >' in card.text  # off by default
     assert "no phone number" in card.text or "没有手机号" in card.text
 
-    saved = await post_form(client, "/account/notifications", {"email.ticket_message": "1", "sms.sla_breach": "1"},
-                            headers=HTMX)  # fmt: skip
+    saved = await post_form(
+        client, "/account/notifications", {"email.ticket_message": "1", "sms.sla_breach": "1"}, headers=HTMX
+    )
     assert saved.status_code == 200 and 'role="status"' in saved.text
-    rows = {r["kind"]: (r["email"], r["sms"]) for r in await NotificationPreference.select().where(
-        NotificationPreference.recipient == teacher.id)}  # fmt: skip
+    rows = {
+        r["kind"]: (r["email"], r["sms"])
+        for r in await NotificationPreference.select().where(NotificationPreference.recipient == teacher.id)
+    }
     assert rows["ticket_message"] == (True, False) and rows["mention"] == (False, False)
     assert rows["sla_breach"] == (False, True)
 

@@ -32,8 +32,18 @@ async def _admin_with_lead(make_user, login, client) -> tuple:
 
 async def test_every_page_renders_for_an_admin(client, make_user, login):
     _admin, lead = await _admin_with_lead(make_user, login, client)
-    for url in ["/", "/leads", "/leads/new", f"/leads/{lead['id']}", f"/leads/{lead['id']}/edit", "/account",
-                "/notifications", "/announcements", "/leads?status=new&q=吴", "/leads?scope=pool"]:  # fmt: skip
+    for url in [
+        "/",
+        "/leads",
+        "/leads/new",
+        f"/leads/{lead['id']}",
+        f"/leads/{lead['id']}/edit",
+        "/account",
+        "/notifications",
+        "/announcements",
+        "/leads?status=new&q=吴",
+        "/leads?scope=pool",
+    ]:
         response = await client.get(url)
         assert response.status_code == 200, url
         assert response.text.lstrip().startswith("<!doctype html>"), url
@@ -98,8 +108,9 @@ async def test_a_history_restore_request_gets_the_full_page(client, make_user, l
 
 async def test_search_results_target_only_the_rows(client, make_user, login):
     await _admin_with_lead(make_user, login, client)
-    response = await client.get("/leads", params={"q": "吴"}, headers={"HX-Request": "true",
-                                                                       "HX-Target": "lead-results"})  # fmt: skip
+    response = await client.get(
+        "/leads", params={"q": "吴"}, headers={"HX-Request": "true", "HX-Target": "lead-results"}
+    )
     assert "吴小华" in response.text
     assert "<title>" not in response.text and 'class="filters"' not in response.text
 
@@ -133,13 +144,17 @@ async def test_announcements_cannot_be_sent_by_an_advisor(client, make_user, log
 async def test_lead_form_errors_are_inline_and_keep_the_input(client, make_user, login):
     admin = await make_user("admin")
     await login(client, admin)
-    response = await post_form(client, "/leads", {"student_name": "", "guardian_name": "孙女士", "phone": "12",
-                                                  "wechat": "sun_mama", "note": "想报周末班"})  # fmt: skip
+    response = await post_form(
+        client,
+        "/leads",
+        {"student_name": "", "guardian_name": "孙女士", "phone": "12", "wechat": "sun_mama", "note": "想报周末班"},
+    )
     assert response.status_code == 422
     text = response.text
     for field in ("student_name", "phone"):
-        assert re.search(rf'id="f-{field}"[^>]*aria-invalid="true"[^>]*aria-describedby="[^"]*f-{field}-error"',
-                         text), field  # fmt: skip
+        assert re.search(
+            rf'id="f-{field}"[^>]*aria-invalid="true"[^>]*aria-describedby="[^"]*f-{field}-error"', text
+        ), field
     assert re.search(r'id="f-student_name-error">\s*' + re.escape(zh("Enter the student's name.")), text)
     assert 'id="f-guardian_name"' in text and not re.search(r'id="f-guardian_name"[^>]*aria-invalid', text)
     assert 'value="孙女士"' in text and 'value="sun_mama"' in text and 'value="12"' in text
@@ -161,11 +176,15 @@ async def test_a_form_answered_in_place_is_not_pushed_into_history(client, make_
 
 async def test_editing_a_lead_through_the_form(client, make_user, login):
     _admin, lead = await _admin_with_lead(make_user, login, client)
-    response = await post_form(client, f"/leads/{lead['id']}", {"student_name": "吴小华", "phone": "13800138000",
-                                                                 "status": "visited", "version": "1"})  # fmt: skip
+    response = await post_form(
+        client,
+        f"/leads/{lead['id']}",
+        {"student_name": "吴小华", "phone": "13800138000", "status": "visited", "version": "1"},
+    )
     assert response.status_code in (302, 303) and response.headers["location"] == f"/leads/{lead['id']}"
-    stale = await post_form(client, f"/leads/{lead['id']}", {"student_name": "改名", "phone": "13800138000",
-                                                              "version": "1"})  # fmt: skip
+    stale = await post_form(
+        client, f"/leads/{lead['id']}", {"student_name": "改名", "phone": "13800138000", "version": "1"}
+    )
     assert stale.status_code == 409
     row = await Lead.select(Lead.student_name, Lead.status, Lead.version).where(Lead.id == lead["id"]).first()
     assert row == {"student_name": "吴小华", "status": "visited", "version": 2}
@@ -174,8 +193,12 @@ async def test_editing_a_lead_through_the_form(client, make_user, login):
 async def test_htmx_form_success_redirects_the_client(client, make_user, login):
     admin = await make_user("admin")
     await login(client, admin)
-    response = await post_form(client, "/leads", {"student_name": "郑一", "phone": "13800138000"},
-                               headers={"HX-Request": "true", "HX-Target": "main"})  # fmt: skip
+    response = await post_form(
+        client,
+        "/leads",
+        {"student_name": "郑一", "phone": "13800138000"},
+        headers={"HX-Request": "true", "HX-Target": "main"},
+    )
     lead_id = (await Lead.select(Lead.id).first())["id"]
     assert response.headers.get("hx-redirect") == f"/leads/{lead_id}"
 
@@ -193,8 +216,6 @@ async def test_delete_offers_undo_and_restore_brings_the_lead_back(client, make_
     assert restored.status_code in (302, 303) and restored.headers["location"] == f"/leads/{lead['id']}"
     assert (await client.get(f"/leads/{lead['id']}")).status_code == 200
     assert f'href="/leads/{lead["id"]}"' in (await client.get("/leads")).text
-
-
 
 
 async def _lead_list_queries(client, count_queries, count: int) -> int:

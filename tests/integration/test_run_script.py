@@ -54,11 +54,17 @@ def test_run_sh_sets_up_an_empty_var_dir_and_serves_the_demo(tmp_path):
     port, log = free_port(), tmp_path / "run.log"
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SHUYUAN_TEST_READY")}
     # A Redis database of its own: the tests' clean-up empties database 0 only.
-    env.update(SHUYUAN_VAR_DIR=str(tmp_path / "var"), PORT=str(port), HOST="127.0.0.1",
-               REDIS_URL=os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/7", PYTHON=sys.executable)  # fmt: skip
+    env.update(
+        SHUYUAN_VAR_DIR=str(tmp_path / "var"),
+        PORT=str(port),
+        HOST="127.0.0.1",
+        REDIS_URL=os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/7",
+        PYTHON=sys.executable,
+    )
     with log.open("w") as out:
-        process = subprocess.Popen(["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)  # fmt: skip
+        process = subprocess.Popen(
+            ["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_ready(base, process, log)
@@ -68,10 +74,17 @@ def test_run_sh_sets_up_an_empty_var_dir_and_serves_the_demo(tmp_path):
         headers = {"Authorization": f"Bearer {token.json()['token']}"}
         tickets = httpx.get(base + "/api/v1/tickets", headers=headers)
         assert tickets.status_code == 200 and tickets.json()["total"] > 0
-        created = httpx.post(base + "/api/v1/tickets", headers=headers, json={
-            "type": "repair", "title": "run.sh 冒烟测试", "description": "投影仪不亮", "priority": "normal",
-            "fields": {"location": "3 楼 301", "equipment": "投影仪"},
-        })  # fmt: skip
+        created = httpx.post(
+            base + "/api/v1/tickets",
+            headers=headers,
+            json={
+                "type": "repair",
+                "title": "run.sh 冒烟测试",
+                "description": "投影仪不亮",
+                "priority": "normal",
+                "fields": {"location": "3 楼 301", "equipment": "投影仪"},
+            },
+        )
         assert created.status_code == 201, created.text
         assert httpx.get(base + "/healthz").status_code == 200
     finally:

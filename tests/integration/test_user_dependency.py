@@ -19,9 +19,19 @@ async def _websocket(app, headers: list[tuple[bytes, bytes]]) -> list[dict]:
         if message["type"] == "websocket.accept":
             await inbox.put({"type": "websocket.disconnect", "code": 1000})
 
-    scope = {"type": "websocket", "asgi": {"version": "3.0"}, "scheme": "ws", "path": "/ws", "raw_path": b"/ws",
-             "root_path": "", "query_string": b"", "headers": headers, "client": ("127.0.0.1", 50000),
-             "server": ("testserver.local", 80), "subprotocols": []}  # fmt: skip
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "path": "/ws",
+        "raw_path": b"/ws",
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver.local", 80),
+        "subprotocols": [],
+    }
     await asyncio.wait_for(app(scope, inbox.get, send), timeout=10)
     return sent
 

@@ -69,9 +69,11 @@ async def test_a_ticket_created_over_http_is_assigned_within_two_seconds(web_and
         await _wait_for(lambda: AssignmentDecision.exists().where(AssignmentDecision.ticket == second), 2)
     row = await Ticket.select(Ticket.assignee).where(Ticket.id == second).first()
     assert row["assignee"] is None
-    note = await TicketActivity.select(TicketActivity.body).where(
-        (TicketActivity.ticket == second) & (TicketActivity.kind == "note")
-    ).first()  # fmt: skip
+    note = (
+        await TicketActivity.select(TicketActivity.body)
+        .where((TicketActivity.ticket == second) & (TicketActivity.kind == "note"))
+        .first()
+    )
     assert note is not None and "设备报修" in note["body"]
 
 

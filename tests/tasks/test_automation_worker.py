@@ -22,13 +22,23 @@ from tests.support import repair, run_worker_burst
 
 
 async def _rule(admin) -> dict:
-    template = (await ReplyTemplate.insert(ReplyTemplate(name="已收到", body="{number} 已收到")).returning(
-        ReplyTemplate.id))[0]["id"]  # fmt: skip
-    return await services.save_rule(admin, None, {
-        "name": "报修加急", "trigger": "created", "conditions": [{"subject": "type", "op": "is", "value": "repair"}],
-        "actions": [{"kind": "set_priority", "value": "urgent"}, {"kind": "add_tag", "value": "报修"},
-                    {"kind": "reply_template", "value": template}],
-    })  # fmt: skip
+    template = (
+        await ReplyTemplate.insert(ReplyTemplate(name="已收到", body="{number} 已收到")).returning(ReplyTemplate.id)
+    )[0]["id"]
+    return await services.save_rule(
+        admin,
+        None,
+        {
+            "name": "报修加急",
+            "trigger": "created",
+            "conditions": [{"subject": "type", "op": "is", "value": "repair"}],
+            "actions": [
+                {"kind": "set_priority", "value": "urgent"},
+                {"kind": "add_tag", "value": "报修"},
+                {"kind": "reply_template", "value": template},
+            ],
+        },
+    )
 
 
 async def _effects(ticket_id: int) -> dict:
@@ -36,11 +46,15 @@ async def _effects(ticket_id: int) -> dict:
     return {
         "priority": ticket["priority"],
         "tags": [r["tag"] for r in await TicketTag.select(TicketTag.tag).where(TicketTag.ticket == ticket_id)],
-        "replies": await TicketActivity.count().where((TicketActivity.ticket == ticket_id) & (TicketActivity.kind == "reply")),
-        "logs": await TicketActivity.count().where((TicketActivity.ticket == ticket_id) & (TicketActivity.kind == "automation")),
+        "replies": await TicketActivity.count().where(
+            (TicketActivity.ticket == ticket_id) & (TicketActivity.kind == "reply")
+        ),
+        "logs": await TicketActivity.count().where(
+            (TicketActivity.ticket == ticket_id) & (TicketActivity.kind == "automation")
+        ),
         "runs": [(r["outcome"]) for r in await AutomationRun.select(AutomationRun.outcome)],
         "triggers": [r["status"] for r in await AutomationTrigger.select(AutomationTrigger.status)],
-    }  # fmt: skip
+    }
 
 
 def _sweeper() -> list:
@@ -111,8 +125,9 @@ async def test_triggers_caused_by_rules_are_run_by_the_worker_alongside(make_use
     busy += [{"kind": "add_tag", "value": f"t{i}"} for i in range(6)]
     await services.save_rule(admin, None, {"name": "报修", "trigger": "created", "actions": busy})
     for trigger, tag in (("updated", "已更新"), ("status_changed", "状态变了")):
-        await services.save_rule(admin, None, {"name": tag, "trigger": trigger,
-                                               "actions": [{"kind": "add_tag", "value": tag}]})  # fmt: skip
+        await services.save_rule(
+            admin, None, {"name": tag, "trigger": trigger, "actions": [{"kind": "add_tag", "value": tag}]}
+        )
     await close_pool()
     ticket = await tickets.create_ticket(admin, repair(priority="low"))
 

@@ -18,8 +18,9 @@ from tests.support import run_worker_burst
 
 async def _start(user, *, dry_run: bool) -> int:
     upload = await importing.store_upload(user, "leads.csv", csv_bytes(sample_rows()))
-    return await importing.start_import(user, upload["token"], upload["suggestion"],
-                                        importing.ImportOptions(dry_run=dry_run))  # fmt: skip
+    return await importing.start_import(
+        user, upload["token"], upload["suggestion"], importing.ImportOptions(dry_run=dry_run)
+    )
 
 
 async def test_dry_run_then_import_through_the_worker_and_again_changes_nothing(make_user):

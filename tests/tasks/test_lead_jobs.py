@@ -33,8 +33,11 @@ async def test_a_due_follow_up_reminds_the_owner_once(make_user):
     lead = await make_lead(advisor.id, student_name="韩梅梅")
     now = system_clock.now()
     when = (now + timedelta(hours=2)).isoformat()
-    await follow_ups.add_follow_up(advisor, {"kind": "phone", "outcome": "callback", "next_step": "确认试听时间",
-                                             "next_follow_up_at": when}, lead_id=lead)  # fmt: skip
+    await follow_ups.add_follow_up(
+        advisor,
+        {"kind": "phone", "outcome": "callback", "next_step": "确认试听时间", "next_follow_up_at": when},
+        lead_id=lead,
+    )
     await close_pool()  # a pool from an earlier test belongs to a wiped Redis database
     await enqueue("remind_due_follow_ups", job_id="early")
     await run_worker_burst(ctx={"clock": FrozenClock(now + timedelta(hours=1))})
@@ -58,15 +61,19 @@ async def test_a_newer_plan_replaces_the_older_reminder_and_pool_leads_remind_no
     lead = await make_lead(advisor.id)
     now = system_clock.now()
     for hours in (1, 5):
-        await follow_ups.add_follow_up(advisor, {"kind": "wechat", "note": "加了微信",
-                                                 "next_follow_up_at": (now + timedelta(hours=hours)).isoformat()},
-                                       lead_id=lead)  # fmt: skip
+        await follow_ups.add_follow_up(
+            advisor,
+            {"kind": "wechat", "note": "加了微信", "next_follow_up_at": (now + timedelta(hours=hours)).isoformat()},
+            lead_id=lead,
+        )
     assert await follow_ups.remind_due(FrozenClock(now + timedelta(hours=2))) == 0
     assert await follow_ups.remind_due(FrozenClock(now + timedelta(hours=6))) == 1
     pooled = await make_lead(None)
-    await follow_ups.add_follow_up(advisor, {"kind": "sms", "note": "发了短信",
-                                             "next_follow_up_at": (now + timedelta(hours=1)).isoformat()},
-                                   lead_id=pooled)  # fmt: skip
+    await follow_ups.add_follow_up(
+        advisor,
+        {"kind": "sms", "note": "发了短信", "next_follow_up_at": (now + timedelta(hours=1)).isoformat()},
+        lead_id=pooled,
+    )
     assert await follow_ups.remind_due(FrozenClock(now + timedelta(hours=2))) == 0
     states = sorted(r["reminder"] for r in await FollowUp.select(FollowUp.reminder))
     assert states == ["sent", "skipped", "superseded"]
@@ -79,8 +86,18 @@ def _workers(count: int, logs: Path):
     try:
         for n in range(count):
             out = (logs / f"worker-{n}.log").open("w")
-            procs.append((subprocess.Popen([sys.executable, "-m", "arq", "tasks.worker.WorkerSettings"], cwd=ROOT,
-                                           env=env, stdout=out, stderr=subprocess.STDOUT), out))  # fmt: skip
+            procs.append(
+                (
+                    subprocess.Popen(
+                        [sys.executable, "-m", "arq", "tasks.worker.WorkerSettings"],
+                        cwd=ROOT,
+                        env=env,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    ),
+                    out,
+                )
+            )
         yield [logs / f"worker-{n}.log" for n in range(count)]
     finally:
         for proc, out in procs:
@@ -111,7 +128,8 @@ async def test_two_workers_give_one_notice_and_one_return(make_user, tmp_path):
         # A day later (the notices moved back a day): the leads return, each once.
         for notice in await LeadPoolNotice.select(LeadPoolNotice.id, LeadPoolNotice.created_at):
             await LeadPoolNotice.update({LeadPoolNotice.created_at: notice["created_at"] - timedelta(days=1)}).where(
-                LeadPoolNotice.id == notice["id"])  # fmt: skip
+                LeadPoolNotice.id == notice["id"]
+            )
         await _reclaim_many("return", 8)
     assert all("reclaim_leads" in log.read_text() for log in logs), "both workers ran the job"
     assert [await owner_of(lead) for lead in leads] == [None, None, None]

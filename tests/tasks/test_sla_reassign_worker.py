@@ -28,8 +28,9 @@ async def test_a_breach_reassigns_the_ticket_once_through_the_worker(make_user):
     first = await agent(now, ("type", "consultation"))
     second = await agent(now, ("type", "consultation"))
     desk = await make_user("admin")
-    draft = tickets.Draft(type="consultation", title="咨询暑期班", fields={"course_interest": ["数学"]},
-                          assignee_id=first.id)  # fmt: skip
+    draft = tickets.Draft(
+        type="consultation", title="咨询暑期班", fields={"course_interest": ["数学"]}, assignee_id=first.id
+    )
     # Assigned three hours ago and never answered: the 120-minute first response is missed.
     ticket = await tickets.create_ticket(desk, draft, clock=FrozenClock(now.now() - timedelta(hours=3)))
     await get_redis().flushdb()  # drop the creation's own jobs: only the scan's are left
@@ -46,9 +47,11 @@ async def test_a_breach_reassigns_the_ticket_once_through_the_worker(make_user):
     assert worker.jobs_failed == 0
     row = await Ticket.select(Ticket.assignee).where(Ticket.id == ticket["id"]).first()
     assert row["assignee"] == second.id
-    moves = await TicketActivity.select(TicketActivity.changes).where(
-        (TicketActivity.ticket == ticket["id"]) & (TicketActivity.kind == "assign")
-    ).output(load_json=True)  # fmt: skip
+    moves = (
+        await TicketActivity.select(TicketActivity.changes)
+        .where((TicketActivity.ticket == ticket["id"]) & (TicketActivity.kind == "assign"))
+        .output(load_json=True)
+    )
     assert moves[-1]["changes"]["assignee"] == [first.id, second.id]
     assert moves[-1]["changes"]["escalation"] == gettext("a service-level target was missed")
     await close_pool()

@@ -30,9 +30,11 @@ async def _counts() -> dict:
     kinds = await Notification.select(Notification.kind, Notification.recipient).where(
         Notification.kind.is_in(["sla_breach", "sla_reminder", "ticket_escalated"])
     )
-    activities = await TicketActivity.select(TicketActivity.ticket, TicketActivity.changes).where(
-        TicketActivity.kind == "sla"
-    ).output(load_json=True)  # fmt: skip
+    activities = (
+        await TicketActivity.select(TicketActivity.ticket, TicketActivity.changes)
+        .where(TicketActivity.kind == "sla")
+        .output(load_json=True)
+    )
     return {
         "notifications": sorted((n["kind"], n["recipient"]) for n in kinds),
         "activities": sorted((a["ticket"], a["changes"]["sla"], a["changes"].get("target", "")) for a in activities),
@@ -51,8 +53,9 @@ async def test_two_workers_and_a_restart_act_once_per_ticket_and_rule(make_user,
     clock = FrozenClock(system_clock.now() - timedelta(hours=3))
     ids = []
     for n in range(TICKETS):
-        draft = services.Draft(type="consultation", title=f"咨询 {n}", fields={"course_interest": ["数学"]},
-                               campus_id=campus)  # fmt: skip
+        draft = services.Draft(
+            type="consultation", title=f"咨询 {n}", fields={"course_interest": ["数学"]}, campus_id=campus
+        )
         ids.append((await services.create_ticket(None, draft, clock=clock))["id"])
 
     await close_pool()  # a pool from an earlier test belongs to a wiped Redis database

@@ -32,8 +32,15 @@ def person(
 
 
 def test_an_audience_round_trips_through_json_in_a_compact_form():
-    audience = Audience(users=(3, 1, 3), teams=(5,), leaders=(7,), campuses=(2,), roles=("admin", "supervisor@2"),
-                        owners=(9,), records=(("ticket", 4), ("lead", 8)))  # fmt: skip
+    audience = Audience(
+        users=(3, 1, 3),
+        teams=(5,),
+        leaders=(7,),
+        campuses=(2,),
+        roles=("admin", "supervisor@2"),
+        owners=(9,),
+        records=(("ticket", 4), ("lead", 8)),
+    )
     event = Event("ticket.updated", {"id": 4}, audience=audience)
     raw = json.loads(event.to_json())
     assert raw["audience"]["users"] == [1, 3] and "everyone" not in raw["audience"]
@@ -104,8 +111,13 @@ async def test_a_tickets_audience_is_who_may_see_it(make_user):
     desk = await make_user("customer_service", campus=campus)
     far_desk = await make_user("customer_service", campus=other)
     admin = await make_user("admin")
-    draft = Draft(type="repair", title="投影仪", fields={"location": "1", "equipment": "投影仪"}, campus_id=campus,
-                  assignee_id=teacher.id)  # fmt: skip
+    draft = Draft(
+        type="repair",
+        title="投影仪",
+        fields={"location": "1", "equipment": "投影仪"},
+        campus_id=campus,
+        assignee_id=teacher.id,
+    )
     ticket = await ticket_services.create_ticket(admin, draft)
     await TicketWatcher.insert(TicketWatcher(ticket=ticket["id"], user=watcher.id))
 
@@ -143,8 +155,11 @@ async def test_a_leads_audience_is_its_owner_and_the_leaders_above(make_user):
     lead = await lead_services.create_lead(owner, {"student_name": "王小明", "phone": "13800138123", "owner": owner.id})
 
     audience = await resolve(of_lead(lead["id"]))
-    seen = {u.username for u in (leader, owner, teammate, other_advisor, admin)
-            if admits(audience, Viewer(u, await led_team_ids(u)))}  # fmt: skip
+    seen = {
+        u.username
+        for u in (leader, owner, teammate, other_advisor, admin)
+        if admits(audience, Viewer(u, await led_team_ids(u)))
+    }
     assert seen == {leader.username, owner.username, admin.username}
 
     # Back in the public pool: everyone who works with leads.
@@ -161,14 +176,23 @@ def _events_without_audience(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = []
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Event"
-                and len(node.args) < 3 and not any(k.arg == "audience" for k in node.keywords)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "Event"
+            and len(node.args) < 3
+            and not any(k.arg == "audience" for k in node.keywords)
+        ):
             found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
 
 
 def test_every_event_the_application_emits_names_its_audience():
     """None would mean "every connection" (kept only to read events queued before audiences)."""
-    missing = [hit for folder in ("app", "tasks") for path in sorted((ROOT / folder).rglob("*.py"))
-               for hit in _events_without_audience(path)]  # fmt: skip
+    missing = [
+        hit
+        for folder in ("app", "tasks")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for hit in _events_without_audience(path)
+    ]
     assert missing == []

@@ -12,9 +12,19 @@ from app.core.templates import environment
 money = environment.filters["money"]
 
 
-@pytest.mark.parametrize(("value", "shown"), [
-    ("1280.00", "¥1,280.00"), ("9400", "¥9,400.00"), (Decimal("1234567.5"), "¥1,234,567.50"), (0, "¥0.00"),
-    ("-35.2", "-¥35.20"), (None, ""), ("", ""), ("一千", "一千"), ("NaN", "NaN"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("1280.00", "¥1,280.00"),
+        ("9400", "¥9,400.00"),
+        (Decimal("1234567.5"), "¥1,234,567.50"),
+        (0, "¥0.00"),
+        ("-35.2", "-¥35.20"),
+        (None, ""),
+        ("", ""),
+        ("一千", "一千"),
+        ("NaN", "NaN"),
+    ],
+)
 def test_money_reads_like_a_receipt(value, shown):
     assert money(value) == shown

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -51,9 +51,14 @@ async def test_a_prepared_insert_stores_what_piccolo_would(make_user):
     await ensure_default_types()
     desk = await make_user("customer_service")
     ticket = await tickets.create_ticket(desk, repair())
-    now = datetime(2026, 3, 1, 9, 30, 15, 123000, tzinfo=timezone.utc)
-    values = {"ticket": ticket["id"], "kind": "note", "body": "家长来电：周六上课", "created_at": now,
-              "changes": {"status": [None, "new"], "by": "auto", "中文": ["一", 2]}}  # fmt: skip
+    now = datetime(2026, 3, 1, 9, 30, 15, 123000, tzinfo=UTC)
+    values = {
+        "ticket": ticket["id"],
+        "kind": "note",
+        "body": "家长来电：周六上课",
+        "created_at": now,
+        "changes": {"status": [None, "new"], "by": "auto", "中文": ["一", 2]},
+    }
     theirs = (await TicketActivity.insert(TicketActivity(**values)).returning(TicketActivity.id))[0]["id"]
     ours = (await PreparedInsert(TicketActivity).run(values))[0]
     assert ours != theirs

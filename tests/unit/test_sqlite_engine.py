@@ -76,11 +76,16 @@ async def test_a_writer_waits_for_another_process_by_polling_and_keeps_the_loop_
 
     hold = 0.34
     other = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3, sys, time\n"
-         f"c = sqlite3.connect({DB.path!r}, isolation_level=None)\nc.execute('BEGIN IMMEDIATE')\n"
-         f"print('locked', flush=True)\ntime.sleep({hold})\nc.execute('COMMIT')\nprint('free', flush=True)"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            f"c = sqlite3.connect({DB.path!r}, isolation_level=None)\nc.execute('BEGIN IMMEDIATE')\n"
+            f"print('locked', flush=True)\ntime.sleep({hold})\nc.execute('COMMIT')\nprint('free', flush=True)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert other.stdout.readline().strip() == "locked"
     locked_at = time.perf_counter()
     ticks = 0

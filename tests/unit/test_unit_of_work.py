@@ -33,8 +33,12 @@ async def test_a_reaction_writes_in_the_same_transaction_and_sees_only_matching_
         uow.emit(Event("test.other", {}))
     assert seen == ["东校区", "东校区 分校"]
     assert sorted(r["name"] for r in await Campus.select(Campus.name)) == ["东校区", "东校区 分校", "东校区 分校 分校"]
-    assert [e.name for e in uow.events] == ["test.campus.created", "test.other", "test.campus.created",
-                                            "test.campus.created"]  # fmt: skip
+    assert [e.name for e in uow.events] == [
+        "test.campus.created",
+        "test.other",
+        "test.campus.created",
+        "test.campus.created",
+    ]
 
 
 async def test_a_failing_reaction_rolls_the_whole_write_back_and_skips_after_commit(reactions):

@@ -29,12 +29,16 @@ def clean_profile(values: dict, lead_id: int | None = None) -> Profile:
     guardian = values.get("guardian_name") or ""
     phones = frozenset(p for p in [values.get("phone") or "", *(values.get("phones") or [])] if p)
     return Profile(
-        name=normalise_name(student), syllables=name_syllables(student),
-        guardian=normalise_name(guardian), guardian_syllables=name_syllables(guardian) if guardian else (),
-        phones=phones, email=normalise_email(values.get("email") or ""),
-        wechat=normalise_wechat(values.get("wechat") or ""), district=normalise_name(values.get("district") or ""),
+        name=normalise_name(student),
+        syllables=name_syllables(student),
+        guardian=normalise_name(guardian),
+        guardian_syllables=name_syllables(guardian) if guardian else (),
+        phones=phones,
+        email=normalise_email(values.get("email") or ""),
+        wechat=normalise_wechat(values.get("wechat") or ""),
+        district=normalise_name(values.get("district") or ""),
         lead_id=lead_id,
-    )  # fmt: skip
+    )
 
 
 class FileDuplicates:

@@ -40,9 +40,18 @@ _KEYS_PER_QUERY = 200
 # Up to this many keys (one lead's: phones, e-mail, WeChat id, names) SQLite reads them in one statement.
 _SMALL_CHECK = 20
 CANDIDATE_COLUMNS = (
-    Lead.id, Lead.student_name, Lead.guardian_name, Lead.phone, Lead.phones, Lead.email, Lead.wechat,
-    Lead.district, Lead.status, Lead.owner, Lead.owner.display_name.as_alias("owner_name"),
-)  # fmt: skip
+    Lead.id,
+    Lead.student_name,
+    Lead.guardian_name,
+    Lead.phone,
+    Lead.phones,
+    Lead.email,
+    Lead.wechat,
+    Lead.district,
+    Lead.status,
+    Lead.owner,
+    Lead.owner.display_name.as_alias("owner_name"),
+)
 
 
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
@@ -75,9 +84,12 @@ async def rebuild_all_keys(batch: int = 2000) -> int:
     last, total = 0, 0
     while True:
         rows = await (
-            Lead.select(*CANDIDATE_COLUMNS[:8]).where((Lead.id > last) & Lead.deleted_at.is_null())
-            .order_by(Lead.id).limit(batch).output(load_json=True)
-        )  # fmt: skip
+            Lead.select(*CANDIDATE_COLUMNS[:8])
+            .where((Lead.id > last) & Lead.deleted_at.is_null())
+            .order_by(Lead.id)
+            .limit(batch)
+            .output(load_json=True)
+        )
         if not rows:
             return total
         keys = [LeadMatchKey(lead=i, key=k, profile=p) for r in rows for i, k, p in key_rows(r["id"], profile(r))]

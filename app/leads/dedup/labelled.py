@@ -37,11 +37,16 @@ def _mobile(rng: random.Random) -> str:
 
 
 def _phone_format(rng: random.Random, phone: str) -> str:
-    return rng.choice([
-        lambda p: f"+86 {p[:3]} {p[3:7]} {p[7:]}", lambda p: f"{p[:3]}-{p[3:7]}-{p[7:]}",
-        lambda p: f"+86-{p}", lambda p: p.translate(_FULL_WIDTH), lambda p: f"(+86){p[:3]} {p[3:]}",
-        lambda p: f"0086 {p}",
-    ])(phone)  # fmt: skip
+    return rng.choice(
+        [
+            lambda p: f"+86 {p[:3]} {p[3:7]} {p[7:]}",
+            lambda p: f"{p[:3]}-{p[3:7]}-{p[7:]}",
+            lambda p: f"+86-{p}",
+            lambda p: p.translate(_FULL_WIDTH),
+            lambda p: f"(+86){p[:3]} {p[3:]}",
+            lambda p: f"0086 {p}",
+        ]
+    )(phone)
 
 
 def _latin(name: str, swapped: bool, joined: bool) -> str:
@@ -69,9 +74,11 @@ def _person(rng: random.Random, surname: str | None = None, district: str | None
     given = "".join(rng.sample(GIVEN, rng.choice((1, 2, 2))))
     parent_given = "".join(rng.sample(GIVEN, 2))
     values = {
-        "student_name": surname + given, "guardian_name": surname + parent_given, "phone": _mobile(rng),
+        "student_name": surname + given,
+        "guardian_name": surname + parent_given,
+        "phone": _mobile(rng),
         "district": district or rng.choice(DISTRICTS),
-    }  # fmt: skip
+    }
     if rng.random() < 0.3:
         values["email"] = f"{rng.choice('abcdefgh')}{rng.randint(1000, 99999)}@{rng.choice(['qq.com', '163.com'])}"
     if rng.random() < 0.4:
@@ -81,8 +88,21 @@ def _person(rng: random.Random, surname: str | None = None, district: str | None
 
 def _variant(rng: random.Random, original: dict) -> tuple[dict, str]:
     v = dict(original)
-    kind = rng.choice(["phone_format", "name_spaces", "traditional", "pinyin", "pinyin_swapped", "pinyin_joined",
-                       "phone_typo", "latin_typo", "wechat_new_phone", "email_new_phone", "extra_phone"])  # fmt: skip
+    kind = rng.choice(
+        [
+            "phone_format",
+            "name_spaces",
+            "traditional",
+            "pinyin",
+            "pinyin_swapped",
+            "pinyin_joined",
+            "phone_typo",
+            "latin_typo",
+            "wechat_new_phone",
+            "email_new_phone",
+            "extra_phone",
+        ]
+    )
     name = original["student_name"]
     if kind == "phone_format":
         v["phone"] = _phone_format(rng, original["phone"])
@@ -100,7 +120,9 @@ def _variant(rng: random.Random, original: dict) -> tuple[dict, str]:
         v["student_name"] = _one_letter_typo(rng, _latin(name, swapped=False, joined=True))
     elif kind in ("wechat_new_phone", "email_new_phone"):
         field = "wechat" if kind == "wechat_new_phone" else "email"
-        v.setdefault(field, f"wx_{rng.randint(10**6, 10**7)}" if field == "wechat" else f"p{rng.randint(10**6, 10**7)}@qq.com")
+        v.setdefault(
+            field, f"wx_{rng.randint(10**6, 10**7)}" if field == "wechat" else f"p{rng.randint(10**6, 10**7)}@qq.com"
+        )
         original[field] = v[field]
         v["phone"] = _mobile(rng)
     else:  # the other parent's number, with the first one as an extra phone

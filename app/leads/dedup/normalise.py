@@ -31,10 +31,27 @@ _TRADITIONAL = str.maketrans(
 )
 # Surnames whose everyday reading is not the one pypinyin picks for the character on its own.
 _SURNAME_READINGS = {
-    "单": "shan", "曾": "zeng", "解": "xie", "仇": "qiu", "朴": "piao", "区": "ou", "查": "zha",
-    "盖": "ge", "乐": "yue", "翟": "zhai", "秘": "bi", "缪": "miao", "覃": "qin", "尉": "yu",
-    "柏": "bai", "种": "chong", "重": "chong", "召": "shao", "长": "chang", "万": "wan",
-}  # fmt: skip
+    "单": "shan",
+    "曾": "zeng",
+    "解": "xie",
+    "仇": "qiu",
+    "朴": "piao",
+    "区": "ou",
+    "查": "zha",
+    "盖": "ge",
+    "乐": "yue",
+    "翟": "zhai",
+    "秘": "bi",
+    "缪": "miao",
+    "覃": "qin",
+    "尉": "yu",
+    "柏": "bai",
+    "种": "chong",
+    "重": "chong",
+    "召": "shao",
+    "长": "chang",
+    "万": "wan",
+}
 # How people write ü in Latin letters.
 _LATIN_U = (("lyu", "lv"), ("nyu", "nv"), ("lue", "lve"), ("nue", "nve"))
 
@@ -49,8 +66,14 @@ def normalise_phone(raw: str) -> str | None:
     digits = _PHONE_NOISE.sub("", _fold(raw))
     if not digits:
         return ""
-    if len(digits) == 11 and digits.isascii() and digits.isdigit() and digits[0] == "1" and digits[1] in "3456789" \
-            and not digits.startswith("179"):  # fmt: skip
+    if (
+        len(digits) == 11
+        and digits.isascii()
+        and digits.isdigit()
+        and digits[0] == "1"
+        and digits[1] in "3456789"
+        and not digits.startswith("179")
+    ):
         # A mobile number 13x–19x is its own national form whether libphonenumber knows its range or not
         # (see the fallback below), so an import of 100,000 rows skips ~100 µs of parsing per number.
         # 179xx is left to libphonenumber: it strips carrier prefixes such as 17951.

@@ -80,8 +80,12 @@ class Match:
     lead: dict = field(default_factory=dict, compare=False, repr=False)
 
     def as_dict(self, translate) -> dict:
-        return {"id": self.lead_id, "score": self.score, "reasons": [r.text(translate) for r in self.reasons],
-                "blocking": self.blocking}  # fmt: skip
+        return {
+            "id": self.lead_id,
+            "score": self.score,
+            "reasons": [r.text(translate) for r in self.reasons],
+            "blocking": self.blocking,
+        }
 
 
 def _phones(values: dict) -> frozenset[str]:
@@ -93,12 +97,16 @@ def profile(values: dict, lead_id: int | None = None) -> Profile:
     student = values.get("student_name") or ""
     guardian = values.get("guardian_name") or ""
     return Profile(
-        name=normalise_name(student), syllables=name_syllables(student),
-        guardian=normalise_name(guardian), guardian_syllables=name_syllables(guardian),
-        phones=_phones(values), email=normalise_email(values.get("email") or ""),
-        wechat=normalise_wechat(values.get("wechat") or ""), district=normalise_name(values.get("district") or ""),
+        name=normalise_name(student),
+        syllables=name_syllables(student),
+        guardian=normalise_name(guardian),
+        guardian_syllables=name_syllables(guardian),
+        phones=_phones(values),
+        email=normalise_email(values.get("email") or ""),
+        wechat=normalise_wechat(values.get("wechat") or ""),
+        district=normalise_name(values.get("district") or ""),
         lead_id=lead_id if lead_id is not None else values.get("id"),
-    )  # fmt: skip
+    )
 
 
 def match_keys(p: Profile) -> set[str]:
@@ -140,10 +148,18 @@ def _field(text: str) -> str:
 
 
 def encode_profile(p: Profile) -> str:
-    return _FIELD_SEP.join((
-        _field(p.name), _field(" ".join(p.syllables)), _field(p.guardian), _field(" ".join(p.guardian_syllables)),
-        _field(" ".join(sorted(p.phones))), _field(p.email), _field(p.wechat), _field(p.district),
-    ))  # fmt: skip
+    return _FIELD_SEP.join(
+        (
+            _field(p.name),
+            _field(" ".join(p.syllables)),
+            _field(p.guardian),
+            _field(" ".join(p.guardian_syllables)),
+            _field(" ".join(sorted(p.phones))),
+            _field(p.email),
+            _field(p.wechat),
+            _field(p.district),
+        )
+    )
 
 
 def decode_profile(stored: str, lead_id: int | None = None) -> Profile | None:
@@ -153,9 +169,16 @@ def decode_profile(stored: str, lead_id: int | None = None) -> Profile | None:
         return None
     name, syllables, guardian, guardian_syllables, phones, email, wechat, district = parts
     return Profile(
-        name, tuple(syllables.split()), guardian, tuple(guardian_syllables.split()), frozenset(phones.split()),
-        email, wechat, district, lead_id,
-    )  # fmt: skip
+        name,
+        tuple(syllables.split()),
+        guardian,
+        tuple(guardian_syllables.split()),
+        frozenset(phones.split()),
+        email,
+        wechat,
+        district,
+        lead_id,
+    )
 
 
 def may_match(a: Profile, b: Profile) -> bool:
@@ -166,10 +189,13 @@ def may_match(a: Profile, b: Profile) -> bool:
     crowded name block fails all of these.
     """
     return bool(
-        (a.phones and not a.phones.isdisjoint(b.phones)) or (a.email and a.email == b.email)
-        or (a.wechat and a.wechat == b.wechat) or (a.district and a.district == b.district)
-        or (a.guardian and b.guardian) or (a.phones and b.phones and _one_digit_apart(a.phones, b.phones))
-    )  # fmt: skip
+        (a.phones and not a.phones.isdisjoint(b.phones))
+        or (a.email and a.email == b.email)
+        or (a.wechat and a.wechat == b.wechat)
+        or (a.district and a.district == b.district)
+        or (a.guardian and b.guardian)
+        or (a.phones and b.phones and _one_digit_apart(a.phones, b.phones))
+    )
 
 
 def _sound_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:

@@ -68,15 +68,21 @@ class LeadImportApi(Controller):
         stored = await importing.store_upload(user, upload.filename, data)
         mapping = import_mapping.parse_mapping(form.get("mapping"), stored["headers"])
         options = importing.ImportOptions(
-            owner=_id_or_default(form, "owner_id"), campus=_id_or_default(form, "campus_id"),
-            on_duplicate=str(form.get("on_duplicate") or "skip"), dry_run=_flag(form.get("dry_run")),
-        )  # fmt: skip
+            owner=_id_or_default(form, "owner_id"),
+            campus=_id_or_default(form, "campus_id"),
+            on_duplicate=str(form.get("on_duplicate") or "skip"),
+            dry_run=_flag(form.get("dry_run")),
+        )
         job_id = await importing.start_import(user, stored["token"], mapping, options)
         return ImportStarted(job_id, "queued", options.dry_run, {h: f for h, f in zip(stored["headers"], mapping) if f})
 
-    @get("/{job_id:int}/failed-rows", responses={
-        **ERRORS, 200: ResponseSpec(None, description="The failed rows as a CSV or XLSX file download"),
-    })  # fmt: skip
+    @get(
+        "/{job_id:int}/failed-rows",
+        responses={
+            **ERRORS,
+            200: ResponseSpec(None, description="The failed rows as a CSV or XLSX file download"),
+        },
+    )
     async def failed_rows(self, user: AuthUser, job_id: FromPath[int], format: FromQuery[str] = "csv") -> Response:
         """The rows that were not imported (or would not be, after a dry run) with an `error` column."""
         job = await jobs.get_job(user, job_id, importing.KIND)

@@ -37,11 +37,19 @@ def _options_from(data: dict) -> importing.ImportOptions:
 
 
 async def _upload_context(user) -> dict:
-    recent = await Job.select(Job.id, Job.status, Job.total, Job.succeeded, Job.failed, Job.params, Job.created_at).where(
-        (Job.kind == importing.KIND) & (Job.created_by == user.id)
-    ).order_by(Job.id, ascending=False).limit(10).output(load_json=True)  # fmt: skip
-    return {"owners": await services.assignable_owners(user), "recent": recent,
-            "default_owner": importing.default_owner(user), "max_mb": import_files.MAX_BYTES // (1024 * 1024)}  # fmt: skip
+    recent = (
+        await Job.select(Job.id, Job.status, Job.total, Job.succeeded, Job.failed, Job.params, Job.created_at)
+        .where((Job.kind == importing.KIND) & (Job.created_by == user.id))
+        .order_by(Job.id, ascending=False)
+        .limit(10)
+        .output(load_json=True)
+    )
+    return {
+        "owners": await services.assignable_owners(user),
+        "recent": recent,
+        "default_owner": importing.default_owner(user),
+        "max_mb": import_files.MAX_BYTES // (1024 * 1024),
+    }
 
 
 def _issues_page(job: dict, offset: int) -> dict:
@@ -74,10 +82,24 @@ class LeadImportController(Controller):
                 raise ValidationFailed([FieldError("file", N_("Attach the CSV or Excel file to import."))])
             stored = await importing.store_upload(user, upload.filename, await upload.read(import_files.MAX_BYTES + 1))
         except ValidationFailed as exc:
-            return await page(request, "leads/import.html", status_code=exc.status_code, errors=exc.by_field(),
-                              values=values, **await _upload_context(user))  # fmt: skip
-        return await page(request, "leads/import_mapping.html", upload=stored, mapping=stored["suggestion"],
-                          values=values, errors={}, fields=import_mapping.IMPORT_FIELDS, labels=services.FIELD_LABELS)  # fmt: skip
+            return await page(
+                request,
+                "leads/import.html",
+                status_code=exc.status_code,
+                errors=exc.by_field(),
+                values=values,
+                **await _upload_context(user),
+            )
+        return await page(
+            request,
+            "leads/import_mapping.html",
+            upload=stored,
+            mapping=stored["suggestion"],
+            values=values,
+            errors={},
+            fields=import_mapping.IMPORT_FIELDS,
+            labels=services.FIELD_LABELS,
+        )
 
     @post("/import/check")
     async def check(self, request: Request, user: AuthUser) -> Response:
@@ -89,14 +111,24 @@ class LeadImportController(Controller):
             job_id = await importing.start_import(user, upload["token"], mapping, _options_from(data))
         except ValidationFailed as exc:
             stored = {**upload, "sample": (await _sample(upload))}
-            return await page(request, "leads/import_mapping.html", status_code=422, upload=stored, mapping=mapping,
-                              values=data, errors={e.field: e.message for e in exc.errors},
-                              messages=[e.message for e in exc.errors], fields=import_mapping.IMPORT_FIELDS,
-                              labels=services.FIELD_LABELS)  # fmt: skip
+            return await page(
+                request,
+                "leads/import_mapping.html",
+                status_code=422,
+                upload=stored,
+                mapping=mapping,
+                values=data,
+                errors={e.field: e.message for e in exc.errors},
+                messages=[e.message for e in exc.errors],
+                fields=import_mapping.IMPORT_FIELDS,
+                labels=services.FIELD_LABELS,
+            )
         return _redirect(request, f"/leads/import/jobs/{job_id}")
 
     @get("/import/jobs/{job_id:int}")
-    async def job_page(self, request: Request, user: AuthUser, job_id: FromPath[int], offset: FromQuery[str] = "") -> Response:
+    async def job_page(
+        self, request: Request, user: AuthUser, job_id: FromPath[int], offset: FromQuery[str] = ""
+    ) -> Response:
         job = await jobs.get_job(user, job_id, importing.KIND)
         start = PageRequest.parse(ISSUES_PER_PAGE, offset).offset if offset else 0
         issues = _issues_page(job, start) if job["status"] == "done" else None
@@ -124,9 +156,13 @@ class LeadImportController(Controller):
 
     @get("/export")
     async def export(
-        self, user: AuthUser, format: FromQuery[str] = "csv", q: FromQuery[str] = "", status: FromQuery[str] = "",
+        self,
+        user: AuthUser,
+        format: FromQuery[str] = "csv",
+        q: FromQuery[str] = "",
+        status: FromQuery[str] = "",
         owner_scope: OwnerScope = "",
-    ) -> Response:  # fmt: skip
+    ) -> Response:
         """The lead list as filtered on the page (same filters, same visibility), as CSV or XLSX."""
         filters = services.LeadFilter(q=q, status=status, scope=owner_scope)
         await services.filtered_where(user, filters)  # refuses roles without leads before streaming starts
@@ -137,6 +173,7 @@ async def _sample(upload: dict) -> list[list[str]]:
     import asyncio
 
     data = import_files.path_of(upload["token"]).read_bytes()
-    _headers, rows = await asyncio.to_thread(import_files.read_table, data, import_files.extension_of(upload["token"]),
-                                             max_rows=5)  # fmt: skip
+    _headers, rows = await asyncio.to_thread(
+        import_files.read_table, data, import_files.extension_of(upload["token"]), max_rows=5
+    )
     return rows

@@ -19,15 +19,55 @@ from app.leads import services
 from app.settings import get_settings
 
 IMPORT_FIELDS = (
-    "student_name", "guardian_name", "phone", "phones", "email", "wechat", "city", "district", "grade",
-    "course_interests", "source", "source_campaign", "status", "invalid_reason", "note", "next_follow_up_on",
-)  # fmt: skip
+    "student_name",
+    "guardian_name",
+    "phone",
+    "phones",
+    "email",
+    "wechat",
+    "city",
+    "district",
+    "grade",
+    "course_interests",
+    "source",
+    "source_campaign",
+    "status",
+    "invalid_reason",
+    "note",
+    "next_follow_up_on",
+)
 # Headers people write, normalised (see _header_form); the fields' own labels in every language are added.
 HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "student_name": ("姓名", "学员姓名", "学生姓名", "学员", "学生", "孩子姓名", "孩子", "name", "student", "studentname"),
+    "student_name": (
+        "姓名",
+        "学员姓名",
+        "学生姓名",
+        "学员",
+        "学生",
+        "孩子姓名",
+        "孩子",
+        "name",
+        "student",
+        "studentname",
+    ),
     "guardian_name": ("家长", "家长姓名", "监护人", "联系人", "guardian", "parent", "parentname", "guardianname"),
-    "phone": ("手机", "手机号", "手机号码", "电话", "电话号码", "联系电话", "家长电话", "家长手机", "phone", "mobile",
-              "tel", "telephone", "phonenumber", "mobilephone", "cellphone"),
+    "phone": (
+        "手机",
+        "手机号",
+        "手机号码",
+        "电话",
+        "电话号码",
+        "联系电话",
+        "家长电话",
+        "家长手机",
+        "phone",
+        "mobile",
+        "tel",
+        "telephone",
+        "phonenumber",
+        "mobilephone",
+        "cellphone",
+    ),
     "phones": ("其他电话", "备用电话", "其他号码", "otherphones"),
     "email": ("邮箱", "电子邮箱", "电子邮件", "email", "e-mail", "mail"),
     "wechat": ("微信", "微信号", "wechat", "wechatid", "weixin"),
@@ -41,7 +81,7 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "invalid_reason": ("无效原因", "invalidreason"),
     "note": ("备注", "说明", "note", "notes", "remark", "remarks", "comment", "comments"),
     "next_follow_up_on": ("下次跟进", "下次跟进日期", "下次跟进时间", "nextfollowup"),
-}  # fmt: skip
+}
 _HEADER_NOISE = re.compile(r"[\s*＊:：()（）\[\]【】_\-/]+")
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 

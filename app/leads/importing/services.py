@@ -86,8 +86,13 @@ async def store_upload(user: CurrentUser, filename: str, data: bytes) -> dict:
     token = await asyncio.to_thread(import_files.store, data, ext)
     owner_file = import_files.path_of(token + ".json")
     owner_file.write_text(json.dumps({"user": user.id, "filename": filename, "headers": headers}, ensure_ascii=False))
-    return {"token": token, "filename": filename, "headers": headers, "sample": sample,
-            "suggestion": suggest_mapping(headers)}  # fmt: skip
+    return {
+        "token": token,
+        "filename": filename,
+        "headers": headers,
+        "sample": sample,
+        "suggestion": suggest_mapping(headers),
+    }
 
 
 def uploaded(user: CurrentUser, token: str) -> dict:
@@ -112,9 +117,16 @@ async def start_import(user: CurrentUser, token: str, mapping: list[str], option
     if options.campus == "default":
         options = replace(options, campus=user.campus_id)
     await _check_options(user, options)
-    params = {"file": token, "filename": meta["filename"], "headers": meta["headers"], "mapping": mapping,
-              "owner": options.owner, "campus": options.campus, "on_duplicate": options.on_duplicate,
-              "dry_run": options.dry_run}  # fmt: skip
+    params = {
+        "file": token,
+        "filename": meta["filename"],
+        "headers": meta["headers"],
+        "mapping": mapping,
+        "owner": options.owner,
+        "campus": options.campus,
+        "on_duplicate": options.on_duplicate,
+        "dry_run": options.dry_run,
+    }
     job_id = await jobs.create_job(user, KIND, params)
     await enqueue("import_leads", job_id, job_id=f"lead-import-{job_id}")
     return job_id
@@ -146,11 +158,21 @@ class RowOutcome:
         if not self.errors and not self.matches:
             return None
         return {
-            "row": self.row, "cells": self.cells, "errors": [[e.field, e.message] for e in self.errors],
-            "duplicates": [{"lead_id": m.lead_id, "row": m.index, "score": m.score, "blocking": m.blocking,
-                            "reasons": [[r.code, r.pct] for r in m.reasons]} for m in self.matches],
+            "row": self.row,
+            "cells": self.cells,
+            "errors": [[e.field, e.message] for e in self.errors],
+            "duplicates": [
+                {
+                    "lead_id": m.lead_id,
+                    "row": m.index,
+                    "score": m.score,
+                    "blocking": m.blocking,
+                    "reasons": [[r.code, r.pct] for r in m.reasons],
+                }
+                for m in self.matches
+            ],
             "failed": self.fails(on_duplicate),
-        }  # fmt: skip
+        }
 
     def fails(self, on_duplicate: str) -> bool:
         return bool(self.errors) or (on_duplicate == "skip" and any(m.blocking for m in self.matches))
@@ -266,8 +288,7 @@ def issues_of(job: dict):
 
 
 def summarise(directory, *, dry_run: bool) -> dict:
-    counts = {"dry_run": dry_run, "rows_with_errors": 0, "duplicates": 0, "possible_duplicates": 0,
-              "failed_rows": 0}  # fmt: skip
+    counts = {"dry_run": dry_run, "rows_with_errors": 0, "duplicates": 0, "possible_duplicates": 0, "failed_rows": 0}
     for path in sorted(directory.glob("*.jsonl")) if directory.exists() else []:
         for line in path.read_text(encoding="utf-8").splitlines():
             item = json.loads(line)

@@ -25,16 +25,29 @@ def _redirect(request: Request, url: str) -> Response:
     return ClientRedirect(url) if request.htmx else Redirect(url)
 
 
-async def _context(*, errors: dict | None = None, values: dict | None = None, rule_errors: dict | None = None,
-                   rule_values: dict | None = None, done: str = "") -> dict:  # fmt: skip
+async def _context(
+    *,
+    errors: dict | None = None,
+    values: dict | None = None,
+    rule_errors: dict | None = None,
+    rule_values: dict | None = None,
+    done: str = "",
+) -> dict:
     settings = await pool_settings.load()
     return {
-        "settings": settings, "rules": await pool_settings.rules(), "roles": ROLES,
-        "limited_roles": pool_settings.LIMITED_ROLES, "matches": pool_settings.MATCHES,
-        "methods": pool_settings.METHODS, "errors": errors or {}, "values": values or {},
-        "rule_errors": rule_errors or {}, "rule_values": rule_values or {"match": "region", "method": "least_load"},
-        "done": done, **await pool_settings.people_for_rules(),
-    }  # fmt: skip
+        "settings": settings,
+        "rules": await pool_settings.rules(),
+        "roles": ROLES,
+        "limited_roles": pool_settings.LIMITED_ROLES,
+        "matches": pool_settings.MATCHES,
+        "methods": pool_settings.METHODS,
+        "errors": errors or {},
+        "values": values or {},
+        "rule_errors": rule_errors or {},
+        "rule_values": rule_values or {"match": "region", "method": "least_load"},
+        "done": done,
+        **await pool_settings.people_for_rules(),
+    }
 
 
 class LeadPoolAdminController(Controller):

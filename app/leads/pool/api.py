@@ -94,12 +94,23 @@ def _iso(value):
 
 
 def _follow_up(row: dict) -> FollowUpOut:
-    return to(FollowUpOut, {
-        "id": row["id"], "lead_id": row["lead"], "student_id": row["student"], "author_id": row["author"],
-        "author_name": row["author_name"], "kind": row["kind"], "outcome": row["outcome"], "note": row["note"],
-        "next_step": row["next_step"], "next_follow_up_at": _iso(row["next_follow_up_at"]),
-        "reminder": row["reminder"], "created_at": _iso(row["created_at"]),
-    })  # fmt: skip
+    return to(
+        FollowUpOut,
+        {
+            "id": row["id"],
+            "lead_id": row["lead"],
+            "student_id": row["student"],
+            "author_id": row["author"],
+            "author_name": row["author_name"],
+            "kind": row["kind"],
+            "outcome": row["outcome"],
+            "note": row["note"],
+            "next_step": row["next_step"],
+            "next_follow_up_at": _iso(row["next_follow_up_at"]),
+            "reminder": row["reminder"],
+            "created_at": _iso(row["created_at"]),
+        },
+    )
 
 
 class LeadPoolApi(Controller):
@@ -108,13 +119,22 @@ class LeadPoolApi(Controller):
 
     @get("/lead-pool", responses=ERRORS)
     async def list_pool(
-        self, user: AuthUser, q: FromQuery[str] = "", city: FromQuery[str] = "",
-        limit: FromQuery[str | None] = None, offset: FromQuery[str | None] = None,
-    ) -> PoolPage:  # fmt: skip
+        self,
+        user: AuthUser,
+        q: FromQuery[str] = "",
+        city: FromQuery[str] = "",
+        limit: FromQuery[str | None] = None,
+        offset: FromQuery[str | None] = None,
+    ) -> PoolPage:
         """Leads in the public pool (phones masked), and how many private leads the caller holds and may hold."""
         result = await pool.list_pool(user, pool.PoolFilter(q, city), PageRequest.parse(limit, offset))
-        return PoolPage([to(PoolLead, i) for i in result.items], result.total, result.limit, result.offset,
-                        to(Quota, await pool.quota(user)))  # fmt: skip
+        return PoolPage(
+            [to(PoolLead, i) for i in result.items],
+            result.total,
+            result.limit,
+            result.offset,
+            to(Quota, await pool.quota(user)),
+        )
 
     @post("/leads/{lead_id:int}/claim", status_code=200, responses=ERRORS)
     async def claim(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Claimed:
@@ -123,7 +143,9 @@ class LeadPoolApi(Controller):
         return Claimed(lead_id, user.id, to(Quota, await pool.quota(user)))
 
     @post("/leads/{lead_id:int}/release", status_code=200, responses=ERRORS)
-    async def release(self, request: Request, user: AuthUser, lead_id: FromPath[int], data: JSONBody[ReleaseIn | None] = None) -> Released:
+    async def release(
+        self, request: Request, user: AuthUser, lead_id: FromPath[int], data: JSONBody[ReleaseIn | None] = None
+    ) -> Released:
         """Put a lead back into the pool (owner, or their supervisor, or an admin). Optional `reason`."""
         reason = data.reason if data is not None else ""
         await pool.release(user, lead_id, reason=reason, ip=client_ip(request))
@@ -135,7 +157,9 @@ class LeadPoolApi(Controller):
         return FollowUps([_follow_up(r) for r in rows])
 
     @post("/leads/{lead_id:int}/follow-ups", status_code=201, responses=ERRORS)
-    async def add_follow_up(self, request: Request, user: AuthUser, lead_id: FromPath[int], data: JSONBody[FollowUpIn]) -> FollowUpOut:
+    async def add_follow_up(
+        self, request: Request, user: AuthUser, lead_id: FromPath[int], data: JSONBody[FollowUpIn]
+    ) -> FollowUpOut:
         """Record a contact with the lead."""
         values = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
         row = await follow_ups.add_follow_up(user, values, lead_id=lead_id, ip=client_ip(request))

@@ -26,21 +26,30 @@ PANEL = "leads/follow_ups_panel.html"
 
 def _fragment(user: CurrentUser, template: str, status_code: int = 200, **context) -> HTMXTemplate:
     context.setdefault("user", user)
-    return HTMXTemplate(template_name=template, context=context, status_code=status_code,
-                        headers={"Vary": "HX-Request, HX-Target"})  # fmt: skip
+    return HTMXTemplate(
+        template_name=template, context=context, status_code=status_code, headers={"Vary": "HX-Request, HX-Target"}
+    )
 
 
-async def panel_context(user, lead_id: int, *, values: dict | None = None, errors: dict | None = None,
-                        notice: str = "", problem: str = "") -> dict:  # fmt: skip
+async def panel_context(
+    user, lead_id: int, *, values: dict | None = None, errors: dict | None = None, notice: str = "", problem: str = ""
+) -> dict:
     lead = await services.get_lead(user, lead_id)
     return {
-        "lead": lead, "kinds": follow_ups.KINDS,
+        "lead": lead,
+        "kinds": follow_ups.KINDS,
         "items": core_phones.present_changes(user, lead["owner"], await follow_ups.timeline(user, lead_id)),
-        "outcomes": follow_ups.OUTCOMES, "values": values or {"kind": "phone"}, "errors": errors or {},
+        "outcomes": follow_ups.OUTCOMES,
+        "values": values or {"kind": "phone"},
+        "errors": errors or {},
         "can_claim": lead["owner"] is None and (await pool.quota(user))["limit"] != 0,
-        "can_release": await pool.can_release(user, lead["owner"]), "notice": notice, "problem": problem,
-        "field_labels": services.FIELD_LABELS, "statuses": services.STATUSES, "sources": services.SOURCES,
-    }  # fmt: skip
+        "can_release": await pool.can_release(user, lead["owner"]),
+        "notice": notice,
+        "problem": problem,
+        "field_labels": services.FIELD_LABELS,
+        "statuses": services.STATUSES,
+        "sources": services.SOURCES,
+    }
 
 
 class LeadPoolController(Controller):
@@ -49,14 +58,28 @@ class LeadPoolController(Controller):
 
     @get("/pool")
     async def pool_page(
-        self, request: Request, user: AuthUser, q: FromQuery[str] = "", city: FromQuery[str] = "",
-        limit: FromQuery[str] = "", offset: FromQuery[str] = "",
-    ) -> Response:  # fmt: skip
+        self,
+        request: Request,
+        user: AuthUser,
+        q: FromQuery[str] = "",
+        city: FromQuery[str] = "",
+        limit: FromQuery[str] = "",
+        offset: FromQuery[str] = "",
+    ) -> Response:
         filters = pool.PoolFilter(q, city)
         result = await pool.list_pool(user, filters, PageRequest.parse(limit, offset))
-        template = "leads/pool_rows.html" if request.htmx and request.htmx.target == "pool-results" else "leads/pool.html"
-        return await page(request, template, page_data=result, filters=filters, quota=await pool.quota(user),
-                          statuses=services.STATUSES, sources=services.SOURCES)  # fmt: skip
+        template = (
+            "leads/pool_rows.html" if request.htmx and request.htmx.target == "pool-results" else "leads/pool.html"
+        )
+        return await page(
+            request,
+            template,
+            page_data=result,
+            filters=filters,
+            quota=await pool.quota(user),
+            statuses=services.STATUSES,
+            sources=services.SOURCES,
+        )
 
     @post("/{lead_id:int}/claim")
     async def claim(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response:
@@ -68,7 +91,9 @@ class LeadPoolController(Controller):
             if exc.status_code == 404 or not request.htmx:
                 raise
             problem = exc.detail
-        return await self._after_move(request, user, lead_id, view, problem, N_("Claimed: this lead is now in your list."))
+        return await self._after_move(
+            request, user, lead_id, view, problem, N_("Claimed: this lead is now in your list.")
+        )
 
     @post("/{lead_id:int}/release")
     async def release(self, request: Request, user: AuthUser, lead_id: FromPath[int]) -> Response:
@@ -80,17 +105,27 @@ class LeadPoolController(Controller):
             if exc.status_code == 404 or not request.htmx:
                 raise
             problem = exc.detail
-        return await self._after_move(request, user, lead_id, data.get("view", ""), problem,
-                                      N_("Released: the lead is back in the public pool."))  # fmt: skip
+        return await self._after_move(
+            request, user, lead_id, data.get("view", ""), problem, N_("Released: the lead is back in the public pool.")
+        )
 
-    async def _after_move(self, request: Request, user: CurrentUser, lead_id: int, view: str, problem: str, done: str) -> Response:
+    async def _after_move(
+        self, request: Request, user: CurrentUser, lead_id: int, view: str, problem: str, done: str
+    ) -> Response:
         status = 409 if problem else 200
         if not request.htmx:
             return Redirect(f"/leads/{lead_id}")
         if view == "row":
             row = phones.present_lead(user, await services.get_lead(user, lead_id))
-            return _fragment(user, "leads/pool_row.html", status, lead=row, problem=problem,
-                             claimed=not problem, sources=services.SOURCES)  # fmt: skip
+            return _fragment(
+                user,
+                "leads/pool_row.html",
+                status,
+                lead=row,
+                problem=problem,
+                claimed=not problem,
+                sources=services.SOURCES,
+            )
         context = await panel_context(user, lead_id, notice="" if problem else done, problem=problem)
         return _fragment(user, PANEL, status, **context)
 

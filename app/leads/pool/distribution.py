@@ -29,7 +29,7 @@ _SUFFIX = re.compile(r"(市|区|县|省)$")
 
 
 def place(value: str) -> str:
-    """"北京市" and "北京", "海淀区" and "海淀 " are the same place for a rule."""
+    """ "北京市" and "北京", "海淀区" and "海淀 " are the same place for a rule."""
     value = re.sub(r"\s+", "", value or "").lower()
     return _SUFFIX.sub("", value) if len(value) > 2 else value
 
@@ -64,19 +64,22 @@ class Distributor:
     async def prepare(self) -> None:
         people = await User.select(User.id, User.role, User.team).where(
             User.is_active.eq(True) & User.role.is_in(["admin", *pool_settings.LIMITED_ROLES])
-        )  # fmt: skip
+        )
         self.people = {p["id"]: p for p in people}
-        rows = await Lead.select(Lead.owner, Count(Lead.id).as_alias("n")).where(
-            Lead.owner.is_not_null() & Lead.deleted_at.is_null() & Lead.status.not_in(list(pool.COUNTED))
-        ).group_by(Lead.owner)  # fmt: skip
+        rows = (
+            await Lead.select(Lead.owner, Count(Lead.id).as_alias("n"))
+            .where(Lead.owner.is_not_null() & Lead.deleted_at.is_null() & Lead.status.not_in(list(pool.COUNTED)))
+            .group_by(Lead.owner)
+        )
         self.load = Counter({r["owner"]: r["n"] for r in rows})
 
     def _candidates(self, rule: dict, exclude: int | None) -> list[int]:
         if rule["target_user"] is not None:
             ids = [rule["target_user"]] if rule["target_user"] in self.people else []
         elif rule["target_team"] is not None:
-            ids = [p["id"] for p in self.people.values()
-                   if p["team"] == rule["target_team"] and p["role"] in HOLDER_ROLES]  # fmt: skip
+            ids = [
+                p["id"] for p in self.people.values() if p["team"] == rule["target_team"] and p["role"] in HOLDER_ROLES
+            ]
         else:
             ids = [p["id"] for p in self.people.values() if p["role"] == "advisor"]
         out = []
@@ -105,18 +108,31 @@ class Distributor:
             return None
         owner, rule = chosen
         async with UnitOfWork() as uow:
-            moved = await pool.record_move(uow, lead["id"], action="distribute", old_owner=None, new_owner=owner,
-                                           actor_id=None, clock=self.clock, reason=f"rule:{rule['id']}")  # fmt: skip
+            moved = await pool.record_move(
+                uow,
+                lead["id"],
+                action="distribute",
+                old_owner=None,
+                new_owner=owner,
+                actor_id=None,
+                clock=self.clock,
+                reason=f"rule:{rule['id']}",
+            )
             if not moved:
                 return None
             if rule["method"] == "round_robin":
                 await LeadDistributionRule.update({LeadDistributionRule.last_user: owner}).where(
                     LeadDistributionRule.id == rule["id"]
                 )
-            await notify(uow, [owner], kind="lead_assigned", link=f"/leads/{lead['id']}",
-                         title=school_text(N_("A lead was assigned to you: %(name)s"), name=lead["student_name"]),
-                         body=school_text(N_("Distributed from the public pool. Please contact the family soon.")),
-                         dedupe_prefix=f"lead_assigned:{lead['id']}:{lead['version']}")  # fmt: skip
+            await notify(
+                uow,
+                [owner],
+                kind="lead_assigned",
+                link=f"/leads/{lead['id']}",
+                title=school_text(N_("A lead was assigned to you: %(name)s"), name=lead["student_name"]),
+                body=school_text(N_("Distributed from the public pool. Please contact the family soon.")),
+                dedupe_prefix=f"lead_assigned:{lead['id']}:{lead['version']}",
+            )
         rule["last_user"] = owner
         self.load[owner] += 1
         self.assigned.append((lead["id"], owner, rule["id"]))
@@ -134,13 +150,17 @@ async def distributor(clock: Clock = system_clock) -> Distributor | None:
 
 async def _pool_leads(ids: list[int]) -> list[dict]:
     # Every column: rules may read fields the leads table grows (course interests).
-    return await Lead.select().where(Lead.id.is_in(ids) & Lead.owner.is_null() & Lead.deleted_at.is_null()).order_by(
-        Lead.id
-    ).output(load_json=True)  # fmt: skip
+    return (
+        await Lead.select()
+        .where(Lead.id.is_in(ids) & Lead.owner.is_null() & Lead.deleted_at.is_null())
+        .order_by(Lead.id)
+        .output(load_json=True)
+    )
 
 
-async def distribute_leads(ids: list[int], returned_from: dict[int, int] | None = None,
-                           clock: Clock = system_clock) -> list[tuple[int, int, int]]:  # fmt: skip
+async def distribute_leads(
+    ids: list[int], returned_from: dict[int, int] | None = None, clock: Clock = system_clock
+) -> list[tuple[int, int, int]]:
     """Hand these pool leads out by the rules; `returned_from` maps a lead to the person it came back
     from. Returns [(lead, owner, rule)] for the leads that moved. Safe to run twice."""
     worker = await distributor(clock)
@@ -148,7 +168,7 @@ async def distribute_leads(ids: list[int], returned_from: dict[int, int] | None 
         return []
     returned_from = returned_from or {}
     for start in range(0, len(ids), BATCH):
-        for lead in await _pool_leads(sorted(set(ids))[start:start + BATCH]):
+        for lead in await _pool_leads(sorted(set(ids))[start : start + BATCH]):
             await worker.distribute(lead, returned_from.get(lead["id"]))
     return worker.assigned
 

@@ -15,7 +15,7 @@ A follow-up moves the basis: the old notice no longer applies and a new countdow
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from piccolo.query.functions.aggregate import Max
 
@@ -39,7 +39,7 @@ REASONS = {"no_follow_up": N_("No follow-up for %(days)s days"), "not_converted"
 
 
 def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _key(value: datetime) -> str:
@@ -49,9 +49,11 @@ def _key(value: datetime) -> str:
 async def owned_since(leads: list[dict]) -> dict[int, datetime]:
     """When each lead's current owner got it: its last audit entry that changed the owner."""
     since = {lead["id"]: _utc(lead["created_at"]) for lead in leads}
-    entries = await AuditEntry.select(AuditEntry.entity_id, AuditEntry.at, AuditEntry.changes).where(
-        (AuditEntry.entity_type == "lead") & AuditEntry.entity_id.is_in(list(since))
-    ).output(load_json=True)  # fmt: skip
+    entries = (
+        await AuditEntry.select(AuditEntry.entity_id, AuditEntry.at, AuditEntry.changes)
+        .where((AuditEntry.entity_type == "lead") & AuditEntry.entity_id.is_in(list(since)))
+        .output(load_json=True)
+    )
     for entry in entries:
         if "owner" in (entry["changes"] or {}):
             since[entry["entity_id"]] = max(since[entry["entity_id"]], _utc(entry["at"]))
@@ -59,11 +61,16 @@ async def owned_since(leads: list[dict]) -> dict[int, datetime]:
 
 
 async def last_follow_ups(ids: list[int]) -> dict[int, datetime]:
-    rows = await FollowUp.select(FollowUp.lead, Max(FollowUp.created_at).as_alias("last")).where(
-        FollowUp.lead.is_in(ids)
-    ).group_by(FollowUp.lead)  # fmt: skip
-    return {r["lead"]: _utc(r["last"] if isinstance(r["last"], datetime) else datetime.fromisoformat(r["last"]))
-            for r in rows if r["last"]}  # fmt: skip
+    rows = (
+        await FollowUp.select(FollowUp.lead, Max(FollowUp.created_at).as_alias("last"))
+        .where(FollowUp.lead.is_in(ids))
+        .group_by(FollowUp.lead)
+    )
+    return {
+        r["lead"]: _utc(r["last"] if isinstance(r["last"], datetime) else datetime.fromisoformat(r["last"]))
+        for r in rows
+        if r["last"]
+    }
 
 
 def countdown(settings: pool_settings.PoolSettings, since: datetime, last: datetime | None):
@@ -89,8 +96,10 @@ class Reclaimer:
     async def run_batch(self, leads: list[dict]) -> None:
         ids = [lead["id"] for lead in leads]
         since, last = await owned_since(leads), await last_follow_ups(ids)
-        notices = {(n["lead"], n["owner"], n["rule"], n["basis"]): n for n in await LeadPoolNotice.select().where(
-            LeadPoolNotice.lead.is_in(ids))}  # fmt: skip
+        notices = {
+            (n["lead"], n["owner"], n["rule"], n["basis"]): n
+            for n in await LeadPoolNotice.select().where(LeadPoolNotice.lead.is_in(ids))
+        }
         for lead in leads:
             plan = countdown(self.settings, since[lead["id"]], last.get(lead["id"]))
             if plan is None or self.now < plan[2] - NOTICE_AHEAD:
@@ -105,17 +114,36 @@ class Reclaimer:
     async def _notice(self, lead: dict, rule: str, basis: datetime, due: datetime) -> None:
         due = max(due, self.now + NOTICE_AHEAD)
         async with UnitOfWork() as uow:
-            won = await LeadPoolNotice.insert(LeadPoolNotice(
-                lead=lead["id"], owner=lead["owner"], rule=rule, basis=_key(basis), due_at=due, created_at=self.now,
-            )).on_conflict(action="DO NOTHING").returning(LeadPoolNotice.id)  # fmt: skip
+            won = (
+                await LeadPoolNotice.insert(
+                    LeadPoolNotice(
+                        lead=lead["id"],
+                        owner=lead["owner"],
+                        rule=rule,
+                        basis=_key(basis),
+                        due_at=due,
+                        created_at=self.now,
+                    )
+                )
+                .on_conflict(action="DO NOTHING")
+                .returning(LeadPoolNotice.id)
+            )
             if not won:
                 return
             reason = school_text(REASONS[rule], days=self._days(rule))
             keep = N_("Record a follow-up to keep it.") if rule == "no_follow_up" else N_("Sign it to keep it.")
-            await notify(uow, [lead["owner"]], kind="lead_reclaim_notice", link=f"/leads/{lead['id']}",
-                         title=school_text(N_("“%(name)s” returns to the public pool on %(when)s"),
-                                           name=lead["student_name"], when=_localtime(due)),
-                         body=f"{reason}. {school_text(keep)}")  # fmt: skip
+            await notify(
+                uow,
+                [lead["owner"]],
+                kind="lead_reclaim_notice",
+                link=f"/leads/{lead['id']}",
+                title=school_text(
+                    N_("“%(name)s” returns to the public pool on %(when)s"),
+                    name=lead["student_name"],
+                    when=_localtime(due),
+                ),
+                body=f"{reason}. {school_text(keep)}",
+            )
         self.counts["notice"] += 1
 
     async def _reclaim(self, lead: dict, rule: str, basis: datetime) -> None:
@@ -124,14 +152,27 @@ class Reclaimer:
                 latest = (await last_follow_ups([lead["id"]])).get(lead["id"])
                 if latest and latest > basis:
                     return
-            moved = await pool.record_move(uow, lead["id"], action="reclaim", old_owner=lead["owner"], new_owner=None,
-                                           actor_id=None, clock=self.clock, reason=rule)  # fmt: skip
+            moved = await pool.record_move(
+                uow,
+                lead["id"],
+                action="reclaim",
+                old_owner=lead["owner"],
+                new_owner=None,
+                actor_id=None,
+                clock=self.clock,
+                reason=rule,
+            )
             if not moved:
                 return
-            await notify(uow, [lead["owner"]], kind="lead_reclaimed", link=f"/leads/{lead['id']}",
-                         title=school_text(N_("“%(name)s” returned to the public pool"), name=lead["student_name"]),
-                         body=school_text(REASONS[rule], days=self._days(rule)),
-                         dedupe_prefix=f"lead_reclaimed:{lead['id']}:{_key(basis)}")  # fmt: skip
+            await notify(
+                uow,
+                [lead["owner"]],
+                kind="lead_reclaimed",
+                link=f"/leads/{lead['id']}",
+                title=school_text(N_("“%(name)s” returned to the public pool"), name=lead["student_name"]),
+                body=school_text(REASONS[rule], days=self._days(rule)),
+                dedupe_prefix=f"lead_reclaimed:{lead['id']}:{_key(basis)}",
+            )
         self.returned[lead["id"]] = lead["owner"]
         self.counts["reclaim"] += 1
 
@@ -148,10 +189,18 @@ async def reclaim_leads(clock: Clock = system_clock) -> Counter:
     born_before = worker.now + NOTICE_AHEAD - timedelta(days=shortest)
     after = 0
     while True:
-        leads = await Lead.select(Lead.id, Lead.owner, Lead.student_name, Lead.created_at).where(
-            Lead.owner.is_not_null() & Lead.deleted_at.is_null() & (Lead.status != "won")
-            & (Lead.created_at <= born_before) & (Lead.id > after)
-        ).order_by(Lead.id).limit(BATCH)  # fmt: skip
+        leads = (
+            await Lead.select(Lead.id, Lead.owner, Lead.student_name, Lead.created_at)
+            .where(
+                Lead.owner.is_not_null()
+                & Lead.deleted_at.is_null()
+                & (Lead.status != "won")
+                & (Lead.created_at <= born_before)
+                & (Lead.id > after)
+            )
+            .order_by(Lead.id)
+            .limit(BATCH)
+        )
         if not leads:
             break
         after = leads[-1]["id"]

@@ -26,21 +26,32 @@ from tables.accounts.tables import User
 from tables.leads.tables import Lead
 
 POOL_COLUMNS = (
-    Lead.id, Lead.student_name, Lead.guardian_name, Lead.phone, Lead.status, Lead.source, Lead.city,
-    Lead.district, Lead.grade, Lead.created_at, Lead.updated_at,
-)  # fmt: skip
+    Lead.id,
+    Lead.student_name,
+    Lead.guardian_name,
+    Lead.phone,
+    Lead.status,
+    Lead.source,
+    Lead.city,
+    Lead.district,
+    Lead.grade,
+    Lead.created_at,
+    Lead.updated_at,
+)
 # Leads that count against a person's limit: every private lead not yet signed.
 COUNTED = ("won",)
-EVENTS = {"claim": "lead.claimed", "release": "lead.released", "reclaim": "lead.reclaimed",
-          "distribute": "lead.distributed"}  # fmt: skip
+EVENTS = {
+    "claim": "lead.claimed",
+    "release": "lead.released",
+    "reclaim": "lead.reclaimed",
+    "distribute": "lead.distributed",
+}
 
 
 @dataclass(frozen=True)
 class PoolFilter:
     q: str = ""
     city: str = ""
-
-
 
 
 def _pool_where(filters: PoolFilter):
@@ -81,9 +92,18 @@ async def quota(user: CurrentUser) -> dict:
 
 
 async def record_move(
-    uow: UnitOfWork, lead_id: int, *, action: str, old_owner: int | None, new_owner: int | None,
-    actor_id: int | None, clock: Clock = system_clock, reason: str = "", ip: str = "", version: int | None = None,
-) -> bool:  # fmt: skip
+    uow: UnitOfWork,
+    lead_id: int,
+    *,
+    action: str,
+    old_owner: int | None,
+    new_owner: int | None,
+    actor_id: int | None,
+    clock: Clock = system_clock,
+    reason: str = "",
+    ip: str = "",
+    version: int | None = None,
+) -> bool:
     """Move a lead from `old_owner` (None: the pool) to `new_owner`, only if it still has that owner
     (and `version`, when given) and is not deleted. Returns whether this call moved it; a False
     means someone else was first."""
@@ -91,18 +111,24 @@ async def record_move(
     if version is not None:
         where &= Lead.version == version
     where &= Lead.owner.is_null() if old_owner is None else (Lead.owner == old_owner)
-    moved = await Lead.update(
-        {Lead.owner: new_owner, Lead.version: Lead.version + 1, Lead.updated_at: clock.now()}
-    ).where(where).returning(Lead.id)  # fmt: skip
+    moved = (
+        await Lead.update({Lead.owner: new_owner, Lead.version: Lead.version + 1, Lead.updated_at: clock.now()})
+        .where(where)
+        .returning(Lead.id)
+    )
     if not moved:
         return False
     changes: dict[str, list] = {"owner": [old_owner, new_owner]}
     if reason:
         changes["reason"] = [None, reason]
-    await audit.record(actor_id=actor_id, action=action, entity_type="lead", entity_id=lead_id, changes=changes,
-                       ip=ip)  # fmt: skip
-    uow.emit(Event(EVENTS[action], {"id": lead_id, "owner": new_owner, "old_owner": old_owner, "reason": reason},
-                   audience=of_lead(lead_id, old_owner=old_owner, had_owner=True)))  # fmt: skip
+    await audit.record(actor_id=actor_id, action=action, entity_type="lead", entity_id=lead_id, changes=changes, ip=ip)
+    uow.emit(
+        Event(
+            EVENTS[action],
+            {"id": lead_id, "owner": new_owner, "old_owner": old_owner, "reason": reason},
+            audience=of_lead(lead_id, old_owner=old_owner, had_owner=True),
+        )
+    )
     return True
 
 
@@ -130,16 +156,40 @@ async def check_claim(user: CurrentUser, lead: dict | None) -> int | None:
     return limit
 
 
-async def take(uow: UnitOfWork, user: CurrentUser, lead_id: int, limit: int | None, *, ip: str = "",
-               clock: Clock = system_clock, version: int | None = None) -> bool:  # fmt: skip
+async def take(
+    uow: UnitOfWork,
+    user: CurrentUser,
+    lead_id: int,
+    limit: int | None,
+    *,
+    ip: str = "",
+    clock: Clock = system_clock,
+    version: int | None = None,
+) -> bool:
     """Move a pool lead to `user` within their limit, in the caller's unit of work; False when
     someone else was first (or the lead left the pool)."""
     await _lock_holder(user.id)
     if limit is not None and await held_count(user.id) >= limit:
-        raise Conflict(gettext(N_("You already hold %(limit)s private leads, the limit for your role. Release "
-                                  "or convert some before claiming more."), limit=limit))  # fmt: skip
-    return await record_move(uow, lead_id, action="claim", old_owner=None, new_owner=user.id, actor_id=user.id,
-                             clock=clock, ip=ip, version=version)  # fmt: skip
+        raise Conflict(
+            gettext(
+                N_(
+                    "You already hold %(limit)s private leads, the limit for your role. Release "
+                    "or convert some before claiming more."
+                ),
+                limit=limit,
+            )
+        )
+    return await record_move(
+        uow,
+        lead_id,
+        action="claim",
+        old_owner=None,
+        new_owner=user.id,
+        actor_id=user.id,
+        clock=clock,
+        ip=ip,
+        version=version,
+    )
 
 
 async def claim(user: CurrentUser, lead_id: int, *, ip: str = "", clock: Clock = system_clock) -> dict:
@@ -174,19 +224,39 @@ async def check_release(user: CurrentUser, lead: dict | None) -> None:
         raise Forbidden(N_("Only the owner or their supervisor can release this lead."))
 
 
-async def give_back(uow: UnitOfWork, user: CurrentUser, lead_id: int, owner: int, *, reason: str = "", ip: str = "",
-                    clock: Clock = system_clock, version: int | None = None) -> bool:  # fmt: skip
+async def give_back(
+    uow: UnitOfWork,
+    user: CurrentUser,
+    lead_id: int,
+    owner: int,
+    *,
+    reason: str = "",
+    ip: str = "",
+    clock: Clock = system_clock,
+    version: int | None = None,
+) -> bool:
     """Put `owner`'s lead back into the pool in the caller's unit of work; False when it changed hands."""
-    if not await record_move(uow, lead_id, action="release", old_owner=owner, new_owner=None, actor_id=user.id,
-                             clock=clock, reason=(reason or "").strip()[:200], ip=ip, version=version):  # fmt: skip
+    if not await record_move(
+        uow,
+        lead_id,
+        action="release",
+        old_owner=owner,
+        new_owner=None,
+        actor_id=user.id,
+        clock=clock,
+        reason=(reason or "").strip()[:200],
+        ip=ip,
+        version=version,
+    ):
         return False
     # Returned leads meet the distribution rules, never the person who let them go.
     uow.enqueue("distribute_pool_leads", [lead_id], {str(lead_id): owner})
     return True
 
 
-async def release(user: CurrentUser, lead_id: int, *, reason: str = "", ip: str = "",
-                  clock: Clock = system_clock) -> dict:  # fmt: skip
+async def release(
+    user: CurrentUser, lead_id: int, *, reason: str = "", ip: str = "", clock: Clock = system_clock
+) -> dict:
     lead = await Lead.select(Lead.id, Lead.owner, Lead.deleted_at).where(Lead.id == lead_id).first()
     await check_release(user, lead)
     async with UnitOfWork() as uow:

@@ -58,8 +58,9 @@ async def load() -> PoolSettings:
     if row is None:
         row = await _create_default()
     limits = {**DEFAULT_LIMITS, **{k: v for k, v in (row["claim_limits"] or {}).items() if k in LIMITED_ROLES}}
-    return PoolSettings(limits, row["no_follow_up_days"], row["not_converted_days"], row["distributed_upto"],
-                        row["version"])  # fmt: skip
+    return PoolSettings(
+        limits, row["no_follow_up_days"], row["not_converted_days"], row["distributed_upto"], row["version"]
+    )
 
 
 async def _create_default() -> dict:
@@ -94,11 +95,16 @@ async def save(actor: CurrentUser, values: dict, *, version: int | None = None) 
     require_admin(actor)
     before = await load()
     errors: list[FieldError] = []
-    limits = {role: _whole(values, f"limit_{role}", errors, blank_is_none=True) for role in LIMITED_ROLES
-              if f"limit_{role}" in values}  # fmt: skip
+    limits = {
+        role: _whole(values, f"limit_{role}", errors, blank_is_none=True)
+        for role in LIMITED_ROLES
+        if f"limit_{role}" in values
+    }
     limits = {**before.claim_limits, **limits}
-    days = {name: _whole(values, name, errors) if name in values else getattr(before, name)
-            for name in ("no_follow_up_days", "not_converted_days")}  # fmt: skip
+    days = {
+        name: _whole(values, name, errors) if name in values else getattr(before, name)
+        for name in ("no_follow_up_days", "not_converted_days")
+    }
     if errors:
         raise ValidationFailed(errors)
     after = {"claim_limits": limits, **days}
@@ -109,15 +115,27 @@ async def save(actor: CurrentUser, values: dict, *, version: int | None = None) 
         where = LeadPoolSetting.key == KEY
         if version is not None:
             where &= LeadPoolSetting.version == version
-        updated = await LeadPoolSetting.update({
-            LeadPoolSetting.claim_limits: limits, LeadPoolSetting.no_follow_up_days: days["no_follow_up_days"],
-            LeadPoolSetting.not_converted_days: days["not_converted_days"],
-            LeadPoolSetting.version: LeadPoolSetting.version + 1,
-        }).where(where).returning(LeadPoolSetting.id)  # fmt: skip
+        updated = (
+            await LeadPoolSetting.update(
+                {
+                    LeadPoolSetting.claim_limits: limits,
+                    LeadPoolSetting.no_follow_up_days: days["no_follow_up_days"],
+                    LeadPoolSetting.not_converted_days: days["not_converted_days"],
+                    LeadPoolSetting.version: LeadPoolSetting.version + 1,
+                }
+            )
+            .where(where)
+            .returning(LeadPoolSetting.id)
+        )
         if not updated:
             raise Conflict(N_("Someone else changed these settings after you opened them. Reload and try again."))
-        await audit.record(actor_id=actor.id, action="update", entity_type="lead_pool_setting",
-                           entity_id=updated[0]["id"], changes=changes)  # fmt: skip
+        await audit.record(
+            actor_id=actor.id,
+            action="update",
+            entity_type="lead_pool_setting",
+            entity_id=updated[0]["id"],
+            changes=changes,
+        )
         uow.emit(Event("lead_pool.settings_changed", {"fields": sorted(changes)}, audience=ADMINS))
     return await load()
 
@@ -126,10 +144,15 @@ async def save(actor: CurrentUser, values: dict, *, version: int | None = None) 
 
 
 async def rules(active_only: bool = False) -> list[dict]:
-    query = LeadDistributionRule.select(
-        *LeadDistributionRule.all_columns(), LeadDistributionRule.target_user.display_name.as_alias("user_name"),
-        LeadDistributionRule.target_team.name.as_alias("team_name"),
-    ).order_by(LeadDistributionRule.position).order_by(LeadDistributionRule.id)  # fmt: skip
+    query = (
+        LeadDistributionRule.select(
+            *LeadDistributionRule.all_columns(),
+            LeadDistributionRule.target_user.display_name.as_alias("user_name"),
+            LeadDistributionRule.target_team.name.as_alias("team_name"),
+        )
+        .order_by(LeadDistributionRule.position)
+        .order_by(LeadDistributionRule.id)
+    )
     if active_only:
         query = query.where(LeadDistributionRule.is_active.eq(True))
     return await query
@@ -147,10 +170,17 @@ def _reference(values: dict, name: str, errors: list[FieldError]) -> int | None:
 
 async def _clean_rule(values: dict) -> dict:
     errors: list[FieldError] = []
-    text = {k: (values.get(k) or "").strip() if isinstance(values.get(k) or "", str) else "" for k in
-            ("match", "city", "district", "course", "method")}  # fmt: skip
-    out = {"match": text["match"] or "any", "method": text["method"] or "least_load",
-           "city": text["city"][:50], "district": text["district"][:50], "course": text["course"][:60]}  # fmt: skip
+    text = {
+        k: (values.get(k) or "").strip() if isinstance(values.get(k) or "", str) else ""
+        for k in ("match", "city", "district", "course", "method")
+    }
+    out = {
+        "match": text["match"] or "any",
+        "method": text["method"] or "least_load",
+        "city": text["city"][:50],
+        "district": text["district"][:50],
+        "course": text["course"][:60],
+    }
     if out["match"] not in MATCHES:
         errors.append(FieldError("match", N_("Choose one of the listed options.")))
     if out["method"] not in METHODS:
@@ -184,8 +214,13 @@ async def add_rule(actor: CurrentUser, values: dict) -> dict:
             LeadDistributionRule.id
         )
         rule_id = rows[0]["id"]
-        await audit.record(actor_id=actor.id, action="create", entity_type="lead_distribution_rule",
-                           entity_id=rule_id, changes=audit.snapshot(data, RULE_FIELDS))  # fmt: skip
+        await audit.record(
+            actor_id=actor.id,
+            action="create",
+            entity_type="lead_distribution_rule",
+            entity_id=rule_id,
+            changes=audit.snapshot(data, RULE_FIELDS),
+        )
         uow.emit(Event("lead_pool.rule_added", {"id": rule_id}, audience=ADMINS))
     return {"id": rule_id, "position": position, **data}
 
@@ -202,8 +237,13 @@ async def delete_rule(actor: CurrentUser, rule_id: int) -> None:
     rule = await _existing_rule(rule_id)
     async with UnitOfWork() as uow:
         await LeadDistributionRule.delete().where(LeadDistributionRule.id == rule_id)
-        await audit.record(actor_id=actor.id, action="delete", entity_type="lead_distribution_rule",
-                           entity_id=rule_id, changes={k: [rule[k], None] for k in RULE_FIELDS})  # fmt: skip
+        await audit.record(
+            actor_id=actor.id,
+            action="delete",
+            entity_type="lead_distribution_rule",
+            entity_id=rule_id,
+            changes={k: [rule[k], None] for k in RULE_FIELDS},
+        )
         uow.emit(Event("lead_pool.rule_deleted", {"id": rule_id}, audience=ADMINS))
 
 
@@ -224,15 +264,22 @@ async def move_rule(actor: CurrentUser, rule_id: int, direction: str) -> None:
             await LeadDistributionRule.update({LeadDistributionRule.position: position}).where(
                 LeadDistributionRule.id == rid
             )
-        await audit.record(actor_id=actor.id, action="move", entity_type="lead_distribution_rule", entity_id=rule_id,
-                           changes={"position": [at + 1, other + 1]})  # fmt: skip
+        await audit.record(
+            actor_id=actor.id,
+            action="move",
+            entity_type="lead_distribution_rule",
+            entity_id=rule_id,
+            changes={"position": [at + 1, other + 1]},
+        )
         uow.emit(Event("lead_pool.rules_reordered", {"ids": ordered}, audience=ADMINS))
 
 
 async def people_for_rules() -> dict:
     """Choices for the rule form: active people who work with leads, and teams."""
-    people = await User.select(User.id, User.display_name, User.role).where(
-        User.is_active.eq(True) & User.role.is_in(list(policy.LEAD_ROLES))
-    ).order_by(User.display_name)  # fmt: skip
+    people = (
+        await User.select(User.id, User.display_name, User.role)
+        .where(User.is_active.eq(True) & User.role.is_in(list(policy.LEAD_ROLES)))
+        .order_by(User.display_name)
+    )
     teams = await Team.select(Team.id, Team.name).order_by(Team.name)
     return {"people": people, "teams": teams}

@@ -26,15 +26,30 @@ async def _describe(user: CurrentUser, rows: list[dict]) -> None:
         row["title"] = row["student_name"]
         row["subtitle"] = " · ".join(x for x in (row["guardian_name"], shown["phone"]) if x)
         if row["merged_into"] is not None:
-            row["note"] = gettext(N_("Merged into “%(name)s” (#%(id)s)"), name=row["survivor_name"] or "",
-                                  id=row["merged_into"])  # fmt: skip
+            row["note"] = gettext(
+                N_("Merged into “%(name)s” (#%(id)s)"), name=row["survivor_name"] or "", id=row["merged_into"]
+            )
             row["restore_label"] = N_("Undo merge")
 
 
-register(RecycleKind(
-    name="lead", label=N_("Lead"), table=Lead,
-    columns=(Lead.student_name, Lead.guardian_name, Lead.phone, Lead.owner, Lead.merged_into,
-             Lead.merged_into.student_name.as_alias("survivor_name")),
-    search=_search, visible=_visible, describe=_describe, restore=services.restore_lead, url=lambda i: f"/leads/{i}",
-    delete_actions=("delete", "merge"),
-))  # fmt: skip
+register(
+    RecycleKind(
+        name="lead",
+        label=N_("Lead"),
+        table=Lead,
+        columns=(
+            Lead.student_name,
+            Lead.guardian_name,
+            Lead.phone,
+            Lead.owner,
+            Lead.merged_into,
+            Lead.merged_into.student_name.as_alias("survivor_name"),
+        ),
+        search=_search,
+        visible=_visible,
+        describe=_describe,
+        restore=services.restore_lead,
+        url=lambda i: f"/leads/{i}",
+        delete_actions=("delete", "merge"),
+    )
+)

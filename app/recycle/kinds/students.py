@@ -40,13 +40,25 @@ async def _describe(user: CurrentUser, rows: list[dict]) -> None:
 
 async def _check_purge(student_id: int) -> None:
     if await Enrollment.exists().where(Enrollment.student == student_id):
-        raise Conflict(N_("This student still has enrolments, which are kept as teaching and payment records. "
-                          "Withdraw them first."))  # fmt: skip
+        raise Conflict(
+            N_(
+                "This student still has enrolments, which are kept as teaching and payment records. "
+                "Withdraw them first."
+            )
+        )
 
 
-register(RecycleKind(
-    name="student", label=N_("Student"), table=Student,
-    columns=(Student.name, Student.guardian_name, Student.guardian_phone, Student.advisor, Student.class_teacher),
-    search=_search, visible=_visible, describe=_describe, restore=restore_student,
-    url=lambda i: f"/students/{i}", check_purge=_check_purge,
-))  # fmt: skip
+register(
+    RecycleKind(
+        name="student",
+        label=N_("Student"),
+        table=Student,
+        columns=(Student.name, Student.guardian_name, Student.guardian_phone, Student.advisor, Student.class_teacher),
+        search=_search,
+        visible=_visible,
+        describe=_describe,
+        restore=restore_student,
+        url=lambda i: f"/students/{i}",
+        check_purge=_check_purge,
+    )
+)

@@ -34,9 +34,12 @@ async def _restore(user: CurrentUser, ticket_id: int, ip: str) -> None:
 
 
 async def _before_purge(uow, ticket_id: int) -> None:
-    names = [r["stored_name"] for r in
-             await TicketAttachment.select(TicketAttachment.stored_name).where(TicketAttachment.ticket == ticket_id)]  # fmt: skip
+    names = [
+        r["stored_name"]
+        for r in await TicketAttachment.select(TicketAttachment.stored_name).where(TicketAttachment.ticket == ticket_id)
+    ]
     if names:
+
         async def remove_files() -> None:
             for name in names:
                 await asyncio.to_thread(attachments.path_of(name).unlink, missing_ok=True)
@@ -44,9 +47,17 @@ async def _before_purge(uow, ticket_id: int) -> None:
         uow.after_commit(remove_files)
 
 
-register(RecycleKind(
-    name="ticket", label=N_("Ticket"), table=Ticket,
-    columns=(Ticket.number, Ticket.title, Ticket.campus, Ticket.ticket_type.name.as_alias("type_name")),
-    search=_search, visible=_visible, describe=_describe, restore=_restore, url=lambda i: f"/tickets/{i}",
-    before_purge=_before_purge,
-))  # fmt: skip
+register(
+    RecycleKind(
+        name="ticket",
+        label=N_("Ticket"),
+        table=Ticket,
+        columns=(Ticket.number, Ticket.title, Ticket.campus, Ticket.ticket_type.name.as_alias("type_name")),
+        search=_search,
+        visible=_visible,
+        describe=_describe,
+        restore=_restore,
+        url=lambda i: f"/tickets/{i}",
+        before_purge=_before_purge,
+    )
+)

@@ -22,10 +22,19 @@ from app.students.conversion import services as conversion
 _ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
 
 
-async def _confirm_page(request: Request, user: CurrentUser, lead_id: int, status_code: int = 200, problem: str = "") -> Response:
+async def _confirm_page(
+    request: Request, user: CurrentUser, lead_id: int, status_code: int = 200, problem: str = ""
+) -> Response:
     plan = await conversion.plan_conversion(user, lead_id)
-    return await page(request, "leads/convert.html", status_code=status_code, plan=plan, lead=plan.lead,
-                      problem=problem, statuses=services.STATUSES)  # fmt: skip
+    return await page(
+        request,
+        "leads/convert.html",
+        status_code=status_code,
+        plan=plan,
+        lead=plan.lead,
+        problem=problem,
+        statuses=services.STATUSES,
+    )
 
 
 class LeadConversionController(Controller):
@@ -84,7 +93,9 @@ class LeadConversionApi(Controller):
     tags = ["leads"]
 
     @post("/{lead_id:int}/convert", status_code=201, responses=ERRORS)
-    async def convert(self, request: Request, user: AuthUser, lead_id: FromPath[int], data: JSONBody[ConvertIn | None] = None) -> Converted:
+    async def convert(
+        self, request: Request, user: AuthUser, lead_id: FromPath[int], data: JSONBody[ConvertIn | None] = None
+    ) -> Converted:
         """Convert the lead to a student: 201 `{"student_id", "lead_id", "linked", "ticket_ids"}`.
 
         Optional body: `version` (or `If-Match: W/"<version>"`; stale: 409), `student_id` to link to an
@@ -94,7 +105,7 @@ class LeadConversionApi(Controller):
         """
         body = data or ConvertIn()
         values = {"allow_duplicate": body.allow_duplicate, "student_id": body.student_id}
-        result = await conversion.convert_lead(user, lead_id, values, _version(request, body.version),
-                                               ip=client_ip(request))  # fmt: skip
+        result = await conversion.convert_lead(
+            user, lead_id, values, _version(request, body.version), ip=client_ip(request)
+        )
         return Converted(result.student_id, result.lead_id, result.linked, list(result.ticket_ids))
-

@@ -37,22 +37,44 @@ class TicketApi(Controller):
 
     @get("/", responses=ERRORS)
     async def list_tickets(
-        self, user: AuthUser, status: FromQuery[list[str] | None] = None, type: FromQuery[str] = "",
-        priority: FromQuery[str] = "", assignee: FromQuery[str] = "", campus: FromQuery[str] = "",
-        tag: FromQuery[str] = "", q: FromQuery[str] = "", overdue: FromQuery[str] = "",
-        created_from: FromQuery[str] = "", created_to: FromQuery[str] = "",
-        limit: FromQuery[str | None] = None, offset: FromQuery[str | None] = None,
-    ) -> schema.TicketPage:  # fmt: skip
+        self,
+        user: AuthUser,
+        status: FromQuery[list[str] | None] = None,
+        type: FromQuery[str] = "",
+        priority: FromQuery[str] = "",
+        assignee: FromQuery[str] = "",
+        campus: FromQuery[str] = "",
+        tag: FromQuery[str] = "",
+        q: FromQuery[str] = "",
+        overdue: FromQuery[str] = "",
+        created_from: FromQuery[str] = "",
+        created_to: FromQuery[str] = "",
+        limit: FromQuery[str | None] = None,
+        offset: FromQuery[str | None] = None,
+    ) -> schema.TicketPage:
         """Tickets the caller may see, newest first. `status` may repeat or be comma-separated;
         `assignee` is `me`, `none` or a user id."""
         type_exists = bool(type) and await TicketType.exists().where(TicketType.code == type)
         filters = schema.filters_from(
-            status=status or [], type_code=type, priority=priority, assignee=assignee, campus=campus, tag=tag, q=q,
-            overdue=overdue, created_from=created_from, created_to=created_to, type_exists=type_exists,
-        )  # fmt: skip
+            status=status or [],
+            type_code=type,
+            priority=priority,
+            assignee=assignee,
+            campus=campus,
+            tag=tag,
+            q=q,
+            overdue=overdue,
+            created_from=created_from,
+            created_to=created_to,
+            type_exists=type_exists,
+        )
         result = await queries.list_tickets(user, filters, PageRequest.parse(limit, offset))
-        return schema.TicketPage([to(schema.TicketSummary, schema.serialise(t)) for t in result.items], result.total,
-                                 result.limit, result.offset)  # fmt: skip
+        return schema.TicketPage(
+            [to(schema.TicketSummary, schema.serialise(t)) for t in result.items],
+            result.total,
+            result.limit,
+            result.offset,
+        )
 
     @post("/", responses=ERRORS)
     async def create_ticket(self, user: AuthUser, data: JSONBody[schema.TicketIn]) -> Response[schema.TicketOut]:
@@ -98,13 +120,16 @@ class TicketApi(Controller):
     ) -> Response[schema.ActivityOut]:
         """A reply to the requester (`public: true`) or an internal note (the default)."""
         written = await services.add_message(user, ticket_id, data.body, public=data.public)
-        return Response(to(schema.ActivityOut, schema.serialise_activity(written.activity)), status_code=201,
-                        headers=schema.etag(written))  # fmt: skip
+        return Response(
+            to(schema.ActivityOut, schema.serialise_activity(written.activity)),
+            status_code=201,
+            headers=schema.etag(written),
+        )
 
     @get("/{ticket_id:int}/timeline", responses=ERRORS)
     async def timeline(self, user: AuthUser, ticket_id: FromPath[int]) -> schema.Timeline:
         """Every reply, note and change, oldest first."""
         await services.get_ticket(user, ticket_id)
-        return schema.Timeline([to(schema.ActivityOut, schema.serialise_activity(a)) for a in await queries.timeline(ticket_id)])
-
-
+        return schema.Timeline(
+            [to(schema.ActivityOut, schema.serialise_activity(a)) for a in await queries.timeline(ticket_id)]
+        )

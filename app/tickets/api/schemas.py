@@ -48,17 +48,17 @@ class TicketPatch(msgspec.Struct, forbid_unknown_fields=True):
     """PATCH /api/v1/tickets/{id}: only the fields sent change (null clears an id). `version` (or
     `If-Match`): the one you read; stale: 409."""
 
-    title: str | None | UnsetType = UNSET
-    description: str | None | UnsetType = UNSET
-    priority: str | None | UnsetType = UNSET
-    status: str | None | UnsetType = UNSET
+    title: str | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    priority: str | UnsetType | None = UNSET
+    status: str | UnsetType | None = UNSET
     fields: dict[str, Any] | UnsetType = UNSET
-    tags: list[str] | str | None | UnsetType = UNSET
-    assignee_id: DbInt | None | UnsetType = UNSET
-    student_id: DbInt | None | UnsetType = UNSET
-    class_group_id: DbInt | None | UnsetType = UNSET
-    campus_id: DbInt | None | UnsetType = UNSET
-    version: DbInt | None | UnsetType = UNSET
+    tags: list[str] | str | UnsetType | None = UNSET
+    assignee_id: DbInt | UnsetType | None = UNSET
+    student_id: DbInt | UnsetType | None = UNSET
+    class_group_id: DbInt | UnsetType | None = UNSET
+    campus_id: DbInt | UnsetType | None = UNSET
+    version: DbInt | UnsetType | None = UNSET
 
 
 class MessageIn(msgspec.Struct):
@@ -108,8 +108,8 @@ class TicketOut(TicketSummary):
     closed_at: datetime | None
     tracking_url: str | UnsetType = UNSET  # the requester's tracking page, when the ticket has one
     # GET /api/v1/tickets/{id} only: open SLA dues (null when met, paused or without target), any target missed
-    first_response_due: datetime | None | UnsetType = UNSET
-    resolution_due: datetime | None | UnsetType = UNSET
+    first_response_due: datetime | UnsetType | None = UNSET
+    resolution_due: datetime | UnsetType | None = UNSET
     sla_breached: bool | UnsetType = UNSET
 
 
@@ -157,14 +157,31 @@ class Timeline(msgspec.Struct):
     items: list[ActivityOut]
 
 
-TEXT_KEYS = ("type", "title", "description", "priority", "channel", "requester_kind", "requester_name",
-             "requester_phone", "requester_email")  # fmt: skip
+TEXT_KEYS = (
+    "type",
+    "title",
+    "description",
+    "priority",
+    "channel",
+    "requester_kind",
+    "requester_name",
+    "requester_phone",
+    "requester_email",
+)
 # API name -> the service's name, for PATCH.
 PATCH_IDS = {"assignee_id": "assignee", "student_id": "student", "class_group_id": "class_group", "campus_id": "campus"}
 # The service's name -> the API name, for output and error bodies.
-API_NAMES = {"student": "student_id", "class_group": "class_group_id", "campus": "campus_id", "assignee": "assignee_id",
-             "parent": "parent_id", "team": "team_id", "merged_into": "merged_into_id", "created_by": "created_by_id",
-             "ticket_type": "type_id"}  # fmt: skip
+API_NAMES = {
+    "student": "student_id",
+    "class_group": "class_group_id",
+    "campus": "campus_id",
+    "assignee": "assignee_id",
+    "parent": "parent_id",
+    "team": "team_id",
+    "merged_into": "merged_into_id",
+    "created_by": "created_by_id",
+    "ticket_type": "type_id",
+}
 HIDDEN = {"type_fields", "deleted_at", "tracking_token", "type_code", "search_text"}
 ETAG_RE = re.compile(r'^(?:W/)?"?(\d+)"?$')
 
@@ -188,16 +205,31 @@ def etag(ticket: dict) -> dict[str, str]:
 
 
 def serialise_type(row: dict) -> dict:
-    fields = [{k: f.get(k) for k in ("key", "label", "type", "required", "help", "options")}
-              for f in active_fields(row["fields"])]  # fmt: skip
-    return {"code": row["code"], "name": row["name"], "description": row["description"],
-            "default_priority": row["default_priority"], "public_intake": row["public_intake"], "fields": fields}  # fmt: skip
+    fields = [
+        {k: f.get(k) for k in ("key", "label", "type", "required", "help", "options")}
+        for f in active_fields(row["fields"])
+    ]
+    return {
+        "code": row["code"],
+        "name": row["name"],
+        "description": row["description"],
+        "default_priority": row["default_priority"],
+        "public_intake": row["public_intake"],
+        "fields": fields,
+    }
 
 
 def serialise_activity(row: dict) -> dict:
-    return {"id": row["id"], "kind": row["kind"], "body": row["body"], "public": row["is_public"],
-            "changes": row["changes"], "actor_id": row["actor"], "actor_name": row.get("actor_name"),
-            "created_at": row["created_at"]}  # fmt: skip
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "body": row["body"],
+        "public": row["is_public"],
+        "changes": row["changes"],
+        "actor_id": row["actor"],
+        "actor_name": row.get("actor_name"),
+        "created_at": row["created_at"],
+    }
 
 
 def _phone(raw: str | None, errors: list[FieldError]) -> str:
@@ -216,13 +248,23 @@ def draft_from(data: TicketIn) -> Draft:
         raise ValidationFailed(errors)
     text = {k: getattr(data, k) or "" for k in TEXT_KEYS}
     return Draft(
-        type=text["type"], title=text["title"], description=text["description"], priority=text["priority"],
-        channel=text["channel"] or "api", fields=data.fields or {}, tags=data.tags or [],
-        student_id=data.student_id, class_group_id=data.class_group_id, campus_id=data.campus_id,
-        assignee_id=data.assignee_id, parent_id=data.parent_id,
-        requester_kind=text["requester_kind"] or "guardian", requester_name=text["requester_name"],
-        requester_phone=phone, requester_email=text["requester_email"],
-    )  # fmt: skip
+        type=text["type"],
+        title=text["title"],
+        description=text["description"],
+        priority=text["priority"],
+        channel=text["channel"] or "api",
+        fields=data.fields or {},
+        tags=data.tags or [],
+        student_id=data.student_id,
+        class_group_id=data.class_group_id,
+        campus_id=data.campus_id,
+        assignee_id=data.assignee_id,
+        parent_id=data.parent_id,
+        requester_kind=text["requester_kind"] or "guardian",
+        requester_name=text["requester_name"],
+        requester_phone=phone,
+        requester_email=text["requester_email"],
+    )
 
 
 def changes_from(data: TicketPatch) -> tuple[dict, int | None]:
@@ -266,8 +308,20 @@ def _id(raw: str) -> bool:
     return raw.isascii() and raw.isdigit() and int(raw) <= DB_INT_MAX
 
 
-def filters_from(*, status: list[str], type_code: str, priority: str, assignee: str, campus: str, tag: str, q: str,
-                 overdue: str, created_from: str, created_to: str, type_exists: bool) -> TicketFilter:  # fmt: skip
+def filters_from(
+    *,
+    status: list[str],
+    type_code: str,
+    priority: str,
+    assignee: str,
+    campus: str,
+    tag: str,
+    q: str,
+    overdue: str,
+    created_from: str,
+    created_to: str,
+    type_exists: bool,
+) -> TicketFilter:
     """Query string -> TicketFilter; `status` may repeat and each value may be comma-separated."""
     errors: list[FieldError] = []
     statuses = tuple(s.strip() for value in status for s in value.split(",") if s.strip())
@@ -287,7 +341,14 @@ def filters_from(*, status: list[str], type_code: str, priority: str, assignee: 
     if errors:
         raise ValidationFailed(errors)
     return TicketFilter(
-        q=q.strip(), status=statuses, type=type_code, priority=priority, assignee=assignee,
-        campus=int(campus) if campus else None, tag=tag.strip().lstrip("#"), overdue=overdue in ("true", "1"),
-        created_from=start, created_to=end,
-    )  # fmt: skip
+        q=q.strip(),
+        status=statuses,
+        type=type_code,
+        priority=priority,
+        assignee=assignee,
+        campus=int(campus) if campus else None,
+        tag=tag.strip().lstrip("#"),
+        overdue=overdue in ("true", "1"),
+        created_from=start,
+        created_to=end,
+    )

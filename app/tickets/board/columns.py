@@ -11,9 +11,10 @@ board obeys the same state machine, permissions and version checks as every othe
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from piccolo.query.functions.aggregate import Count
@@ -51,7 +52,7 @@ class BoardQuery:
     closed: bool = False
 
     @classmethod
-    def parse(cls, params: Mapping[str, Any]) -> "BoardQuery":
+    def parse(cls, params: Mapping[str, Any]) -> BoardQuery:
         """From URL parameters or a WebSocket message; a value outside the choices is a 422."""
 
         def text(name: str, limit: int) -> str:
@@ -63,23 +64,41 @@ class BoardQuery:
             text("assignee", 12),
             text("campus", 12),
         )
-        errors = [FieldError(name, _CHOOSE) for name, bad in (
-            ("group", group not in GROUPS),
-            ("priority", bool(priority) and priority not in workflow.PRIORITIES),
-            ("assignee", bool(assignee) and assignee not in ("me", "none") and parse_int(assignee) is None),
-            ("campus", bool(campus) and parse_int(campus) is None),
-        ) if bad]  # fmt: skip
+        errors = [
+            FieldError(name, _CHOOSE)
+            for name, bad in (
+                ("group", group not in GROUPS),
+                ("priority", bool(priority) and priority not in workflow.PRIORITIES),
+                ("assignee", bool(assignee) and assignee not in ("me", "none") and parse_int(assignee) is None),
+                ("campus", bool(campus) and parse_int(campus) is None),
+            )
+            if bad
+        ]
         if errors:
             raise ValidationFailed(errors)
-        return cls(group=group, q=text("q", 100), type=text("type", 40), priority=priority, assignee=assignee,
-                   campus=int(campus) if campus else None, tag=text("tag", 40).lstrip("#"),
-                   closed=text("closed", 5).lower() in ("1", "true", "on"))  # fmt: skip
+        return cls(
+            group=group,
+            q=text("q", 100),
+            type=text("type", 40),
+            priority=priority,
+            assignee=assignee,
+            campus=int(campus) if campus else None,
+            tag=text("tag", 40).lstrip("#"),
+            closed=text("closed", 5).lower() in ("1", "true", "on"),
+        )
 
     def params(self) -> dict[str, str]:
         """The non-default values, as they appear in the URL (and in the socket's subscription)."""
-        values = {"group": "" if self.group == "status" else self.group, "q": self.q, "type": self.type,
-                  "priority": self.priority, "assignee": self.assignee, "campus": str(self.campus or ""),
-                  "tag": self.tag, "closed": "1" if self.closed else ""}  # fmt: skip
+        values = {
+            "group": "" if self.group == "status" else self.group,
+            "q": self.q,
+            "type": self.type,
+            "priority": self.priority,
+            "assignee": self.assignee,
+            "campus": str(self.campus or ""),
+            "tag": self.tag,
+            "closed": "1" if self.closed else "",
+        }
         return {k: v for k, v in values.items() if v}
 
     def url(self, **changes: Any) -> str:
@@ -94,8 +113,15 @@ class BoardQuery:
         return BOARD_STATUSES + (("closed",) if self.closed else ())
 
     def ticket_filter(self) -> TicketFilter:
-        return TicketFilter(q=self.q, status=self.statuses(), type=self.type, priority=self.priority,
-                            assignee=self.assignee, campus=self.campus, tag=self.tag)  # fmt: skip
+        return TicketFilter(
+            q=self.q,
+            status=self.statuses(),
+            type=self.type,
+            priority=self.priority,
+            assignee=self.assignee,
+            campus=self.campus,
+            tag=self.tag,
+        )
 
 
 @dataclass
@@ -160,9 +186,12 @@ async def column_heads(user: CurrentUser, query: BoardQuery, present: Iterable[s
         return [Column(group, s, workflow.STATUSES[s], translate=True) for s in query.statuses()]
     if group == "type":
         ids = int_list(present)
-        rows = await TicketType.select(TicketType.id, TicketType.name).where(
-            TicketType.is_active.eq(True) | TicketType.id.is_in(ids or [-1])
-        ).order_by(TicketType.sort_order).order_by(TicketType.id)  # fmt: skip
+        rows = (
+            await TicketType.select(TicketType.id, TicketType.name)
+            .where(TicketType.is_active.eq(True) | TicketType.id.is_in(ids or [-1]))
+            .order_by(TicketType.sort_order)
+            .order_by(TicketType.id)
+        )
         return [Column(group, str(r["id"]), r["name"]) for r in rows]
     ids = set(int_list(present)) | ({user.id} if user.id > 0 else set())
     people = await User.select(User.id, User.display_name, User.username).where(User.id.is_in(sorted(ids) or [-1]))
@@ -172,7 +201,7 @@ async def column_heads(user: CurrentUser, query: BoardQuery, present: Iterable[s
 
 
 def sla_text(minutes: int) -> str:
-    """"2d 3h left", "Overdue 25m": in the current locale (static/js/board.js keeps it counting)."""
+    """ "2d 3h left", "Overdue 25m": in the current locale (static/js/board.js keeps it counting)."""
     m = abs(minutes)
     d, h, mm = m // 1440, m % 1440 // 60, m % 60
     span = _("%(d)sd %(h)sh", d=d, h=h) if d else _("%(h)sh %(m)sm", h=h, m=mm) if h else _("%(m)sm", m=mm)
@@ -190,7 +219,7 @@ def decorate(row: dict, now: datetime) -> dict:
         if isinstance(due, str):
             due = datetime.fromisoformat(due)
         if due.tzinfo is None:
-            due = due.replace(tzinfo=timezone.utc)
+            due = due.replace(tzinfo=UTC)
         left = due - now
         card["sla_minutes"] = int(left.total_seconds() // 60)
         card["sla_state"] = "overdue" if left.total_seconds() < 0 else "soon" if left <= DUE_SOON else "ok"
@@ -266,11 +295,16 @@ async def move_card(
 
 
 async def filter_choices() -> dict:
-    types = await TicketType.select(TicketType.id, TicketType.code, TicketType.name).where(
-        TicketType.is_active.eq(True)
-    ).order_by(TicketType.sort_order).order_by(TicketType.id)  # fmt: skip
+    types = (
+        await TicketType.select(TicketType.id, TicketType.code, TicketType.name)
+        .where(TicketType.is_active.eq(True))
+        .order_by(TicketType.sort_order)
+        .order_by(TicketType.id)
+    )
     campuses = await Campus.select(Campus.id, Campus.name).order_by(Campus.id)
-    people = await User.select(User.id, User.display_name, User.username).where(User.is_active.eq(True)).order_by(
-        User.display_name
-    )  # fmt: skip
+    people = (
+        await User.select(User.id, User.display_name, User.username)
+        .where(User.is_active.eq(True))
+        .order_by(User.display_name)
+    )
     return {"types": types, "campuses": campuses, "people": people, "priorities": workflow.PRIORITIES, "groups": GROUPS}

@@ -50,11 +50,20 @@ class BoardController(Controller):
     async def index(self, request: Request, user: AuthUser) -> Response:
         query = BoardQuery.parse(request.query_params)
         shown = await board.load_board(user, query)
-        return await page(request, "board/index.html", board=shown, query=query, group=query.group, readonly=False,
-                          choices=await board.filter_choices())  # fmt: skip
+        return await page(
+            request,
+            "board/index.html",
+            board=shown,
+            query=query,
+            group=query.group,
+            readonly=False,
+            choices=await board.filter_choices(),
+        )
 
     @get("/column")
-    async def column(self, request: Request, user: AuthUser, key: FromQuery[str] = "", offset: FromQuery[str] = "0") -> Response:
+    async def column(
+        self, request: Request, user: AuthUser, key: FromQuery[str] = "", offset: FromQuery[str] = "0"
+    ) -> Response:
         """The next cards of one column; the page counts the cards it has to give the offset."""
         query = BoardQuery.parse(request.query_params)
         start = parse_int(offset)
@@ -64,8 +73,15 @@ class BoardController(Controller):
         sub = await BoardSubscription.heads(user, query)
         column = next((c for c in sub.columns if c.key == key), None) or board.Column(query.group, key, key)
         column.count = count
-        return await page(request, "board/more.html", cards=cards, column=column, columns=sub.columns,
-                          group=query.group, readonly=False)  # fmt: skip
+        return await page(
+            request,
+            "board/more.html",
+            cards=cards,
+            column=column,
+            columns=sub.columns,
+            group=query.group,
+            readonly=False,
+        )
 
     @post("/move")
     async def move(self, request: Request, user: AuthUser) -> Response:
@@ -86,8 +102,9 @@ class BoardController(Controller):
             # Refused as it stands: put the card back as it is. Changed meanwhile (409) or gone:
             # take it out and show it where it really is now, if anywhere.
             moved_on = isinstance(exc, (Conflict, NotFound))
-            body = await change_html(user, sub, ticket_id, remove=moved_on, in_place=not moved_on,
-                                     message=_refusal(exc))  # fmt: skip
+            body = await change_html(
+                user, sub, ticket_id, remove=moved_on, in_place=not moved_on, message=_refusal(exc)
+            )
             return _html(body or "", exc.status_code)
         body = await change_html(user, sub, ticket_id, remove=True)
         return _html(body or "")
@@ -102,8 +119,9 @@ class BoardController(Controller):
             )
         query = BoardQuery(campus=found["campus"])
         shown = await board.load_board(displays.viewer_for(found), query)
-        response = await page(request, "board/display.html", display=found, token=token, board=shown,
-                              group="status", readonly=True)  # fmt: skip
+        response = await page(
+            request, "board/display.html", display=found, token=token, board=shown, group="status", readonly=True
+        )
         response.headers.update({"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
         return response
 
@@ -116,8 +134,14 @@ class DisplayAdminController(Controller):
     async def _render(self, request: Request, status_code: int = 200, **context) -> Response:
         campuses = await Campus.select(Campus.id, Campus.name).order_by(Campus.id)
         context = {"values": {}, "errors": {}, "detail": "", "new_token": None, "new_display": None, **context}
-        return await page(request, "board/displays.html", status_code=status_code, displays=await displays.list_displays(),
-                          campus_options=[(c["id"], c["name"]) for c in campuses], **context)  # fmt: skip
+        return await page(
+            request,
+            "board/displays.html",
+            status_code=status_code,
+            displays=await displays.list_displays(),
+            campus_options=[(c["id"], c["name"]) for c in campuses],
+            **context,
+        )
 
     @get("/")
     async def index(self, request: Request) -> Response:
@@ -127,9 +151,7 @@ class DisplayAdminController(Controller):
     async def create(self, request: Request, user: AuthUser) -> Response:
         data = await form_data(request)
         try:
-            created, token = await displays.create_display(
-                user, data.get("name", ""), data.get("campus")
-            )
+            created, token = await displays.create_display(user, data.get("name", ""), data.get("campus"))
         except ValidationFailed as exc:
             return await self._render(request, 422, values=data, errors=exc.by_field(), detail=exc.detail)
         # The only time the token exists outside the TV: shown once, never stored in clear.

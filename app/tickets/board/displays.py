@@ -36,10 +36,15 @@ def _require_admin(actor: CurrentUser) -> None:
 
 async def list_displays() -> list[dict]:
     return await BoardDisplay.select(
-        BoardDisplay.id, BoardDisplay.name, BoardDisplay.campus, BoardDisplay.campus.name.as_alias("campus_name"),
-        BoardDisplay.created_at, BoardDisplay.last_seen_at, BoardDisplay.revoked_at,
+        BoardDisplay.id,
+        BoardDisplay.name,
+        BoardDisplay.campus,
+        BoardDisplay.campus.name.as_alias("campus_name"),
+        BoardDisplay.created_at,
+        BoardDisplay.last_seen_at,
+        BoardDisplay.revoked_at,
         BoardDisplay.created_by.display_name.as_alias("creator_name"),
-    ).order_by(BoardDisplay.id, ascending=False)  # fmt: skip
+    ).order_by(BoardDisplay.id, ascending=False)
 
 
 async def create_display(actor: CurrentUser, name: str, campus_id: str | int | None) -> tuple[dict, str]:
@@ -64,8 +69,13 @@ async def create_display(actor: CurrentUser, name: str, campus_id: str | int | N
             BoardDisplay(name=name, token_hash=hash_token(token), campus=campus, created_by=actor.id)
         ).returning(BoardDisplay.id)
         display_id = rows[0]["id"]
-        await audit.record(actor_id=actor.id, action="create", entity_type="board_display", entity_id=display_id,
-                           changes=audit.snapshot({"name": name, "campus": campus}, ("name", "campus")))  # fmt: skip
+        await audit.record(
+            actor_id=actor.id,
+            action="create",
+            entity_type="board_display",
+            entity_id=display_id,
+            changes=audit.snapshot({"name": name, "campus": campus}, ("name", "campus")),
+        )
     return {"id": display_id, "name": name, "campus": campus}, token
 
 
@@ -79,18 +89,30 @@ async def revoke_display(actor: CurrentUser, display_id: int, clock: Clock = sys
     now = clock.now()
     async with UnitOfWork():
         await BoardDisplay.update({BoardDisplay.revoked_at: now}).where(BoardDisplay.id == display_id)
-        await audit.record(actor_id=actor.id, action="revoke", entity_type="board_display", entity_id=display_id,
-                           changes={"revoked_at": [None, now.isoformat()]})  # fmt: skip
+        await audit.record(
+            actor_id=actor.id,
+            action="revoke",
+            entity_type="board_display",
+            entity_id=display_id,
+            changes={"revoked_at": [None, now.isoformat()]},
+        )
 
 
 async def verify_token(token: str) -> dict | None:
     """The active display this token opens, or None (unknown or revoked)."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
-    return await BoardDisplay.select(
-        BoardDisplay.id, BoardDisplay.name, BoardDisplay.campus, BoardDisplay.campus.name.as_alias("campus_name"),
-        BoardDisplay.last_seen_at,
-    ).where((BoardDisplay.token_hash == hash_token(token)) & BoardDisplay.revoked_at.is_null()).first()  # fmt: skip
+    return (
+        await BoardDisplay.select(
+            BoardDisplay.id,
+            BoardDisplay.name,
+            BoardDisplay.campus,
+            BoardDisplay.campus.name.as_alias("campus_name"),
+            BoardDisplay.last_seen_at,
+        )
+        .where((BoardDisplay.token_hash == hash_token(token)) & BoardDisplay.revoked_at.is_null())
+        .first()
+    )
 
 
 async def is_active(display_id: int) -> bool:
@@ -102,8 +124,14 @@ def viewer_for(display: dict) -> CurrentUser:
 
     Its id is 0, which no user has, so no event addressed to people ever reaches it.
     """
-    return CurrentUser(id=0, username=f"display-{display['id']}", display_name=display["name"],
-                       role="customer_service", team_id=None, campus_id=display["campus"])  # fmt: skip
+    return CurrentUser(
+        id=0,
+        username=f"display-{display['id']}",
+        display_name=display["name"],
+        role="customer_service",
+        team_id=None,
+        campus_id=display["campus"],
+    )
 
 
 async def display_viewer(token: str) -> tuple[CurrentUser, int] | None:

@@ -36,11 +36,11 @@ class BoardSubscription:
     columns: list[Column]  # the columns the tab shows (cards not kept); counts refreshed per push
 
     @classmethod
-    def of(cls, shown: Board) -> "BoardSubscription":
+    def of(cls, shown: Board) -> BoardSubscription:
         return cls(shown.query, [replace(c, cards=[]) for c in shown.columns])
 
     @classmethod
-    async def heads(cls, user: CurrentUser, query: BoardQuery) -> "BoardSubscription":
+    async def heads(cls, user: CurrentUser, query: BoardQuery) -> BoardSubscription:
         """Without loading any card: the columns (people or types with tickets) from the counts."""
         return cls(query, await board.column_heads(user, query, await board.column_counts(user, query)))
 
@@ -56,9 +56,16 @@ def region_html(shown: Board, readonly: bool) -> str:
 
 
 async def change_html(
-    user: CurrentUser, sub: BoardSubscription, ticket_id: int, *, remove: bool, readonly: bool = False,
-    in_place: bool = False, clock: Clock = system_clock, **message,
-) -> str | None:  # fmt: skip
+    user: CurrentUser,
+    sub: BoardSubscription,
+    ticket_id: int,
+    *,
+    remove: bool,
+    readonly: bool = False,
+    in_place: bool = False,
+    clock: Clock = system_clock,
+    **message,
+) -> str | None:
     """The out-of-band swaps that bring one board up to date with one ticket.
 
     Returns None when the ticket is not on this board and nothing about it can be there to remove.
@@ -80,16 +87,34 @@ async def change_html(
     for column in sub.columns:
         column.count = counts.get(column.key, 0)
     return render_fragment(
-        "board/change.html", ticket_id=ticket_id, card=card, target=target, remove=remove, in_place=in_place,
-        columns=sub.columns, group=group, readonly=readonly, **message,
-    )  # fmt: skip
+        "board/change.html",
+        ticket_id=ticket_id,
+        card=card,
+        target=target,
+        remove=remove,
+        in_place=in_place,
+        columns=sub.columns,
+        group=group,
+        readonly=readonly,
+        **message,
+    )
 
 
 def _message_html(message: str | None = None) -> str:
     if not message:
         return ""
-    return render_fragment("board/change.html", ticket_id=0, card=None, target=None, remove=False, in_place=False,
-                           columns=[], group="status", readonly=True, message=message)  # fmt: skip
+    return render_fragment(
+        "board/change.html",
+        ticket_id=0,
+        card=None,
+        target=None,
+        remove=False,
+        in_place=False,
+        columns=[],
+        group="status",
+        readonly=True,
+        message=message,
+    )
 
 
 async def subscribe_board(conn: Connection, query: BoardQuery, resync: bool) -> str | None:

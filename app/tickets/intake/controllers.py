@@ -33,8 +33,14 @@ def _public_error(request: Request, exc: DomainError) -> Response:
     """A missing form or link, or too many submissions: a page for the public, not the staff one."""
     titles = {404: N_("Link not found"), 429: N_("Please wait a moment")}
     title = _(titles.get(exc.status_code, "Error"))
-    context = {"user": None, "is_partial": is_partial(request), "unread_count": 0, "title": title,
-               "message": _(exc.detail), "status": exc.status_code}  # fmt: skip
+    context = {
+        "user": None,
+        "is_partial": is_partial(request),
+        "unread_count": 0,
+        "title": title,
+        "message": _(exc.detail),
+        "status": exc.status_code,
+    }
     return HTMXTemplate(template_name="intake/message.html", context=context, status_code=exc.status_code)
 
 
@@ -55,11 +61,17 @@ def submission_from(type_row: dict, form: FormMultiDict) -> intake.Submission:
             fields[field["key"]] = text(name)
     described = {f["key"]: text(f"about.{f['key']}") for f in intake.described_fields(type_row)}
     return intake.Submission(
-        title=text("title"), description=text("description"), requester_name=text("requester_name"),
-        requester_phone=text("requester_phone"), requester_email=text("requester_email"),
-        requester_kind=text("requester_kind") or "guardian", student_name=text("student_name"), fields=fields,
-        described=described, honeypot=text(intake.HONEYPOT),
-    )  # fmt: skip
+        title=text("title"),
+        description=text("description"),
+        requester_name=text("requester_name"),
+        requester_phone=text("requester_phone"),
+        requester_email=text("requester_email"),
+        requester_kind=text("requester_kind") or "guardian",
+        student_name=text("student_name"),
+        fields=fields,
+        described=described,
+        honeypot=text(intake.HONEYPOT),
+    )
 
 
 def _form_values(sub: intake.Submission) -> dict:
@@ -70,9 +82,18 @@ def _form_values(sub: intake.Submission) -> dict:
 
 
 async def _form_page(request: Request, type_row: dict, values: dict, errors: dict, status: int = 200) -> Response:
-    return await page(request, "intake/form.html", status_code=status, user=None, type=type_row, values=values,
-                      errors=errors, fields=intake.public_fields(type_row), described=intake.described_fields(type_row),
-                      honeypot=intake.HONEYPOT)  # fmt: skip
+    return await page(
+        request,
+        "intake/form.html",
+        status_code=status,
+        user=None,
+        type=type_row,
+        values=values,
+        errors=errors,
+        fields=intake.public_fields(type_row),
+        described=intake.described_fields(type_row),
+        honeypot=intake.HONEYPOT,
+    )
 
 
 class IntakeController(Controller):
@@ -103,8 +124,14 @@ class IntakeController(Controller):
 
     @get("/{code:str}/thanks")
     async def thanks(self, request: Request, code: FromPath[str]) -> Response:
-        return await page(request, "intake/message.html", user=None, status=200, title=_("Thank you"),
-                          message=_("We have received your request and will contact you soon."))  # fmt: skip
+        return await page(
+            request,
+            "intake/message.html",
+            user=None,
+            status=200,
+            title=_("Thank you"),
+            message=_("We have received your request and will contact you soon."),
+        )
 
 
 async def _track_page(
@@ -112,10 +139,19 @@ async def _track_page(
 ) -> Response:
     link = csat.rating_link(ticket) if csat.can_rate(ticket) else None
     return await page(
-        request, "intake/track.html", status_code=status, user=None, ticket=ticket, errors=errors or {},
-        entries=await intake.public_timeline(ticket["id"]), values=intake.shown_values(ticket), statuses=workflow.STATUSES,
-        rating_link=link, tracking_url=f"{str(request.base_url).rstrip('/')}/track/{ticket['tracking_token']}", **extra,
-    )  # fmt: skip
+        request,
+        "intake/track.html",
+        status_code=status,
+        user=None,
+        ticket=ticket,
+        errors=errors or {},
+        entries=await intake.public_timeline(ticket["id"]),
+        values=intake.shown_values(ticket),
+        statuses=workflow.STATUSES,
+        rating_link=link,
+        tracking_url=f"{str(request.base_url).rstrip('/')}/track/{ticket['tracking_token']}",
+        **extra,
+    )
 
 
 class TrackController(Controller):
@@ -125,8 +161,9 @@ class TrackController(Controller):
     exception_handlers = PUBLIC_ERRORS
 
     @get("/{token:str}")
-    async def show(self, request: Request, token: FromPath[str], received: FromQuery[str] = "",
-                   rated: FromQuery[str] = "") -> Response:  # fmt: skip
+    async def show(
+        self, request: Request, token: FromPath[str], received: FromQuery[str] = "", rated: FromQuery[str] = ""
+    ) -> Response:
         ticket = await intake.ticket_by_token(token)
         return await _track_page(request, ticket, received=received == "1", rated=rated == "1", reply="")
 
@@ -151,9 +188,17 @@ class CsatController(Controller):
     @get("/{ticket_id:int}/{signature:str}")
     async def show(self, request: Request, ticket_id: FromPath[int], signature: FromPath[str]) -> Response:
         ticket = await csat.ticket_for_link(ticket_id, signature)
-        return await page(request, "intake/csat.html", user=None, ticket=ticket, errors={}, token="",
-                          values={"score": ticket["csat_score"] or "", "comment": ticket["csat_comment"]},
-                          action=request.url.path, can_rate=csat.can_rate(ticket))  # fmt: skip
+        return await page(
+            request,
+            "intake/csat.html",
+            user=None,
+            ticket=ticket,
+            errors={},
+            token="",
+            values={"score": ticket["csat_score"] or "", "comment": ticket["csat_comment"]},
+            action=request.url.path,
+            can_rate=csat.can_rate(ticket),
+        )
 
     @post("/{ticket_id:int}/{signature:str}")
     async def rate(self, request: Request, ticket_id: FromPath[int], signature: FromPath[str]) -> Response:
@@ -163,12 +208,24 @@ class CsatController(Controller):
             result = await csat.rate(ticket_id, signature, values["score"], values["comment"])
         except ValidationFailed as exc:
             ticket = await csat.ticket_for_link(ticket_id, signature)
-            return await page(request, "intake/csat.html", status_code=422, user=None, ticket=ticket,
-                              errors=exc.by_field(), values=values, token=values["token"], action=request.url.path,
-                              can_rate=csat.can_rate(ticket))  # fmt: skip
+            return await page(
+                request,
+                "intake/csat.html",
+                status_code=422,
+                user=None,
+                ticket=ticket,
+                errors=exc.by_field(),
+                values=values,
+                token=values["token"],
+                action=request.url.path,
+                can_rate=csat.can_rate(ticket),
+            )
         token = str(values["token"] or "")
         if token and hmac.compare_digest(token, result["tracking_token"]):
             return _redirect(request, f"/track/{token}?rated=1")
-        message = _("We are sorry it did not go well. Your request has been reopened and a supervisor will look at it.") \
-            if result["reopened"] else _("Thank you for your rating.")  # fmt: skip
+        message = (
+            _("We are sorry it did not go well. Your request has been reopened and a supervisor will look at it.")
+            if result["reopened"]
+            else _("Thank you for your rating.")
+        )
         return await page(request, "intake/message.html", user=None, status=200, title=_("Thank you"), message=message)

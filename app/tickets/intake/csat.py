@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.core.clock import Clock, system_clock
 from app.core.db import UnitOfWork
@@ -29,16 +29,28 @@ from tables.tickets.tables import Ticket, TicketActivity
 LOW_SCORES = (1, 2)
 COMMENT_LIMIT = 2000
 COLUMNS = (
-    Ticket.id, Ticket.number, Ticket.title, Ticket.status, Ticket.priority, Ticket.campus, Ticket.assignee,
-    Ticket.version, Ticket.resolved_at, Ticket.closed_at, Ticket.csat_score, Ticket.csat_comment, Ticket.csat_at,
-    Ticket.tracking_token, Ticket.ticket_type.code.as_alias("type_code"),
-)  # fmt: skip
+    Ticket.id,
+    Ticket.number,
+    Ticket.title,
+    Ticket.status,
+    Ticket.priority,
+    Ticket.campus,
+    Ticket.assignee,
+    Ticket.version,
+    Ticket.resolved_at,
+    Ticket.closed_at,
+    Ticket.csat_score,
+    Ticket.csat_comment,
+    Ticket.csat_at,
+    Ticket.tracking_token,
+    Ticket.ticket_type.code.as_alias("type_code"),
+)
 
 
 def _utc_iso(moment: datetime) -> str:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def sign(ticket_id: int, resolved_at: datetime) -> str:
@@ -100,41 +112,80 @@ async def rate(ticket_id: int, signature: str, score_raw, comment_raw, clock: Cl
     reopen = score in LOW_SCORES
     now = clock.now()
     async with UnitOfWork() as uow:
-        updates = {Ticket.csat_score: score, Ticket.csat_comment: comment, Ticket.csat_at: now,
-                   Ticket.version: Ticket.version + 1, Ticket.updated_at: now}  # fmt: skip
+        updates = {
+            Ticket.csat_score: score,
+            Ticket.csat_comment: comment,
+            Ticket.csat_at: now,
+            Ticket.version: Ticket.version + 1,
+            Ticket.updated_at: now,
+        }
         if reopen:
             updates.update({Ticket.status: "in_progress", Ticket.resolved_at: None, Ticket.closed_at: None})
         same_version = (Ticket.id == ticket_id) & (Ticket.version == ticket["version"])
         done = await Ticket.update(updates).where(same_version).returning(Ticket.id)
         if not done:
             raise Conflict("This request changed in the meantime. Reload the page and try again.")
-        rows = [TicketActivity(ticket=ticket_id, kind="csat", body=comment, created_at=now,
-                               changes={"score": [ticket["csat_score"], score], "by": "requester"})]  # fmt: skip
+        rows = [
+            TicketActivity(
+                ticket=ticket_id,
+                kind="csat",
+                body=comment,
+                created_at=now,
+                changes={"score": [ticket["csat_score"], score], "by": "requester"},
+            )
+        ]
         if reopen:
-            rows.append(TicketActivity(
-                ticket=ticket_id, kind="status", created_at=now,
-                body=_("Reopened after a low satisfaction rating (%(score)s of 5).", score=score),
-                changes={"status": [ticket["status"], "in_progress"], "reason": "low_csat", "by": "requester"},
-            ))  # fmt: skip
+            rows.append(
+                TicketActivity(
+                    ticket=ticket_id,
+                    kind="status",
+                    created_at=now,
+                    body=_("Reopened after a low satisfaction rating (%(score)s of 5).", score=score),
+                    changes={"status": [ticket["status"], "in_progress"], "reason": "low_csat", "by": "requester"},
+                )
+            )
             await _notify_supervisors(uow, ticket, score, comment)
         await TicketActivity.insert(*rows)
         status = "in_progress" if reopen else ticket["status"]
         uow.emit(_updated_event(ticket, status, ["csat", "status"] if reopen else ["csat"]))
-    return {**ticket, "csat_score": score, "csat_comment": comment, "csat_at": now, "reopened": reopen,
-            "status": status, "version": ticket["version"] + 1}  # fmt: skip
+    return {
+        **ticket,
+        "csat_score": score,
+        "csat_comment": comment,
+        "csat_at": now,
+        "reopened": reopen,
+        "status": status,
+        "version": ticket["version"] + 1,
+    }
 
 
 async def _notify_supervisors(uow: UnitOfWork, ticket: dict, score: int, comment: str) -> None:
     body = _("Satisfaction %(score)s of 5.", score=score) + (f" {comment[:200]}" if comment else "")
-    await notify(uow, await supervisors_for(ticket["campus"]), kind="ticket_low_csat",
-                 title=f"{ticket['number']} {ticket['title']}", body=body, link=f"/tickets/{ticket['id']}")  # fmt: skip
+    await notify(
+        uow,
+        await supervisors_for(ticket["campus"]),
+        kind="ticket_low_csat",
+        title=f"{ticket['number']} {ticket['title']}",
+        body=body,
+        link=f"/tickets/{ticket['id']}",
+    )
 
 
 def _updated_event(ticket: dict, status: str, fields: list[str]) -> Event:
     """The same `ticket.updated` payload as app.tickets.services writes, so every renderer reads one shape."""
-    return Event("ticket.updated", {
-        "id": ticket["id"], "status": status, "old_status": ticket["status"] if status != ticket["status"] else None,
-        "assignee": ticket["assignee"], "campus": ticket["campus"], "priority": ticket["priority"],
-        "type": ticket["type_code"], "version": ticket["version"] + 1, "old_assignee": ticket["assignee"],
-        "fields": sorted(fields),
-    }, audience=of_ticket(ticket["id"]))  # fmt: skip
+    return Event(
+        "ticket.updated",
+        {
+            "id": ticket["id"],
+            "status": status,
+            "old_status": ticket["status"] if status != ticket["status"] else None,
+            "assignee": ticket["assignee"],
+            "campus": ticket["campus"],
+            "priority": ticket["priority"],
+            "type": ticket["type_code"],
+            "version": ticket["version"] + 1,
+            "old_assignee": ticket["assignee"],
+            "fields": sorted(fields),
+        },
+        audience=of_ticket(ticket["id"]),
+    )

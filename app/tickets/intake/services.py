@@ -34,12 +34,30 @@ HONEYPOT = "website"  # hidden from people; bots fill every field they find
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PUBLIC_KINDS = {"guardian", "student"}
 TRACK_COLUMNS = (
-    Ticket.id, Ticket.number, Ticket.title, Ticket.description, Ticket.fields, Ticket.status, Ticket.priority,
-    Ticket.campus, Ticket.assignee, Ticket.version, Ticket.created_at, Ticket.updated_at, Ticket.resolved_at,
-    Ticket.closed_at, Ticket.csat_score, Ticket.csat_comment, Ticket.csat_at, Ticket.merged_into,
-    Ticket.requester_name, Ticket.tracking_token, Ticket.ticket_type.name.as_alias("type_name"),
-    Ticket.ticket_type.code.as_alias("type_code"), Ticket.ticket_type.fields.as_alias("type_fields"),
-)  # fmt: skip
+    Ticket.id,
+    Ticket.number,
+    Ticket.title,
+    Ticket.description,
+    Ticket.fields,
+    Ticket.status,
+    Ticket.priority,
+    Ticket.campus,
+    Ticket.assignee,
+    Ticket.version,
+    Ticket.created_at,
+    Ticket.updated_at,
+    Ticket.resolved_at,
+    Ticket.closed_at,
+    Ticket.csat_score,
+    Ticket.csat_comment,
+    Ticket.csat_at,
+    Ticket.merged_into,
+    Ticket.requester_name,
+    Ticket.tracking_token,
+    Ticket.ticket_type.name.as_alias("type_name"),
+    Ticket.ticket_type.code.as_alias("type_code"),
+    Ticket.ticket_type.fields.as_alias("type_fields"),
+)
 
 
 @dataclass
@@ -121,8 +139,11 @@ def _form_errors(type_row: dict, sub: Submission) -> list[FieldError]:
         errors.append(FieldError("description", "At most 8,000 characters."))
     _values, field_errors = ticket_fields.clean_values(public_fields(type_row), sub.fields or {})
     described = sub.described or {}
-    errors += [FieldError(f"about.{f['key']}", "This field is required.") for f in described_fields(type_row)
-               if f["required"] and not described.get(f["key"], "").strip()]  # fmt: skip
+    errors += [
+        FieldError(f"about.{f['key']}", "This field is required.")
+        for f in described_fields(type_row)
+        if f["required"] and not described.get(f["key"], "").strip()
+    ]
     return errors + field_errors
 
 
@@ -151,8 +172,9 @@ async def _take_slot(key: str, limit: int) -> None:
         count, _set, ttl = await pipe.execute()
     if count > limit:
         minutes = max(1, (max(ttl, 0) + 59) // 60)
-        raise Throttled(_("Too many submissions from your network. Please try again in %(minutes)s minutes.",
-                          minutes=minutes))  # fmt: skip
+        raise Throttled(
+            _("Too many submissions from your network. Please try again in %(minutes)s minutes.", minutes=minutes)
+        )
 
 
 async def submit(type_row: dict, sub: Submission, ip: str, clock: Clock = system_clock) -> dict | None:
@@ -166,10 +188,16 @@ async def submit(type_row: dict, sub: Submission, ip: str, clock: Clock = system
     if sub.honeypot:
         return None
     draft = services.Draft(
-        type=type_row["code"], title=sub.title, description=_description(type_row, sub), channel="web",
-        fields=sub.fields or {}, requester_kind=sub.requester_kind, requester_name=sub.requester_name,
-        requester_phone=phone, requester_email=sub.requester_email.strip(),
-    )  # fmt: skip
+        type=type_row["code"],
+        title=sub.title,
+        description=_description(type_row, sub),
+        channel="web",
+        fields=sub.fields or {},
+        requester_kind=sub.requester_kind,
+        requester_name=sub.requester_name,
+        requester_phone=phone,
+        requester_email=sub.requester_email.strip(),
+    )
     return await services.create_ticket(None, draft, clock=clock, optional_types=STAFF_ONLY_TYPES)
 
 
@@ -225,26 +253,59 @@ async def add_requester_reply(token: str, body: str, ip: str, clock: Clock = sys
         if resumed:
             await Ticket.update({Ticket.status: "in_progress"}).where(Ticket.id == ticket["id"])
         activity_id = await _write_reply(uow, ticket, body, resumed, now)
-        uow.emit(Event("ticket.message", {"id": ticket["id"], "activity": activity_id, "public": True,
-                                          "version": version}, audience=of_ticket(ticket["id"])))  # fmt: skip
+        uow.emit(
+            Event(
+                "ticket.message",
+                {"id": ticket["id"], "activity": activity_id, "public": True, "version": version},
+                audience=of_ticket(ticket["id"]),
+            )
+        )
         if resumed:
-            uow.emit(Event("ticket.updated", {
-                "id": ticket["id"], "status": "in_progress", "old_status": "pending", "assignee": ticket["assignee"],
-                "campus": ticket["campus"], "priority": ticket["priority"], "type": ticket["type_code"],
-                "version": version, "old_assignee": ticket["assignee"], "fields": ["status"],
-            }, audience=of_ticket(ticket["id"])))  # fmt: skip
+            uow.emit(
+                Event(
+                    "ticket.updated",
+                    {
+                        "id": ticket["id"],
+                        "status": "in_progress",
+                        "old_status": "pending",
+                        "assignee": ticket["assignee"],
+                        "campus": ticket["campus"],
+                        "priority": ticket["priority"],
+                        "type": ticket["type_code"],
+                        "version": version,
+                        "old_assignee": ticket["assignee"],
+                        "fields": ["status"],
+                    },
+                    audience=of_ticket(ticket["id"]),
+                )
+            )
     return await ticket_by_token(token)
 
 
 async def _write_reply(uow: UnitOfWork, ticket: dict, body: str, resumed: bool, now) -> int:
-    rows = [TicketActivity(ticket=ticket["id"], kind="reply", body=body, is_public=True,
-                           changes={"by": "requester"}, created_at=now)]  # fmt: skip
+    rows = [
+        TicketActivity(
+            ticket=ticket["id"], kind="reply", body=body, is_public=True, changes={"by": "requester"}, created_at=now
+        )
+    ]
     if resumed:
-        rows.append(TicketActivity(ticket=ticket["id"], kind="status", created_at=now,
-                                   changes={"status": ["pending", "in_progress"], "by": "requester"}))  # fmt: skip
+        rows.append(
+            TicketActivity(
+                ticket=ticket["id"],
+                kind="status",
+                created_at=now,
+                changes={"status": ["pending", "in_progress"], "by": "requester"},
+            )
+        )
     inserted = await TicketActivity.insert(*rows).returning(TicketActivity.id)
     watchers = await TicketWatcher.select(TicketWatcher.user).where(TicketWatcher.ticket == ticket["id"])
     followers = {w["user"] for w in watchers} | ({ticket["assignee"]} if ticket["assignee"] else set())
-    await notify(uow, sorted(followers), kind="ticket_message", title=f"{ticket['number']} {ticket['title']}",
-                 body=body[:200], link=f"/tickets/{ticket['id']}")  # fmt: skip
+    await notify(
+        uow,
+        sorted(followers),
+        kind="ticket_message",
+        title=f"{ticket['number']} {ticket['title']}",
+        body=body[:200],
+        link=f"/tickets/{ticket['id']}",
+    )
     return inserted[0]["id"]

@@ -90,11 +90,15 @@ async def _references(ticket: dict, events: list[dict]) -> dict:
     students = _ids(wanted["student"])
     classes = _ids(wanted["class_group"])
     return {
-        "student": {r["id"]: r["name"] for r in await Student.select(Student.id, Student.name).where(
-            Student.id.is_in(students or [-1]))},
-        "class_group": {r["id"]: r["name"] for r in await ClassGroup.select(ClassGroup.id, ClassGroup.name).where(
-            ClassGroup.id.is_in(classes or [-1]))},
-    }  # fmt: skip
+        "student": {
+            r["id"]: r["name"]
+            for r in await Student.select(Student.id, Student.name).where(Student.id.is_in(students or [-1]))
+        },
+        "class_group": {
+            r["id"]: r["name"]
+            for r in await ClassGroup.select(ClassGroup.id, ClassGroup.name).where(ClassGroup.id.is_in(classes or [-1]))
+        },
+    }
 
 
 async def _user_names(events: list[dict]) -> dict[int, str]:
@@ -139,9 +143,16 @@ async def detail_context(user: CurrentUser, ticket_id: int) -> dict:
         "can_work": can_work,
         "next_statuses": await _next_statuses(ticket) if can_work else (),
         "watching": await TicketWatcher.exists().where(
-            (TicketWatcher.ticket == ticket_id) & (TicketWatcher.user == user.id)),
+            (TicketWatcher.ticket == ticket_id) & (TicketWatcher.user == user.id)
+        ),
         "staff": await pickers.staff(user) if can_work else [],
-        "pickers": await picker_options(user, editable, ticket["fields"], prefix="") if can_work and any(
-            f["type"] in ("student", "class_group") for f in editable) else {},
-        "errors": {}, "error_form": "", "typed": {}, "alert": "", "notice": "", "conflict": False,
-    }  # fmt: skip
+        "pickers": await picker_options(user, editable, ticket["fields"], prefix="")
+        if can_work and any(f["type"] in ("student", "class_group") for f in editable)
+        else {},
+        "errors": {},
+        "error_form": "",
+        "typed": {},
+        "alert": "",
+        "notice": "",
+        "conflict": False,
+    }

@@ -27,9 +27,7 @@ async def _show(request: Request, user: CurrentUser, ticket_id: int, status_code
     context = await page_context.detail_context(user, ticket_id)
     typed_fields = (extra.get("typed") or {}).get("fields")
     if typed_fields and context["pickers"]:
-        context["pickers"] = await page_context.picker_options(
-            user, context["editable_fields"], typed_fields
-        )
+        context["pickers"] = await page_context.picker_options(user, context["editable_fields"], typed_fields)
     context.update(extra)
     return await page(request, "tickets/detail.html", status_code=status_code, **context)
 
@@ -40,15 +38,30 @@ async def _done(request: Request, user: CurrentUser, ticket_id: int, notice: str
     return await _show(request, user, ticket_id, notice=notice)
 
 
-async def _refused(request: Request, user: CurrentUser, ticket_id: int, exc: Conflict | ValidationFailed, form: str,
-                   typed: dict | None = None) -> Response:  # fmt: skip
+async def _refused(
+    request: Request,
+    user: CurrentUser,
+    ticket_id: int,
+    exc: Conflict | ValidationFailed,
+    form: str,
+    typed: dict | None = None,
+) -> Response:
     """Re-render the page with the reason; `form` names the form whose fields the errors belong to."""
     errors = exc.by_field() if isinstance(exc, ValidationFailed) else {}
     alert = _(exc.detail)
     if isinstance(exc, ValidationFailed) and len(errors) == 1 and next(iter(errors)) in ("status", "version"):
         alert = _(next(iter(errors.values())))  # no inline spot for these: say it at the top
-    return await _show(request, user, ticket_id, exc.status_code, errors=errors, alert=alert, error_form=form,
-                       typed={form: typed} if typed is not None else {}, conflict=isinstance(exc, Conflict))  # fmt: skip
+    return await _show(
+        request,
+        user,
+        ticket_id,
+        exc.status_code,
+        errors=errors,
+        alert=alert,
+        error_form=form,
+        typed={form: typed} if typed is not None else {},
+        conflict=isinstance(exc, Conflict),
+    )
 
 
 class TicketDetailPages(Controller):
@@ -111,8 +124,9 @@ class TicketDetailPages(Controller):
         try:
             version = page_forms.form_version(values)
             uploads = await attachments.read_uploads(form, ["files"])
-            await services.add_message(user, ticket_id, str(values.get("body", "")),
-                                       public=not internal, version=version, uploads=uploads)  # fmt: skip
+            await services.add_message(
+                user, ticket_id, str(values.get("body", "")), public=not internal, version=version, uploads=uploads
+            )
         except (Conflict, ValidationFailed) as exc:
             return await _refused(request, user, ticket_id, exc, "reply", values)
         return await _done(request, user, ticket_id, _("Internal note added.") if internal else _("Reply sent."))
@@ -132,6 +146,10 @@ class TicketDetailPages(Controller):
     @get("/attachments/{attachment_id:int}")
     async def download(self, user: AuthUser, ticket_id: FromPath[int], attachment_id: FromPath[int]) -> File:
         row, path = await attachments.open_attachment(user, ticket_id, attachment_id)
-        return File(path=path, filename=row["filename"], media_type=row["content_type"],
-                    content_disposition_type="attachment",
-                    headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})  # fmt: skip
+        return File(
+            path=path,
+            filename=row["filename"],
+            media_type=row["content_type"],
+            content_disposition_type="attachment",
+            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+        )

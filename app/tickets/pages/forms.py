@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from urllib.parse import urlencode
 
 from app.core.errors import FieldError, ValidationFailed
@@ -120,14 +120,20 @@ def custom_values(values: dict, definition: list[dict], uploads: list[Upload], *
 
 def draft_from_form(values: dict, type_row: dict, uploads: list[Upload]) -> Draft:
     return Draft(
-        type=type_row["code"], title=_text(values, "title"), description=_text(values, "description"),
-        priority=_text(values, "priority"), channel=_text(values, "channel") or DEFAULT_CHANNEL,
+        type=type_row["code"],
+        title=_text(values, "title"),
+        description=_text(values, "description"),
+        priority=_text(values, "priority"),
+        channel=_text(values, "channel") or DEFAULT_CHANNEL,
         fields=custom_values(values, type_row["fields"], uploads, every_field=False),
-        student_id=_ref(values, "student_id"), class_group_id=_ref(values, "class_group_id"),
-        assignee_id=_ref(values, "assignee_id"), requester_kind=_text(values, "requester_kind") or "guardian",
-        requester_name=_text(values, "requester_name"), requester_phone=_text(values, "requester_phone"),
+        student_id=_ref(values, "student_id"),
+        class_group_id=_ref(values, "class_group_id"),
+        assignee_id=_ref(values, "assignee_id"),
+        requester_kind=_text(values, "requester_kind") or "guardian",
+        requester_name=_text(values, "requester_name"),
+        requester_phone=_text(values, "requester_phone"),
         tags=_text(values, "tags"),
-    )  # fmt: skip
+    )
 
 
 def property_changes(values: dict) -> dict:
@@ -152,6 +158,6 @@ def mark_overdue(rows: list[dict], now: datetime) -> list[dict]:
     for row in rows:
         due = row.get("due_at")
         if due is not None and due.tzinfo is None:
-            due = due.replace(tzinfo=timezone.utc)
+            due = due.replace(tzinfo=UTC)
         row["overdue"] = bool(due and due < now and row["status"] in workflow.OPEN_STATUSES)
     return rows

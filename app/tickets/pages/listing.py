@@ -31,11 +31,15 @@ async def _list_context(request: Request, user: CurrentUser) -> dict:
     result = await queries.list_tickets(user, filters, PageRequest.parse(params.get("limit"), params.get("offset")))
     page_forms.mark_overdue(result.items, system_clock.now())
     return {
-        **page_context.LABELS, "page_data": result, "filters": filters, "filter_errors": errors,
-        "pairs": page_forms.filter_pairs(filters), "query": page_forms.filter_query(filters),
+        **page_context.LABELS,
+        "page_data": result,
+        "filters": filters,
+        "filter_errors": errors,
+        "pairs": page_forms.filter_pairs(filters),
+        "query": page_forms.filter_query(filters),
         "filtered": page_forms.is_filtered(filters),
         "raw_dates": {name: params.get(name) or "" for name in ("created_from", "created_to")},
-    }  # fmt: skip
+    }
 
 
 async def _views_fragment(request: Request, user: CurrentUser, status_code: int = 200, **context) -> Response:
@@ -92,8 +96,15 @@ class TicketPages(Controller):
             ticket = await services.create_ticket(user, draft, uploads=uploads)
         except ValidationFailed as exc:
             context = await page_context.form_context(user, type_row, values)
-            return await page(request, "tickets/form.html", status_code=exc.status_code, values=values,
-                              errors=exc.by_field(), files_lost=bool(uploads), **context)  # fmt: skip
+            return await page(
+                request,
+                "tickets/form.html",
+                status_code=exc.status_code,
+                values=values,
+                errors=exc.by_field(),
+                files_lost=bool(uploads),
+                **context,
+            )
         return _redirect(request, f"/tickets/{ticket['id']}")
 
     @post("/views")
@@ -105,7 +116,9 @@ class TicketPages(Controller):
         try:
             await saved_views.save_view(user, name, query)
         except ValidationFailed as exc:
-            return await _views_fragment(request, user, exc.status_code, errors=exc.by_field(), view_name=name, query=query)
+            return await _views_fragment(
+                request, user, exc.status_code, errors=exc.by_field(), view_name=name, query=query
+            )
         if not request.htmx:
             return Redirect("/tickets" + (f"?{query}" if query else ""), status_code=303)
         return await _views_fragment(request, user, query=query)

@@ -33,8 +33,14 @@ def _ids(values: list[str]) -> list[int]:
     return int_list(values)
 
 
-async def _panel(user: CurrentUser, ticket_id: int, errors: dict | None = None, values: dict | None = None,
-                 status: int = 200, detail: str = "") -> Response:  # fmt: skip
+async def _panel(
+    user: CurrentUser,
+    ticket_id: int,
+    errors: dict | None = None,
+    values: dict | None = None,
+    status: int = 200,
+    detail: str = "",
+) -> Response:
     context = await panel_context(user, await get_ticket(user, ticket_id))
     context.update(errors=errors or {}, values=values or {}, detail=detail)
     return HTMXTemplate(template_name=PANEL, context=context, status_code=status)
@@ -42,12 +48,22 @@ async def _panel(user: CurrentUser, ticket_id: int, errors: dict | None = None, 
 
 async def panel_context(user, ticket: dict) -> dict:
     """Everything tickets/relations.html needs, for a page that includes the panel directly."""
-    return {"ticket": ticket, "rel": await relations.ticket_relations(user, ticket), "errors": {}, "values": {},
-            "link_kinds": relations.LINK_KINDS, "statuses": workflow.STATUSES, "user": user,
-            "can_work": policy.can_work(user, ticket), "detail": ""}  # fmt: skip
+    return {
+        "ticket": ticket,
+        "rel": await relations.ticket_relations(user, ticket),
+        "errors": {},
+        "values": {},
+        "link_kinds": relations.LINK_KINDS,
+        "statuses": workflow.STATUSES,
+        "user": user,
+        "can_work": policy.can_work(user, ticket),
+        "detail": "",
+    }
 
 
-async def _panel_or_raise(request: Request, user: CurrentUser, ticket_id: int, exc: DomainError, values: dict | None = None) -> Response:
+async def _panel_or_raise(
+    request: Request, user: CurrentUser, ticket_id: int, exc: DomainError, values: dict | None = None
+) -> Response:
     """htmx gets the panel again with the problem shown in it; a plain form post the error page."""
     if not request.htmx or isinstance(exc, NotFound):
         raise exc
@@ -77,15 +93,15 @@ class RelationsController(Controller):
     async def link(self, request: Request, user: AuthUser, ticket_id: FromPath[int]) -> Response:
         data = await form_data(request)
         try:
-            await relations.link_tickets(
-                user, ticket_id, data.get("target", ""), data.get("kind", "related")
-            )
+            await relations.link_tickets(user, ticket_id, data.get("target", ""), data.get("kind", "related"))
         except DomainError as exc:
             return await _panel_or_raise(request, user, ticket_id, exc, data)
         return await _panel(user, ticket_id) if request.htmx else Redirect(f"/tickets/{ticket_id}")
 
     @post("/{ticket_id:int}/links/{link_id:int}/delete")
-    async def unlink(self, request: Request, user: AuthUser, ticket_id: FromPath[int], link_id: FromPath[int]) -> Response:
+    async def unlink(
+        self, request: Request, user: AuthUser, ticket_id: FromPath[int], link_id: FromPath[int]
+    ) -> Response:
         try:
             await relations.unlink_tickets(user, ticket_id, link_id)
         except DomainError as exc:
@@ -95,8 +111,14 @@ class RelationsController(Controller):
     @get("/merge")
     async def merge_form(self, request: Request, user: AuthUser, target: FromQuery[str] = "") -> Response:
         chosen = await _visible(user, _ids(request.query_params.getall("ids", [])))
-        return await page(request, "relations/merge.html", chosen=chosen, values={"target": target}, errors={},
-                          statuses=workflow.STATUSES)  # fmt: skip
+        return await page(
+            request,
+            "relations/merge.html",
+            chosen=chosen,
+            values={"target": target},
+            errors={},
+            statuses=workflow.STATUSES,
+        )
 
     @post("/merge")
     async def merge(self, request: Request, user: AuthUser) -> Response:
@@ -108,21 +130,28 @@ class RelationsController(Controller):
             target_id = (await relations.visible_ref(user, target))["id"]
             await relations.merge_tickets(user, target_id, [i for i in ids if i != target_id] or ids)
         except ValidationFailed as exc:
-            return await page(request, "relations/merge.html", status_code=422, chosen=await _visible(user, ids),
-                              values={"target": target}, errors=exc.by_field(), statuses=workflow.STATUSES)  # fmt: skip
+            return await page(
+                request,
+                "relations/merge.html",
+                status_code=422,
+                chosen=await _visible(user, ids),
+                values={"target": target},
+                errors=exc.by_field(),
+                statuses=workflow.STATUSES,
+            )
         return _redirect(request, f"/tickets/{target_id}")
 
     @get("/{ticket_id:int}/split")
-    async def split_form(self, request: Request, user: AuthUser, ticket_id: FromPath[int], activity: FromQuery[str] = "") -> Response:
+    async def split_form(
+        self, request: Request, user: AuthUser, ticket_id: FromPath[int], activity: FromQuery[str] = ""
+    ) -> Response:
         ticket = await relations.workable(user, ticket_id)
         return await _split_page(request, ticket, {"activity": activity, "title": ""}, {})
 
     @post("/{ticket_id:int}/split")
     async def split(self, request: Request, user: AuthUser, ticket_id: FromPath[int]) -> Response:
         form = await request.form()
-        values = {
-            k: (form.getall(k) if len(form.getall(k)) > 1 else form.get(k)) for k in form if k != "_csrf_token"
-        }
+        values = {k: (form.getall(k) if len(form.getall(k)) > 1 else form.get(k)) for k in form if k != "_csrf_token"}
         fields = {k.removeprefix("fields."): v for k, v in values.items() if k.startswith("fields.")}
         activity = parse_int(str(values.get("activity") or ""))
         try:
@@ -136,6 +165,13 @@ class RelationsController(Controller):
 
 
 async def _split_page(request: Request, ticket: dict, values: dict, errors: dict, status: int = 200) -> Response:
-    return await page(request, "relations/split.html", status_code=status, ticket=ticket, values=values, errors=errors,
-                      messages=await relations.split_candidates(ticket["id"]),
-                      missing=relations.missing_required(ticket))  # fmt: skip
+    return await page(
+        request,
+        "relations/split.html",
+        status_code=status,
+        ticket=ticket,
+        values=values,
+        errors=errors,
+        messages=await relations.split_candidates(ticket["id"]),
+        missing=relations.missing_required(ticket),
+    )

@@ -54,12 +54,22 @@ async def resolve_ref(ref: str | int, field: str = "target") -> int:
 def updated_event(ticket: dict, fields: list[str], *, status: str | None = None) -> Event:
     """The same payload shape as app.tickets.services emits, so board and workbench pushes understand it."""
     new_status = status or ticket["status"]
-    return Event("ticket.updated", {
-        "id": ticket["id"], "status": new_status, "old_status": ticket["status"] if new_status != ticket["status"] else None,
-        "assignee": ticket["assignee"], "campus": ticket["campus"], "priority": ticket["priority"],
-        "type": ticket["type_code"], "version": ticket["version"] + 1, "old_assignee": ticket["assignee"],
-        "fields": fields,
-    }, audience=of_ticket(ticket["id"]))  # fmt: skip
+    return Event(
+        "ticket.updated",
+        {
+            "id": ticket["id"],
+            "status": new_status,
+            "old_status": ticket["status"] if new_status != ticket["status"] else None,
+            "assignee": ticket["assignee"],
+            "campus": ticket["campus"],
+            "priority": ticket["priority"],
+            "type": ticket["type_code"],
+            "version": ticket["version"] + 1,
+            "old_assignee": ticket["assignee"],
+            "fields": fields,
+        },
+        audience=of_ticket(ticket["id"]),
+    )
 
 
 async def bump(ticket: dict, now, extra: dict | None = None) -> None:
@@ -93,11 +103,21 @@ async def link_tickets(
             raise ValidationFailed.one("target", "These tickets are already linked.")
         await TicketLink.insert(TicketLink(source=ticket_id, target=other_id, kind=kind))
         await TicketActivity.insert(
-            TicketActivity(ticket=ticket_id, actor=actor.id, kind="link", created_at=now,
-                           changes={"linked": [None, target["number"]], "link_kind": [None, kind]}),
-            TicketActivity(ticket=other_id, actor=actor.id, kind="link", created_at=now,
-                           changes={"linked": [None, ticket["number"]], "link_kind": [None, kind]}),
-        )  # fmt: skip
+            TicketActivity(
+                ticket=ticket_id,
+                actor=actor.id,
+                kind="link",
+                created_at=now,
+                changes={"linked": [None, target["number"]], "link_kind": [None, kind]},
+            ),
+            TicketActivity(
+                ticket=other_id,
+                actor=actor.id,
+                kind="link",
+                created_at=now,
+                changes={"linked": [None, ticket["number"]], "link_kind": [None, kind]},
+            ),
+        )
         for row in (ticket, target):
             await bump(row, now)
             uow.emit(updated_event(row, ["links"]))
@@ -114,19 +134,39 @@ async def unlink_tickets(actor: CurrentUser, ticket_id: int, link_id: int, clock
     if link is None:
         raise ValidationFailed.one("link", "These tickets are not linked.")
     other_id = link["target"] if link["source"] == ticket_id else link["source"]
-    other = await Ticket.select(Ticket.id, Ticket.number, Ticket.status, Ticket.assignee, Ticket.campus,
-                                Ticket.priority, Ticket.version, Ticket.ticket_type.code.as_alias("type_code")).where(
-        Ticket.id == other_id
-    ).first()  # fmt: skip
+    other = (
+        await Ticket.select(
+            Ticket.id,
+            Ticket.number,
+            Ticket.status,
+            Ticket.assignee,
+            Ticket.campus,
+            Ticket.priority,
+            Ticket.version,
+            Ticket.ticket_type.code.as_alias("type_code"),
+        )
+        .where(Ticket.id == other_id)
+        .first()
+    )
     now = clock.now()
     async with UnitOfWork() as uow:
         await TicketLink.delete().where(TicketLink.id == link_id)
         await TicketActivity.insert(
-            TicketActivity(ticket=ticket_id, actor=actor.id, kind="link", created_at=now,
-                           changes={"unlinked": [other["number"], None]}),
-            TicketActivity(ticket=other_id, actor=actor.id, kind="link", created_at=now,
-                           changes={"unlinked": [ticket["number"], None]}),
-        )  # fmt: skip
+            TicketActivity(
+                ticket=ticket_id,
+                actor=actor.id,
+                kind="link",
+                created_at=now,
+                changes={"unlinked": [other["number"], None]},
+            ),
+            TicketActivity(
+                ticket=other_id,
+                actor=actor.id,
+                kind="link",
+                created_at=now,
+                changes={"unlinked": [ticket["number"], None]},
+            ),
+        )
         for row in (ticket, other):
             await bump(row, now)
             uow.emit(updated_event(row, ["links"]))
@@ -181,15 +221,22 @@ async def merge_tickets(actor: CurrentUser, target_id: int, source_ids: list[int
             changes = {"merged_into": [None, target["number"]]}
             if source["status"] != "closed":
                 changes["status"] = [source["status"], "closed"]
-            await TicketActivity.insert(TicketActivity(ticket=source["id"], actor=actor.id, kind="merge",
-                                                       changes=changes, created_at=now))  # fmt: skip
+            await TicketActivity.insert(
+                TicketActivity(ticket=source["id"], actor=actor.id, kind="merge", changes=changes, created_at=now)
+            )
             uow.emit(updated_event(source, ["merged_into", "status"], status="closed"))
         parent_fix = {Ticket.parent: None} if target["parent"] in source_ids else {}
         await bump(target, now, parent_fix)
-        await TicketActivity.insert(TicketActivity(
-            ticket=target_id, actor=actor.id, kind="merge", body=_merged_text(sources), created_at=now,
-            changes={"merged": [None, [s["number"] for s in sources]]},
-        ))  # fmt: skip
+        await TicketActivity.insert(
+            TicketActivity(
+                ticket=target_id,
+                actor=actor.id,
+                kind="merge",
+                body=_merged_text(sources),
+                created_at=now,
+                changes={"merged": [None, [s["number"] for s in sources]]},
+            )
+        )
         uow.emit(updated_event(target, ["merge"]))
     return await get_ticket(actor, target_id)
 
@@ -199,8 +246,11 @@ def _merged_text(sources: list[dict]) -> str:
     parts = []
     for s in sources:
         labels = {f["key"]: f["label"] for f in s["type_fields"]}
-        values = [f"{labels.get(k, k)}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
-                  for k, v in s["fields"].items() if v not in (None, "", [])]  # fmt: skip
+        values = [
+            f"{labels.get(k, k)}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in s["fields"].items()
+            if v not in (None, "", [])
+        ]
         parts.append("\n".join([f"{s['number']} {s['title']}", s["description"], *values]).strip())
     return "\n\n".join(parts)[:10000]
 
@@ -227,34 +277,56 @@ async def _unite_tags_and_watchers(target: dict, sources: list[dict]) -> None:
 def missing_required(ticket: dict) -> list[dict]:
     """Required form fields the original never had a value for (it predates them): the split form
     asks for these, since the child must pass the type's form. Files are not asked for here."""
-    return [f for f in active_fields(ticket["type_fields"])
-            if f["required"] and f["type"] != "attachment" and ticket["fields"].get(f["key"]) in (None, "", [])]  # fmt: skip
+    return [
+        f
+        for f in active_fields(ticket["type_fields"])
+        if f["required"] and f["type"] != "attachment" and ticket["fields"].get(f["key"]) in (None, "", [])
+    ]
 
 
 async def split_ticket(
-    actor: CurrentUser, ticket_id: int, activity_id: int, title: str, fields: dict | None = None,
+    actor: CurrentUser,
+    ticket_id: int,
+    activity_id: int,
+    title: str,
+    fields: dict | None = None,
     clock: Clock = system_clock,
-) -> dict:  # fmt: skip
+) -> dict:
     """A reply or note becomes a new child ticket (same type, the message as its description).
     `fields` fills in form values the original lacks (see missing_required)."""
     original = await workable(actor, ticket_id)
     if original["merged_into"] is not None:
         raise ValidationFailed.one("activity", "This ticket was merged; split the ticket it was merged into.")
-    message = await TicketActivity.select(TicketActivity.id, TicketActivity.body, TicketActivity.kind).where(
-        (TicketActivity.id == activity_id) & (TicketActivity.ticket == ticket_id)
-        & TicketActivity.kind.is_in(["reply", "note"])
-    ).first()  # fmt: skip
+    message = (
+        await TicketActivity.select(TicketActivity.id, TicketActivity.body, TicketActivity.kind)
+        .where(
+            (TicketActivity.id == activity_id)
+            & (TicketActivity.ticket == ticket_id)
+            & TicketActivity.kind.is_in(["reply", "note"])
+        )
+        .first()
+    )
     if message is None:
         raise ValidationFailed.one("activity", "Choose a reply or note of this ticket.")
     child = await _create_child(actor, original, message["body"], title, fields or {}, clock)
     now = clock.now()
     async with UnitOfWork() as uow:
         await TicketActivity.insert(
-            TicketActivity(ticket=ticket_id, actor=actor.id, kind="split", created_at=now,
-                           changes={"child": [None, child["number"]], "from_activity": [None, activity_id]}),
-            TicketActivity(ticket=child["id"], actor=actor.id, kind="split", created_at=now,
-                           changes={"parent": [None, original["number"]], "from_activity": [None, activity_id]}),
-        )  # fmt: skip
+            TicketActivity(
+                ticket=ticket_id,
+                actor=actor.id,
+                kind="split",
+                created_at=now,
+                changes={"child": [None, child["number"]], "from_activity": [None, activity_id]},
+            ),
+            TicketActivity(
+                ticket=child["id"],
+                actor=actor.id,
+                kind="split",
+                created_at=now,
+                changes={"parent": [None, original["number"]], "from_activity": [None, activity_id]},
+            ),
+        )
         await Ticket.update({Ticket.version: Ticket.version + 1, Ticket.updated_at: now}).where(Ticket.id == ticket_id)
         uow.emit(updated_event(original, ["children"]))
     return child
@@ -267,12 +339,22 @@ async def _create_child(actor: CurrentUser, original: dict, body: str, title: st
 
     def draft(values: dict, assignee: int | None) -> Draft:
         return Draft(
-            type=original["type_code"], title=title, description=body, priority=original["priority"],
-            channel="internal", fields=values, student_id=original["student"], class_group_id=original["class_group"],
-            campus_id=original["campus"], assignee_id=assignee, parent_id=original["id"],
-            requester_kind=original["requester_kind"], requester_name=original["requester_name"],
-            requester_phone=original["requester_phone"], requester_email=original["requester_email"],
-        )  # fmt: skip
+            type=original["type_code"],
+            title=title,
+            description=body,
+            priority=original["priority"],
+            channel="internal",
+            fields=values,
+            student_id=original["student"],
+            class_group_id=original["class_group"],
+            campus_id=original["campus"],
+            assignee_id=assignee,
+            parent_id=original["id"],
+            requester_kind=original["requester_kind"],
+            requester_name=original["requester_name"],
+            requester_phone=original["requester_phone"],
+            requester_email=original["requester_email"],
+        )
 
     values, assignee = {**original["fields"], **given}, original["assignee"]
     try:
@@ -323,7 +405,7 @@ async def split_candidates(ticket_id: int) -> list[dict]:
             TicketActivity.body,
             TicketActivity.created_at,
             TicketActivity.actor.display_name.as_alias("actor_name"),
-        )  # fmt: skip
+        )
         .where((TicketActivity.ticket == ticket_id) & TicketActivity.kind.is_in(["reply", "note"]))
         .order_by(TicketActivity.id)
     )

@@ -74,11 +74,16 @@ def parse_rows(data: dict[str, str]) -> list[dict]:
     rows = []
     for index in sorted(by_index):
         raw = by_index[index]
-        rows.append({
-            "key": raw.get("key", "").strip(), "label": raw.get("label", "").strip(), "type": raw.get("type", "text"),
-            "required": raw.get("required", "") in ("1", "on", "true"), "help": raw.get("help", "").strip(),
-            "options": [line.strip() for line in raw.get("options", "").splitlines() if line.strip()],
-        })  # fmt: skip
+        rows.append(
+            {
+                "key": raw.get("key", "").strip(),
+                "label": raw.get("label", "").strip(),
+                "type": raw.get("type", "text"),
+                "required": raw.get("required", "") in ("1", "on", "true"),
+                "help": raw.get("help", "").strip(),
+                "options": [line.strip() for line in raw.get("options", "").splitlines() if line.strip()],
+            }
+        )
     return rows
 
 
@@ -154,8 +159,11 @@ def _summary(field: dict | None) -> str | None:
     """One readable line per field for the audit trail."""
     if field is None:
         return None
-    flags = [field["type"], *(["required"] if field.get("required") else []),
-             *(["archived"] if field.get("archived") else [])]  # fmt: skip
+    flags = [
+        field["type"],
+        *(["required"] if field.get("required") else []),
+        *(["archived"] if field.get("archived") else []),
+    ]
     options = f" [{' / '.join(field['options'])}]" if field.get("options") else ""
     return f"{field['label']} ({', '.join(flags)}){options}"
 
@@ -172,9 +180,15 @@ def _field_changes(old: list[dict], new: list[dict]) -> dict[str, list]:
 
 
 async def save_type(
-    actor: CurrentUser, type_id: int | None, data: dict[str, str], rows: list[dict], *,
-    updated_at: str = "", ip: str = "", clock: Clock = system_clock,
-) -> dict:  # fmt: skip
+    actor: CurrentUser,
+    type_id: int | None,
+    data: dict[str, str],
+    rows: list[dict],
+    *,
+    updated_at: str = "",
+    ip: str = "",
+    clock: Clock = system_clock,
+) -> dict:
     """Create (type_id None) or update a ticket type with its fields; audited, one transaction."""
     require_type_admin(actor)
     current = await get_type(type_id) if type_id is not None else None
@@ -193,23 +207,38 @@ async def save_type(
             type_id = await _insert(values, definition, now)
             changes = {**audit.snapshot(values, ["code", *BASIC_FIELDS]), **_field_changes([], definition)}
         else:
-            await TicketType.update({**{getattr(TicketType, k): values[k] for k in BASIC_FIELDS},
-                                     TicketType.fields: definition, TicketType.updated_at: now}).where(
-                TicketType.id == type_id
-            )  # fmt: skip
+            await TicketType.update(
+                {
+                    **{getattr(TicketType, k): values[k] for k in BASIC_FIELDS},
+                    TicketType.fields: definition,
+                    TicketType.updated_at: now,
+                }
+            ).where(TicketType.id == type_id)
             changes = {**audit.diff(current, values, BASIC_FIELDS), **_field_changes(current["fields"], definition)}
-        await audit.record(actor_id=actor.id, action="create" if current is None else "update",
-                           entity_type="ticket_type", entity_id=type_id, changes=changes, ip=ip)  # fmt: skip
+        await audit.record(
+            actor_id=actor.id,
+            action="create" if current is None else "update",
+            entity_type="ticket_type",
+            entity_id=type_id,
+            changes=changes,
+            ip=ip,
+        )
         # Every staff member files tickets of these types.
-        uow.emit(Event("ticket_type.saved", {"id": type_id, "code": current["code"] if current else values["code"]},
-                       audience=EVERYONE))  # fmt: skip
+        uow.emit(
+            Event(
+                "ticket_type.saved",
+                {"id": type_id, "code": current["code"] if current else values["code"]},
+                audience=EVERYONE,
+            )
+        )
     return await get_type(type_id)
 
 
 async def _insert(values: dict, definition: list[dict], now: datetime) -> int:
     last = await TicketType.select(TicketType.sort_order).order_by(TicketType.sort_order, ascending=False).first()
-    row = TicketType(**values, fields=definition, sort_order=(last["sort_order"] + 1) if last else 0,
-                     created_at=now, updated_at=now)  # fmt: skip
+    row = TicketType(
+        **values, fields=definition, sort_order=(last["sort_order"] + 1) if last else 0, created_at=now, updated_at=now
+    )
     return (await TicketType.insert(row).returning(TicketType.id))[0]["id"]
 
 

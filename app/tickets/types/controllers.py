@@ -22,10 +22,16 @@ from tables.accounts.tables import Team
 
 EDITOR = "ticket_types/editor.html"
 FORM = "ticket_types/form.html"
-HISTORY_LABELS = {"name": N_("Type name"), "code": N_("Code"), "description": N_("Description"),
-                  "default_priority": N_("Default priority"), "team": N_("Team"),
-                  "public_intake": N_("Public intake form"), "is_active": N_("Enabled"),
-                  "field_order": N_("Field order")}  # fmt: skip
+HISTORY_LABELS = {
+    "name": N_("Type name"),
+    "code": N_("Code"),
+    "description": N_("Description"),
+    "default_priority": N_("Default priority"),
+    "team": N_("Team"),
+    "public_intake": N_("Public intake form"),
+    "is_active": N_("Enabled"),
+    "field_order": N_("Field order"),
+}
 
 
 def _redirect(request: Request, url: str) -> Response:
@@ -34,15 +40,24 @@ def _redirect(request: Request, url: str) -> Response:
 
 async def _context(type_row: dict | None, values: dict, rows: list[dict], errors: dict, detail: str = "") -> dict:
     return {
-        "ticket_type": type_row, "values": values, "rows": rows, "errors": errors, "detail": detail,
-        "saved": types_admin.saved_keys(type_row), "archived": types_admin.archived_fields(type_row, rows),
-        "field_types": ticket_fields.FIELD_TYPES, "choice_types": ticket_fields.CHOICE_TYPES,
-        "priorities": workflow.PRIORITIES, "stamp": types_admin.stamp(type_row),
+        "ticket_type": type_row,
+        "values": values,
+        "rows": rows,
+        "errors": errors,
+        "detail": detail,
+        "saved": types_admin.saved_keys(type_row),
+        "archived": types_admin.archived_fields(type_row, rows),
+        "field_types": ticket_fields.FIELD_TYPES,
+        "choice_types": ticket_fields.CHOICE_TYPES,
+        "priorities": workflow.PRIORITIES,
+        "stamp": types_admin.stamp(type_row),
         "teams": await Team.select(Team.id, Team.name, Team.campus.name.as_alias("campus_name")).order_by(Team.id),
         "entries": await audit.history("ticket_type", type_row["id"]) if type_row else [],
-        "history_labels": {**HISTORY_LABELS, **{f"fields.{f['key']}": f"{f['label']} ({f['key']})"
-                                                for f in (type_row or {}).get("fields", [])}},
-    }  # fmt: skip
+        "history_labels": {
+            **HISTORY_LABELS,
+            **{f"fields.{f['key']}": f"{f['label']} ({f['key']})" for f in (type_row or {}).get("fields", [])},
+        },
+    }
 
 
 async def _type_from_form(data: dict) -> dict | None:
@@ -94,15 +109,18 @@ class TicketTypeAdminController(Controller):
     async def preview(self, request: Request) -> Response:
         data = await form_data(request)
         rows = [r for r in types_admin.parse_rows(data) if r["key"] or r["label"]]
-        return HTMXTemplate(template_name="ticket_types/preview.html",
-                            context={"rows": rows, "preview_oob": False, "choice_types": ticket_fields.CHOICE_TYPES})  # fmt: skip
+        return HTMXTemplate(
+            template_name="ticket_types/preview.html",
+            context={"rows": rows, "preview_oob": False, "choice_types": ticket_fields.CHOICE_TYPES},
+        )
 
     async def _save(self, request: Request, user: CurrentUser, type_id: int | None) -> Response:
         data = await form_data(request)
         rows = types_admin.parse_rows(data)
         try:
-            saved = await types_admin.save_type(user, type_id, data, rows, updated_at=data.get("updated_at", ""),
-                                                ip=client_ip(request))  # fmt: skip
+            saved = await types_admin.save_type(
+                user, type_id, data, rows, updated_at=data.get("updated_at", ""), ip=client_ip(request)
+            )
         except (ValidationFailed, Conflict) as exc:
             type_row = await types_admin.get_type(type_id) if type_id is not None else None
             errors = exc.by_field() if isinstance(exc, ValidationFailed) else {}

@@ -49,7 +49,9 @@ def validate_definition(fields: list[dict]) -> tuple[list[dict], list[FieldError
         label = str(raw.get("label", "")).strip()
         kind = str(raw.get("type", ""))
         if not KEY_RE.match(key):
-            errors.append(FieldError(f"{where}.key", "Use lower-case letters, digits and underscores, starting with a letter."))
+            errors.append(
+                FieldError(f"{where}.key", "Use lower-case letters, digits and underscores, starting with a letter.")
+            )
         elif key in seen:
             errors.append(FieldError(f"{where}.key", "Each field needs its own key."))
         seen.add(key)
@@ -60,11 +62,18 @@ def validate_definition(fields: list[dict]) -> tuple[list[dict], list[FieldError
         options = [str(o).strip() for o in raw.get("options") or [] if str(o).strip()]
         if kind in CHOICE_TYPES and not options:
             errors.append(FieldError(f"{where}.options", "List at least one choice."))
-        clean.append({
-            "key": key, "label": label, "type": kind, "required": bool(raw.get("required")),
-            "help": str(raw.get("help", "")).strip()[:200], "options": options if kind in CHOICE_TYPES else [],
-            "order": index, "archived": bool(raw.get("archived")),
-        })  # fmt: skip
+        clean.append(
+            {
+                "key": key,
+                "label": label,
+                "type": kind,
+                "required": bool(raw.get("required")),
+                "help": str(raw.get("help", "")).strip()[:200],
+                "options": options if kind in CHOICE_TYPES else [],
+                "order": index,
+                "archived": bool(raw.get("archived")),
+            }
+        )
     return clean, errors
 
 

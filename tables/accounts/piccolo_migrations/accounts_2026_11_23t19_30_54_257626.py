@@ -51,25 +51,15 @@ DESCRIPTION = ""
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="accounts", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="accounts", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="Campus", tablename="campus", schema=None, columns=None
-    )
+    manager.add_table(class_name="Campus", tablename="campus", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="User", tablename="account_user", schema=None, columns=None
-    )
+    manager.add_table(class_name="User", tablename="account_user", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="ApiToken", tablename="api_token", schema=None, columns=None
-    )
+    manager.add_table(class_name="ApiToken", tablename="api_token", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Team", tablename="team", schema=None, columns=None
-    )
+    manager.add_table(class_name="Team", tablename="team", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="Campus",

@@ -77,9 +77,7 @@ DESCRIPTION = ""
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="approvals", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="approvals", description=DESCRIPTION)
 
     manager.add_table(
         class_name="ApprovalStep",

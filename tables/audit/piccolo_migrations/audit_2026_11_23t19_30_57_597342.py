@@ -25,9 +25,7 @@ DESCRIPTION = ""
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="audit", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="audit", description=DESCRIPTION)
 
     manager.add_table(
         class_name="AuditEntry",

@@ -64,9 +64,7 @@ DESCRIPTION = ""
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="automation", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="automation", description=DESCRIPTION)
 
     manager.add_table(
         class_name="AutomationRun",

@@ -64,9 +64,7 @@ DESCRIPTION = "Follow-ups and the lead pool"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="follow_ups", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="follow_ups", description=DESCRIPTION)
 
     manager.add_table(
         class_name="LeadPoolSetting",
@@ -89,9 +87,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="FollowUp", tablename="follow_up", schema=None, columns=None
-    )
+    manager.add_table(class_name="FollowUp", tablename="follow_up", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="LeadPoolSetting",

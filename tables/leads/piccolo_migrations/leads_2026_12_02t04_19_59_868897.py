@@ -38,13 +38,9 @@ DESCRIPTION = ""
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="leads", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="leads", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="LeadMerge", tablename="lead_merge", schema=None, columns=None
-    )
+    manager.add_table(class_name="LeadMerge", tablename="lead_merge", schema=None, columns=None)
 
     manager.add_table(
         class_name="LeadMatchKey",

@@ -8,9 +8,7 @@ DESCRIPTION = "lead.student: the student a lead was converted to or linked with"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="leads", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="leads", description=DESCRIPTION)
 
     manager.add_column(
         table_class_name="Lead",

@@ -8,9 +8,7 @@ DESCRIPTION = "lead_match_key.profile: the compared fields of the key's lead (fi
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="leads", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="leads", description=DESCRIPTION)
 
     manager.add_column(
         table_class_name="LeadMatchKey",

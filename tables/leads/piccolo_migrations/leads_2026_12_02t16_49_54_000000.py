@@ -7,9 +7,7 @@ DESCRIPTION = "lead_match_key.key: no index of its own, (key, lead) serves every
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="leads", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="leads", description=DESCRIPTION)
 
     manager.alter_column(
         table_class_name="LeadMatchKey",

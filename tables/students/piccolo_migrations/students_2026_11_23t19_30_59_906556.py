@@ -51,13 +51,9 @@ DESCRIPTION = ""
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="students", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="students", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="Student", tablename="student", schema=None, columns=None
-    )
+    manager.add_table(class_name="Student", tablename="student", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="Student",

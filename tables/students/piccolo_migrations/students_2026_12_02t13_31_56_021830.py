@@ -14,9 +14,7 @@ class RawTable(Table):
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="students", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="students", description=DESCRIPTION)
 
     manager.add_column(
         table_class_name="Student",

@@ -79,13 +79,9 @@ DESCRIPTION = ""
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="teaching", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="teaching", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="Enrollment", tablename="enrollment", schema=None, columns=None
-    )
+    manager.add_table(class_name="Enrollment", tablename="enrollment", schema=None, columns=None)
 
     manager.add_table(
         class_name="ClassGroup",
@@ -94,9 +90,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Course", tablename="course", schema=None, columns=None
-    )
+    manager.add_table(class_name="Course", tablename="course", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="Enrollment",

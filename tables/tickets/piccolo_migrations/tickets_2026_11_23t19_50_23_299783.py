@@ -116,9 +116,7 @@ DESCRIPTION = ""
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="tickets", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="tickets", description=DESCRIPTION)
 
     manager.add_table(
         class_name="TicketType",
@@ -127,9 +125,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="SavedView", tablename="saved_view", schema=None, columns=None
-    )
+    manager.add_table(class_name="SavedView", tablename="saved_view", schema=None, columns=None)
 
     manager.add_table(
         class_name="BoardDisplay",
@@ -159,9 +155,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="TicketTag", tablename="ticket_tag", schema=None, columns=None
-    )
+    manager.add_table(class_name="TicketTag", tablename="ticket_tag", schema=None, columns=None)
 
     manager.add_table(
         class_name="TicketAttachment",
@@ -170,9 +164,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Ticket", tablename="ticket", schema=None, columns=None
-    )
+    manager.add_table(class_name="Ticket", tablename="ticket", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="TicketType",

@@ -33,8 +33,9 @@ async def test_the_ticket_page_loads_the_panel_and_the_approver_decides_in_it(cl
     assert "班主任初审" in panel.text and "教务主管复核" in panel.text and 'value="approve"' in panel.text
     assert 'aria-current="step"' in panel.text
 
-    missing = await post_form(client, f"/tickets/{ticket['id']}/approval", {"decision": "reject", "reason": "", "version": "1"},
-                              headers=HX)  # fmt: skip
+    missing = await post_form(
+        client, f"/tickets/{ticket['id']}/approval", {"decision": "reject", "reason": "", "version": "1"}, headers=HX
+    )
     assert (
         missing.status_code == 422 and 'id="ap-reason-error"' in missing.text and 'aria-invalid="true"' in missing.text
     )
@@ -92,7 +93,9 @@ async def test_pages_offer_no_resolve_while_approval_runs(client):
 
     workbench = (await client.get("/workbench")).text
     assert f'action="/workbench/tickets/{plain["id"]}/resolve"' in workbench
-    assert f'/tickets/{held["id"]}"' in workbench and f'action="/workbench/tickets/{held["id"]}/resolve"' not in workbench
+    assert (
+        f'/tickets/{held["id"]}"' in workbench and f'action="/workbench/tickets/{held["id"]}/resolve"' not in workbench
+    )
 
     await ApprovalInstance.update({ApprovalInstance.status: "approved"}, force=True)
     assert "tk-move-resolved" in (await client.get(f"/tickets/{held['id']}")).text
@@ -177,36 +180,77 @@ async def test_admin_edits_a_workflow_with_validation(client):
     )
     assert added.status_code == 200 and 'name="steps.0.name"' in added.text
 
-    bad = await post_form(client, f"/admin/approvals/{repair_type}", {
-        "is_active": "1", "version": "", "steps.0.name": "", "steps.0.kind": "role", "steps.0.role": "",
-        "steps.0.user": "", "steps.0.sla_hours": "0",
-    })  # fmt: skip
+    bad = await post_form(
+        client,
+        f"/admin/approvals/{repair_type}",
+        {
+            "is_active": "1",
+            "version": "",
+            "steps.0.name": "",
+            "steps.0.kind": "role",
+            "steps.0.role": "",
+            "steps.0.user": "",
+            "steps.0.sla_hours": "0",
+        },
+    )
     assert bad.status_code == 422
     for field in ("ap-0-name-error", "ap-0-role-error", "ap-0-sla_hours-error"):
         assert f'id="{field}"' in bad.text
     empty = await post_form(client, f"/admin/approvals/{repair_type}", {"is_active": "1", "version": ""})
     assert empty.status_code == 422 and 'id="ap-steps-error"' in empty.text
 
-    saved = await post_form(client, f"/admin/approvals/{repair_type}", {
-        "is_active": "1", "version": "", "steps.0.name": "主管确认", "steps.0.kind": "role", "steps.0.role": "supervisor",
-        "steps.0.user": "", "steps.0.sla_hours": "4", "steps.1.name": "指定专人", "steps.1.kind": "user",
-        "steps.1.role": "", "steps.1.user": str(school.finance.id), "steps.1.sla_hours": "1.5",
-    })  # fmt: skip
+    saved = await post_form(
+        client,
+        f"/admin/approvals/{repair_type}",
+        {
+            "is_active": "1",
+            "version": "",
+            "steps.0.name": "主管确认",
+            "steps.0.kind": "role",
+            "steps.0.role": "supervisor",
+            "steps.0.user": "",
+            "steps.0.sla_hours": "4",
+            "steps.1.name": "指定专人",
+            "steps.1.kind": "user",
+            "steps.1.role": "",
+            "steps.1.user": str(school.finance.id),
+            "steps.1.sla_hours": "1.5",
+        },
+    )
     assert saved.status_code in (302, 303) and saved.headers["location"] == f"/admin/approvals/{repair_type}?saved=1"
     flow = await ApprovalWorkflow.select().where(ApprovalWorkflow.ticket_type == repair_type).first()
-    steps = await ApprovalStep.select(ApprovalStep.name, ApprovalStep.approver, ApprovalStep.sla_minutes).where(
-        ApprovalStep.workflow == flow["id"]).order_by(ApprovalStep.position)  # fmt: skip
-    assert steps == [{"name": "主管确认", "approver": "role:supervisor", "sla_minutes": 240},
-                     {"name": "指定专人", "approver": f"user:{school.finance.id}", "sla_minutes": 90}]  # fmt: skip
+    steps = (
+        await ApprovalStep.select(ApprovalStep.name, ApprovalStep.approver, ApprovalStep.sla_minutes)
+        .where(ApprovalStep.workflow == flow["id"])
+        .order_by(ApprovalStep.position)
+    )
+    assert steps == [
+        {"name": "主管确认", "approver": "role:supervisor", "sla_minutes": 240},
+        {"name": "指定专人", "approver": f"user:{school.finance.id}", "sla_minutes": 90},
+    ]
     assert await AuditEntry.exists().where(AuditEntry.entity_type == "approval_workflow")
 
-    stale = await post_form(client, f"/admin/approvals/{repair_type}", {
-        "is_active": "", "version": "", "steps.0.name": "x", "steps.0.kind": "finance", "steps.0.sla_hours": "8"})  # fmt: skip
+    stale = await post_form(
+        client,
+        f"/admin/approvals/{repair_type}",
+        {"is_active": "", "version": "", "steps.0.name": "x", "steps.0.kind": "finance", "steps.0.sla_hours": "8"},
+    )
     assert stale.status_code == 409
 
-    moved = await post_form(client, f"/admin/approvals/{repair_type}/editor", {
-        "op": "down:0", "steps.0.name": "A", "steps.0.kind": "finance", "steps.0.sla_hours": "1",
-        "steps.1.name": "B", "steps.1.kind": "finance", "steps.1.sla_hours": "1"}, headers=HX)  # fmt: skip
+    moved = await post_form(
+        client,
+        f"/admin/approvals/{repair_type}/editor",
+        {
+            "op": "down:0",
+            "steps.0.name": "A",
+            "steps.0.kind": "finance",
+            "steps.0.sla_hours": "1",
+            "steps.1.name": "B",
+            "steps.1.kind": "finance",
+            "steps.1.sla_hours": "1",
+        },
+        headers=HX,
+    )
     assert moved.text.index('value="B"') < moved.text.index('value="A"')
 
 
@@ -214,10 +258,17 @@ async def test_the_refund_flow_end_to_end_through_the_api(client):
     """学员提交 → 班主任初审 → 教务主管复核 → 财务执行退款 → 通知学员, each by the person in that role."""
     school = await make_school()
     desk = await token_for(school.desk)
-    created = await client.post("/api/v1/tickets", headers=desk, json={
-        "type": "refund", "title": "退费申请 小明", "student_id": school.student, "campus_id": school.campus,
-        "fields": {"contract_no": "HT-9", "amount": "800", "reason": "搬家", "account_name": "张三"},
-    })  # fmt: skip
+    created = await client.post(
+        "/api/v1/tickets",
+        headers=desk,
+        json={
+            "type": "refund",
+            "title": "退费申请 小明",
+            "student_id": school.student,
+            "campus_id": school.campus,
+            "fields": {"contract_no": "HT-9", "amount": "800", "reason": "搬家", "account_name": "张三"},
+        },
+    )
     assert created.status_code == 201
     ticket_id = created.json()["id"]
     url = f"/api/v1/tickets/{ticket_id}/approval"

@@ -50,9 +50,12 @@ async def test_admin_switches_a_type_to_manual_and_the_change_is_audited(client,
     await login(client, admin)
     repair = await _type_id("repair")
 
-    answer = await post_form(client, f"/admin/assignment/types/{repair}",
-                             {"mode": "manual", "skill_kinds": ["type", "campus"], "team": str(team)},
-                             headers={"HX-Request": "true"})  # fmt: skip
+    answer = await post_form(
+        client,
+        f"/admin/assignment/types/{repair}",
+        {"mode": "manual", "skill_kinds": ["type", "campus"], "team": str(team)},
+        headers={"HX-Request": "true"},
+    )
 
     assert answer.status_code < 300 and answer.headers["hx-redirect"].startswith("/admin/assignment?saved=")
     setting = await services.setting_for(repair)
@@ -81,15 +84,27 @@ async def test_admin_edits_a_persons_skills_and_shifts(client, make_user, login)
     admin = await make_user("admin")
     agent = await make_user("customer_service")
     await login(client, admin)
-    form = {"skills_type": ["repair", "refund"], "skills_subject": ["数学"], "skills_subject_other": "围棋, 美术",
-            "skills_language": ["en"], "shifts_0": "09:00-12:00, 13:30-18:00", "shifts_5": "10:00-16:00"}  # fmt: skip
+    form = {
+        "skills_type": ["repair", "refund"],
+        "skills_subject": ["数学"],
+        "skills_subject_other": "围棋, 美术",
+        "skills_language": ["en"],
+        "shifts_0": "09:00-12:00, 13:30-18:00",
+        "shifts_5": "10:00-16:00",
+    }
 
     answer = await post_form(client, f"/admin/assignment/staff/{agent.id}", form)
 
     assert answer.status_code == 302
     skills = {(r["kind"], r["value"]) for r in await StaffSkill.select(StaffSkill.kind, StaffSkill.value)}
-    assert skills == {("type", "repair"), ("type", "refund"), ("subject", "数学"), ("subject", "围棋"),
-                      ("subject", "美术"), ("language", "en")}  # fmt: skip
+    assert skills == {
+        ("type", "repair"),
+        ("type", "refund"),
+        ("subject", "数学"),
+        ("subject", "围棋"),
+        ("subject", "美术"),
+        ("language", "en"),
+    }
     shifts = {(r["weekday"], r["start_minute"], r["end_minute"]) for r in await StaffShift.select()}
     assert shifts == {(0, 540, 720), (0, 810, 1080), (5, 600, 960)}
     page = await client.get(f"/admin/assignment/staff/{agent.id}")
@@ -102,8 +117,11 @@ async def test_bad_shifts_answer_422_and_change_nothing(client, make_user, login
     agent = await make_user("customer_service")
     await StaffSkill.insert(StaffSkill(user=agent.id, kind="type", value="repair"))
     await login(client, admin)
-    answer = await post_form(client, f"/admin/assignment/staff/{agent.id}",
-                             {"skills_type": ["refund"], "shifts_2": "18:00-09:00", "shifts_3": "9 to 5"})  # fmt: skip
+    answer = await post_form(
+        client,
+        f"/admin/assignment/staff/{agent.id}",
+        {"skills_type": ["refund"], "shifts_2": "18:00-09:00", "shifts_3": "9 to 5"},
+    )
     assert answer.status_code == 422
     assert 'id="f-shifts_2-error"' in answer.text and 'id="f-shifts_3-error"' in answer.text
     assert [(r["kind"], r["value"]) for r in await StaffSkill.select(StaffSkill.kind, StaffSkill.value)] == [

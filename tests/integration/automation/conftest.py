@@ -30,19 +30,34 @@ async def admin(make_user):
 def make_rule(admin):
     """`await make_rule("created", [{"kind": "add_tag", "value": "VIP"}], conditions=[...])` -> the saved rule."""
 
-    async def factory(trigger: str, actions: list[dict], *, conditions: list[dict] | None = None, match: str = "all",
-                      name: str = "", active: bool = True) -> dict:  # fmt: skip
-        data = {"name": name or f"{trigger} rule", "trigger": trigger, "match": match, "is_active": active,
-                "conditions": conditions or [], "actions": actions}  # fmt: skip
+    async def factory(
+        trigger: str,
+        actions: list[dict],
+        *,
+        conditions: list[dict] | None = None,
+        match: str = "all",
+        name: str = "",
+        active: bool = True,
+    ) -> dict:
+        data = {
+            "name": name or f"{trigger} rule",
+            "trigger": trigger,
+            "match": match,
+            "is_active": active,
+            "conditions": conditions or [],
+            "actions": actions,
+        }
         return await services.save_rule(admin, None, data)
 
     return factory
 
 
 async def pending_triggers() -> list[int]:
-    rows = await AutomationTrigger.select(AutomationTrigger.id).where(AutomationTrigger.status == "pending").order_by(
-        AutomationTrigger.id
-    )  # fmt: skip
+    rows = (
+        await AutomationTrigger.select(AutomationTrigger.id)
+        .where(AutomationTrigger.status == "pending")
+        .order_by(AutomationTrigger.id)
+    )
     return [r["id"] for r in rows]
 
 
@@ -65,9 +80,15 @@ def drain():
 
 async def runs_of(ticket_id: int | None = None) -> list[dict]:
     query = AutomationRun.select(
-        AutomationRun.id, AutomationRun.rule, AutomationRun.rule_name, AutomationRun.trigger, AutomationRun.outcome,
-        AutomationRun.log, AutomationRun.trigger_event, AutomationRun.error,
-    ).order_by(AutomationRun.id)  # fmt: skip
+        AutomationRun.id,
+        AutomationRun.rule,
+        AutomationRun.rule_name,
+        AutomationRun.trigger,
+        AutomationRun.outcome,
+        AutomationRun.log,
+        AutomationRun.trigger_event,
+        AutomationRun.error,
+    ).order_by(AutomationRun.id)
     if ticket_id is not None:
         query = query.where(AutomationRun.ticket == ticket_id)
     return await query.output(load_json=True)
@@ -78,11 +99,18 @@ async def tags_of(ticket_id: int) -> set[str]:
 
 
 async def activities(ticket_id: int, kind: str) -> list[dict]:
-    return await TicketActivity.select(
-        TicketActivity.id, TicketActivity.actor, TicketActivity.body, TicketActivity.is_public, TicketActivity.changes
-    ).where((TicketActivity.ticket == ticket_id) & (TicketActivity.kind == kind)).order_by(TicketActivity.id).output(
-        load_json=True
-    )  # fmt: skip
+    return (
+        await TicketActivity.select(
+            TicketActivity.id,
+            TicketActivity.actor,
+            TicketActivity.body,
+            TicketActivity.is_public,
+            TicketActivity.changes,
+        )
+        .where((TicketActivity.ticket == ticket_id) & (TicketActivity.kind == kind))
+        .order_by(TicketActivity.id)
+        .output(load_json=True)
+    )
 
 
 @pytest.fixture

@@ -27,11 +27,16 @@ async def _priority(ticket_id: int) -> str:
     return (await Ticket.select(Ticket.priority).where(Ticket.id == ticket_id).first())["priority"]
 
 
-async def test_rules_run_in_position_order_and_a_later_rule_sees_the_earlier_change(admin, make_rule, drain,
-                                                                                    automation):  # fmt: skip
+async def test_rules_run_in_position_order_and_a_later_rule_sees_the_earlier_change(
+    admin, make_rule, drain, automation
+):
     # Saved first (lower id), but moved below: id order would run it before the priority is urgent.
-    tag_urgent = await make_rule("created", [{"kind": "add_tag", "value": "加急"}], name="tag urgent",
-                                 conditions=[{"subject": "priority", "op": "is", "value": "urgent"}])  # fmt: skip
+    tag_urgent = await make_rule(
+        "created",
+        [{"kind": "add_tag", "value": "加急"}],
+        name="tag urgent",
+        conditions=[{"subject": "priority", "op": "is", "value": "urgent"}],
+    )
     make_urgent = await make_rule("created", [{"kind": "set_priority", "value": "urgent"}], name="make urgent")
     await services.move_rule(admin, make_urgent["id"], "up")
 
@@ -40,8 +45,9 @@ async def test_rules_run_in_position_order_and_a_later_rule_sees_the_earlier_cha
     assert await _priority(first["id"]) == "urgent"
     assert await automation.tags(first["id"]) == {"加急"}
     assert [(r["rule"], r["outcome"]) for r in await automation.runs(first["id"])] == [
-        (make_urgent["id"], "done"), (tag_urgent["id"], "done"),
-    ]  # fmt: skip
+        (make_urgent["id"], "done"),
+        (tag_urgent["id"], "done"),
+    ]
 
     await services.move_rule(admin, make_urgent["id"], "down")  # now the tag rule looks first, at "normal"
     second = await tickets.create_ticket(admin, repair(priority="normal"))
@@ -87,8 +93,15 @@ async def test_conditions_match_the_real_ticket_and_student(admin, make_rule, dr
     for name, (conditions, match) in CONDITION_RULES.items():
         await make_rule("created", [{"kind": "add_tag", "value": name}], conditions=conditions, match=match, name=name)
     student = await _student("VIP", "重点关注")
-    draft = tickets.Draft(type="complaint", title="数学课老师迟到", description="孩子说老师迟到了 20 分钟", priority="high",
-                          channel="wechat", student_id=student, fields={"category": "教学质量"})  # fmt: skip
+    draft = tickets.Draft(
+        type="complaint",
+        title="数学课老师迟到",
+        description="孩子说老师迟到了 20 分钟",
+        priority="high",
+        channel="wechat",
+        student_id=student,
+        fields={"category": "教学质量"},
+    )
     ticket = await tickets.create_ticket(admin, draft)
     await drain()
     assert await automation.tags(ticket["id"]) == {n for n in CONDITION_RULES if not n.startswith("no-")}
@@ -134,8 +147,9 @@ async def test_no_trigger_is_recorded_when_no_rule_listens(admin, make_rule, dra
 
 async def test_a_rule_does_not_rerun_on_the_update_its_own_actions_caused(admin, make_rule, drain, automation):
     template = await _template("已提高优先级")
-    rule = await make_rule("updated", [{"kind": "set_priority", "value": "urgent"},
-                                       {"kind": "reply_template", "value": template}])  # fmt: skip
+    rule = await make_rule(
+        "updated", [{"kind": "set_priority", "value": "urgent"}, {"kind": "reply_template", "value": template}]
+    )
     ticket = await tickets.create_ticket(admin, repair(priority="low"))
     await tickets.update_ticket(admin, ticket["id"], {"title": "投影仪冒烟"}, version=None)
     await drain()
@@ -150,10 +164,18 @@ async def test_a_rule_does_not_rerun_on_the_update_its_own_actions_caused(admin,
 
 async def test_two_rules_that_trigger_each_other_stop(admin, make_rule, drain, automation):
     ping, pong = await _template("ping!", "ping"), await _template("pong!", "pong")
-    answer_ping = await make_rule("updated", [{"kind": "reply_template", "value": pong}], name="answer ping",
-                                  conditions=[_is("text", "ping", "contains")])  # fmt: skip
-    answer_pong = await make_rule("updated", [{"kind": "reply_template", "value": ping}], name="answer pong",
-                                  conditions=[_is("text", "pong", "contains")])  # fmt: skip
+    answer_ping = await make_rule(
+        "updated",
+        [{"kind": "reply_template", "value": pong}],
+        name="answer ping",
+        conditions=[_is("text", "ping", "contains")],
+    )
+    answer_pong = await make_rule(
+        "updated",
+        [{"kind": "reply_template", "value": ping}],
+        name="answer pong",
+        conditions=[_is("text", "pong", "contains")],
+    )
     ticket = await tickets.create_ticket(admin, repair(title="乒乓"))
     await tickets.add_message(admin, ticket["id"], "ping", public=True)
     await drain()
@@ -164,7 +186,7 @@ async def test_two_rules_that_trigger_each_other_stop(admin, make_rule, drain, a
         (answer_ping["id"], "done"),  # on the person's "ping"
         (answer_pong["id"], "done"),  # on answer_ping's "pong!"
         (answer_ping["id"], "skipped_loop"),  # on answer_pong's "ping!": answer_ping is behind it
-    ]  # fmt: skip
+    ]
 
 
 async def test_a_chain_of_distinct_rules_stops_at_the_depth_limit(admin, make_rule, drain, automation):
@@ -172,8 +194,12 @@ async def test_a_chain_of_distinct_rules_stops_at_the_depth_limit(admin, make_ru
     steps = MAX_DEPTH + 3
     for i in range(steps):
         template = await _template(f"[step {i + 1}]", f"step {i + 1}")
-        await make_rule("updated", [{"kind": "reply_template", "value": template}], name=f"step {i}",
-                        conditions=[_is("text", f"[step {i}]", "contains")])  # fmt: skip
+        await make_rule(
+            "updated",
+            [{"kind": "reply_template", "value": template}],
+            name=f"step {i}",
+            conditions=[_is("text", f"[step {i}]", "contains")],
+        )
     ticket = await tickets.create_ticket(admin, repair(title="连锁"))
     await tickets.add_message(admin, ticket["id"], "[step 0]", public=True)
     await drain()
@@ -181,7 +207,9 @@ async def test_a_chain_of_distinct_rules_stops_at_the_depth_limit(admin, make_ru
     replies = [a["body"] for a in await automation.activities(ticket["id"], "reply")]
     # The person's message is depth 0; rules answer at depths 0..MAX_DEPTH, the last answer records nothing.
     assert replies == ["[step 0]", *[f"[step {i}]" for i in range(1, MAX_DEPTH + 2)]]
-    depths = [r["depth"] for r in await AutomationTrigger.select(AutomationTrigger.depth).order_by(AutomationTrigger.id)]
+    depths = [
+        r["depth"] for r in await AutomationTrigger.select(AutomationTrigger.depth).order_by(AutomationTrigger.id)
+    ]
     assert depths == list(range(MAX_DEPTH + 1))
 
 
@@ -223,7 +251,10 @@ async def _assert_effects_once(ticket_id: int, supervisor: int, automation) -> N
     assert [a["body"] for a in await automation.activities(ticket_id, "reply")] == [
         f"您好，{(await Ticket.select(Ticket.number).where(Ticket.id == ticket_id).first())['number']} 已收到"
     ]
-    assert await Notification.count().where((Notification.kind == "automation") & (Notification.recipient == supervisor)) == 1
+    assert (
+        await Notification.count().where((Notification.kind == "automation") & (Notification.recipient == supervisor))
+        == 1
+    )
     assert await automation.tags(ticket_id) == {"x"}
     assert len(await automation.activities(ticket_id, "automation")) == 2
     assert (await AutomationTrigger.select(AutomationTrigger.status).first())["status"] == "done"
@@ -231,8 +262,11 @@ async def _assert_effects_once(ticket_id: int, supervisor: int, automation) -> N
 
 async def test_a_failing_action_is_logged_and_the_rest_still_runs(admin, make_rule, make_user, drain, automation):
     leaver = await make_user("customer_service", display_name="已离职")
-    broken = await make_rule("created", [{"kind": "assign_person", "value": leaver.id}, {"kind": "add_tag", "value": "after"}],
-                             name="assign to leaver")  # fmt: skip
+    broken = await make_rule(
+        "created",
+        [{"kind": "assign_person", "value": leaver.id}, {"kind": "add_tag", "value": "after"}],
+        name="assign to leaver",
+    )
     later = await make_rule("created", [{"kind": "add_tag", "value": "later-rule"}], name="later")
     await User.update({User.is_active: False}).where(User.id == leaver.id)  # left after the rule was written
 
@@ -243,17 +277,22 @@ async def test_a_failing_action_is_logged_and_the_rest_still_runs(admin, make_ru
     assert row["assignee"] is None
     first, second = await automation.runs(ticket["id"])
     assert (first["rule"], first["outcome"], second["rule"], second["outcome"]) == (
-        broken["id"], "failed", later["id"], "done"
-    )  # fmt: skip
+        broken["id"],
+        "failed",
+        later["id"],
+        "done",
+    )
     assert [(e["kind"], e["ok"]) for e in first["log"]] == [("assign_person", False), ("add_tag", True)]
     assert "no longer active" in first["error"]
 
 
-async def test_the_timeline_tells_which_rule_ran_and_what_each_action_did(admin, make_rule, make_user, drain,
-                                                                         automation):  # fmt: skip
+async def test_the_timeline_tells_which_rule_ran_and_what_each_action_did(
+    admin, make_rule, make_user, drain, automation
+):
     agent = await make_user("customer_service", display_name="李老师")
-    rule = await make_rule("created", [{"kind": "assign_person", "value": agent.id}, {"kind": "add_tag", "value": "VIP"}],
-                           name="VIP 直派")  # fmt: skip
+    rule = await make_rule(
+        "created", [{"kind": "assign_person", "value": agent.id}, {"kind": "add_tag", "value": "VIP"}], name="VIP 直派"
+    )
     ticket = await tickets.create_ticket(admin, repair())
     await drain()
 
@@ -262,22 +301,32 @@ async def test_the_timeline_tells_which_rule_ran_and_what_each_action_did(admin,
     changes = entry["changes"]
     assert entry["actor"] is None
     assert (changes["rule"], changes["name"], changes["trigger"], changes["run"], changes["outcome"]) == (
-        rule["id"], "VIP 直派", "created", run["id"], "done"
-    )  # fmt: skip
+        rule["id"],
+        "VIP 直派",
+        "created",
+        run["id"],
+        "done",
+    )
     assert changes["actions"] == [
-        {"kind": "assign_person", "ok": True, "detail": "李老师"}, {"kind": "add_tag", "ok": True, "detail": "VIP"},
-    ]  # fmt: skip
+        {"kind": "assign_person", "ok": True, "detail": "李老师"},
+        {"kind": "add_tag", "ok": True, "detail": "VIP"},
+    ]
     # The actions' own changes are on the timeline too, before the log entry.
-    kinds = [r["kind"] for r in await TicketActivity.select(TicketActivity.kind).where(
-        TicketActivity.ticket == ticket["id"]).order_by(TicketActivity.id)]  # fmt: skip
+    kinds = [
+        r["kind"]
+        for r in await TicketActivity.select(TicketActivity.kind)
+        .where(TicketActivity.ticket == ticket["id"])
+        .order_by(TicketActivity.id)
+    ]
     assert kinds[-1] == "automation" and {"assign", "fields"} <= set(kinds[:-1])
 
 
 async def test_a_run_that_changed_nothing_stays_off_the_timeline(admin, make_rule, drain, automation):
     """A rule finding the ticket as it wants it (tag there, priority set) is in the run log only; a run
     where one action of several changed something, or one failed, is on the timeline as before."""
-    await make_rule("created", [{"kind": "add_tag", "value": "报修"}, {"kind": "set_priority", "value": "high"}],
-                    name="already so")  # fmt: skip
+    await make_rule(
+        "created", [{"kind": "add_tag", "value": "报修"}, {"kind": "set_priority", "value": "high"}], name="already so"
+    )
     quiet = await tickets.create_ticket(admin, repair(priority="high", tags=["报修"]))
     await drain()
     [run] = await automation.runs(quiet["id"])
@@ -296,10 +345,22 @@ async def test_rules_of_two_triggers_processed_at_once_lose_no_change(admin, mak
     Each rule's changes must land: neither a lost tag (one rule writing the tags it read before the
     other's) nor an action failed on the other's version bump."""
     agent = await make_user("customer_service")
-    await make_rule("updated", [{"kind": "add_tag", "value": "u1"}, {"kind": "add_tag", "value": "u2"},
-                                {"kind": "set_priority", "value": "high"}])  # fmt: skip
-    await make_rule("status_changed", [{"kind": "add_tag", "value": "s1"}, {"kind": "add_tag", "value": "s2"},
-                                       {"kind": "assign_person", "value": agent.id}])  # fmt: skip
+    await make_rule(
+        "updated",
+        [
+            {"kind": "add_tag", "value": "u1"},
+            {"kind": "add_tag", "value": "u2"},
+            {"kind": "set_priority", "value": "high"},
+        ],
+    )
+    await make_rule(
+        "status_changed",
+        [
+            {"kind": "add_tag", "value": "s1"},
+            {"kind": "add_tag", "value": "s2"},
+            {"kind": "assign_person", "value": agent.id},
+        ],
+    )
     ticket = await tickets.create_ticket(admin, repair(priority="low"))
     await tickets.update_ticket(admin, ticket["id"], {"status": "in_progress"}, version=None)
     first, second = await automation.pending()
@@ -314,7 +375,7 @@ async def test_rules_of_two_triggers_processed_at_once_lose_no_change(admin, mak
 
 async def test_a_trigger_whose_worker_died_is_swept_after_its_lease_without_repeating_a_started_rule(
     admin, make_rule, automation
-):  # fmt: skip
+):
     started = await make_rule("created", [{"kind": "add_tag", "value": "started"}], name="started")
     await make_rule("created", [{"kind": "add_tag", "value": "not-yet"}], name="not yet")
     ticket = await tickets.create_ticket(admin, repair())
@@ -322,11 +383,19 @@ async def test_a_trigger_whose_worker_died_is_swept_after_its_lease_without_repe
     # What a worker killed inside the first rule leaves behind: the claim with its lease, and that
     # rule's run row inserted before its actions (which may or may not have happened).
     now = system_clock.now()
-    await AutomationTrigger.update({AutomationTrigger.status: "running",
-                                    AutomationTrigger.locked_until: now + engine.LEASE}).where(
-        AutomationTrigger.id == trigger_id)  # fmt: skip
-    await AutomationRun.insert(AutomationRun(trigger_event=trigger_id, rule=started["id"], rule_name="started",
-                                             ticket=ticket["id"], trigger="created", outcome="running"))  # fmt: skip
+    await AutomationTrigger.update(
+        {AutomationTrigger.status: "running", AutomationTrigger.locked_until: now + engine.LEASE}
+    ).where(AutomationTrigger.id == trigger_id)
+    await AutomationRun.insert(
+        AutomationRun(
+            trigger_event=trigger_id,
+            rule=started["id"],
+            rule_name="started",
+            ticket=ticket["id"],
+            trigger="created",
+            outcome="running",
+        )
+    )
 
     assert await engine.sweep(FrozenClock(now + timedelta(seconds=30))) == 0  # the lease still holds
     assert await engine.sweep(FrozenClock(now + engine.LEASE + timedelta(seconds=1))) == 1

@@ -14,15 +14,25 @@ from tests.support import repair
 
 
 def _data(**overrides) -> dict:
-    return {"name": "投诉升级", "trigger": "created", "match": "all",
-            "conditions": [{"subject": "type", "op": "is", "value": "complaint"}],
-            "actions": [{"kind": "set_priority", "value": "urgent"}], **overrides}  # fmt: skip
+    return {
+        "name": "投诉升级",
+        "trigger": "created",
+        "match": "all",
+        "conditions": [{"subject": "type", "op": "is", "value": "complaint"}],
+        "actions": [{"kind": "set_priority", "value": "urgent"}],
+        **overrides,
+    }
 
 
 async def test_save_rule_names_each_bad_field(admin):
-    bad = _data(name="", conditions=[{"subject": "type", "op": "is", "value": "complaint"},
-                                     {"subject": "priority", "op": "is", "value": "huge"}],
-                actions=[{"kind": "add_tag", "value": "ok"}, {"kind": "assign_person", "value": "999"}])  # fmt: skip
+    bad = _data(
+        name="",
+        conditions=[
+            {"subject": "type", "op": "is", "value": "complaint"},
+            {"subject": "priority", "op": "is", "value": "huge"},
+        ],
+        actions=[{"kind": "add_tag", "value": "ok"}, {"kind": "assign_person", "value": "999"}],
+    )
     with pytest.raises(ValidationFailed) as failure:
         await services.save_rule(admin, None, bad)
     assert {e.field for e in failure.value.errors} == {"name", "conditions.1.value", "actions.1.value"}
@@ -55,11 +65,14 @@ async def test_only_admins_change_rules(admin, make_user, role):
     rule = await services.save_rule(admin, None, _data())
     user = await make_user(role)
     calls = [
-        services.save_rule(user, None, _data()), services.save_rule(user, rule["id"], _data(name="x")),
-        services.move_rule(user, rule["id"], "up"), services.delete_rule(user, rule["id"]),
-        services.restore_rule(user, rule["id"]), services.set_active(user, rule["id"], False),
+        services.save_rule(user, None, _data()),
+        services.save_rule(user, rule["id"], _data(name="x")),
+        services.move_rule(user, rule["id"], "up"),
+        services.delete_rule(user, rule["id"]),
+        services.restore_rule(user, rule["id"]),
+        services.set_active(user, rule["id"], False),
         services.test_rule(user, _data(), "1"),
-    ]  # fmt: skip
+    ]
     for call in calls:
         with pytest.raises(Forbidden):
             await call
@@ -122,8 +135,13 @@ async def test_list_rules_counts_runs_and_failures(admin, make_rule, make_user, 
 
 async def test_test_rule_says_which_conditions_hold_and_changes_nothing(admin):
     ticket = await tickets.create_ticket(admin, repair(priority="high"))
-    data = _data(match="any", conditions=[{"subject": "type", "op": "is", "value": "complaint"},
-                                          {"subject": "priority", "op": "is", "value": "high"}])  # fmt: skip
+    data = _data(
+        match="any",
+        conditions=[
+            {"subject": "type", "op": "is", "value": "complaint"},
+            {"subject": "priority", "op": "is", "value": "high"},
+        ],
+    )
     result = await services.test_rule(admin, data, ticket["number"].lower())
     assert result.matched is True
     assert [held for _, held in result.conditions] == [False, True]
@@ -136,6 +154,7 @@ async def test_test_rule_says_which_conditions_hold_and_changes_nothing(admin):
         await services.test_rule(admin, data, "T-1999-000001")
     assert [e.field for e in failure.value.errors] == ["test_ticket"]
     with pytest.raises(ValidationFailed) as failure:
-        await services.test_rule(admin, _data(conditions=[{"subject": "priority", "op": "is", "value": "huge"}]),
-                                 ticket["number"])  # fmt: skip
+        await services.test_rule(
+            admin, _data(conditions=[{"subject": "priority", "op": "is", "value": "huge"}]), ticket["number"]
+        )
     assert [e.field for e in failure.value.errors] == ["conditions.0.value"]

@@ -4,7 +4,7 @@ breaches (driven with a FrozenClock, as tests/integration/sla does)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.automation import engine
 from app.core.clock import FrozenClock
@@ -16,13 +16,15 @@ from tables.notifications.tables import Notification
 from tables.tickets.tables import Ticket, TicketType
 from tests.support import make_campus, make_team, repair
 
-T0 = datetime(2026, 12, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, a Wednesday
+T0 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Wednesday
 
 
 async def _recorded(after: int = 0) -> list[tuple[int, str]]:
-    rows = await AutomationTrigger.select(AutomationTrigger.id, AutomationTrigger.ticket, AutomationTrigger.trigger).where(
-        AutomationTrigger.id > after
-    ).order_by(AutomationTrigger.id)  # fmt: skip
+    rows = (
+        await AutomationTrigger.select(AutomationTrigger.id, AutomationTrigger.ticket, AutomationTrigger.trigger)
+        .where(AutomationTrigger.id > after)
+        .order_by(AutomationTrigger.id)
+    )
     return [(r["ticket"], r["trigger"]) for r in rows]
 
 
@@ -47,9 +49,12 @@ async def test_each_write_records_the_triggers_it_fires(admin, make_rule, make_u
     mark = await _last_trigger()
     await tickets.claim_ticket(agent, ticket["id"])  # new -> assigned
     assert await _recorded(mark) == [(ticket["id"], "updated"), (ticket["id"], "status_changed")]
-    status_trigger = await AutomationTrigger.select(AutomationTrigger.payload).where(
-        AutomationTrigger.trigger == "status_changed"
-    ).first().output(load_json=True)  # fmt: skip
+    status_trigger = (
+        await AutomationTrigger.select(AutomationTrigger.payload)
+        .where(AutomationTrigger.trigger == "status_changed")
+        .first()
+        .output(load_json=True)
+    )
     assert (status_trigger["payload"]["old_status"], status_trigger["payload"]["status"]) == ("new", "assigned")
 
     await drain()
@@ -57,8 +62,11 @@ async def test_each_write_records_the_triggers_it_fires(admin, make_rule, make_u
 
 
 async def test_a_status_rule_sees_the_new_status(admin, make_rule, drain, automation):
-    await make_rule("status_changed", [{"kind": "add_tag", "value": "已解决"}],
-                    conditions=[{"subject": "status", "op": "is", "value": "resolved"}])  # fmt: skip
+    await make_rule(
+        "status_changed",
+        [{"kind": "add_tag", "value": "已解决"}],
+        conditions=[{"subject": "status", "op": "is", "value": "resolved"}],
+    )
     ticket = await tickets.create_ticket(admin, repair())
     await tickets.update_ticket(admin, ticket["id"], {"status": "in_progress"}, version=None)
     await drain()
@@ -76,10 +84,16 @@ async def _resolved(admin) -> dict:
 
 async def test_a_low_rating_runs_the_csat_rules(admin, make_rule, make_user, drain, automation):
     supervisor = await make_user("supervisor")
-    await make_rule("csat_received", [{"kind": "add_tag", "value": "差评"}, {"kind": "set_priority", "value": "urgent"}],
-                    conditions=[{"subject": "csat_score", "op": "lt", "value": "3"}])  # fmt: skip
-    await make_rule("csat_received", [{"kind": "add_tag", "value": "好评"}],
-                    conditions=[{"subject": "csat_score", "op": "gt", "value": "3"}])  # fmt: skip
+    await make_rule(
+        "csat_received",
+        [{"kind": "add_tag", "value": "差评"}, {"kind": "set_priority", "value": "urgent"}],
+        conditions=[{"subject": "csat_score", "op": "lt", "value": "3"}],
+    )
+    await make_rule(
+        "csat_received",
+        [{"kind": "add_tag", "value": "好评"}],
+        conditions=[{"subject": "csat_score", "op": "gt", "value": "3"}],
+    )
     low, high = await _resolved(admin), await _resolved(admin)
     assert await AutomationTrigger.count() == 0  # nobody listens to creation or updates
 
@@ -106,8 +120,9 @@ async def _sla_setup(make_user):
 
 
 def _consultation(campus: int, **kwargs) -> tickets.Draft:
-    return tickets.Draft(type="consultation", title="咨询暑期班", fields={"course_interest": ["数学"]}, campus_id=campus,
-                         **kwargs)  # fmt: skip
+    return tickets.Draft(
+        type="consultation", title="咨询暑期班", fields={"course_interest": ["数学"]}, campus_id=campus, **kwargs
+    )
 
 
 async def _process_all(clock) -> None:
@@ -119,10 +134,15 @@ async def _process_all(clock) -> None:
 async def test_sla_reminder_and_breach_run_their_rules(make_user, make_rule, automation):
     campus, _leader, agent = await _sla_setup(make_user)
     await make_rule("sla_warning", [{"kind": "add_tag", "value": "即将超时"}])
-    await make_rule("sla_breached", [{"kind": "set_priority", "value": "urgent"}, {"kind": "add_tag", "value": "已超时"}])
+    await make_rule(
+        "sla_breached", [{"kind": "set_priority", "value": "urgent"}, {"kind": "add_tag", "value": "已超时"}]
+    )
     # Listens to updates: the scan's own timeline event must still not count as one.
-    await make_rule("updated", [{"kind": "add_tag", "value": "updated"}],
-                    conditions=[{"subject": "priority", "op": "is", "value": "low"}])  # fmt: skip
+    await make_rule(
+        "updated",
+        [{"kind": "add_tag", "value": "updated"}],
+        conditions=[{"subject": "priority", "op": "is", "value": "low"}],
+    )
     clock = FrozenClock(T0)
     ticket = await tickets.create_ticket(agent, _consultation(campus, assignee_id=agent.id), clock=clock)
 
@@ -142,11 +162,14 @@ async def test_sla_reminder_and_breach_run_their_rules(make_user, make_rule, aut
     assert await automation.tags(ticket["id"]) == {"即将超时", "已超时"}
     assert (await Ticket.select(Ticket.priority).where(Ticket.id == ticket["id"]).first())["priority"] == "urgent"
     assert [r["trigger"] for r in await automation.runs(ticket["id"]) if r["outcome"] == "done"] == [
-        "sla_warning", "sla_breached"
-    ]  # fmt: skip
+        "sla_warning",
+        "sla_breached",
+    ]
 
 
-async def test_a_breach_found_when_a_late_answer_arrives_before_the_scan_runs_its_rules(make_user, make_rule, automation):
+async def test_a_breach_found_when_a_late_answer_arrives_before_the_scan_runs_its_rules(
+    make_user, make_rule, automation
+):
     campus, _leader, agent = await _sla_setup(make_user)
     await make_rule("sla_breached", [{"kind": "add_tag", "value": "已超时"}])
     clock = FrozenClock(T0)

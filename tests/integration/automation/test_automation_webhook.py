@@ -243,7 +243,9 @@ async def test_an_allowlist_for_another_network_does_not_open_loopback(monkeypat
 
 async def test_a_private_rule_saved_earlier_fails_its_action_and_queues_nothing(admin, make_rule, drain, monkeypatch):
     """The run log shows the refusal when the allowlist was narrowed after the rule was saved."""
-    await make_rule("created", [{"kind": "webhook", "value": "http://127.0.0.1:9/hook"}, {"kind": "add_tag", "value": "x"}])
+    await make_rule(
+        "created", [{"kind": "webhook", "value": "http://127.0.0.1:9/hook"}, {"kind": "add_tag", "value": "x"}]
+    )
     monkeypatch.delenv(ALLOW_ENV)
     ticket = await tickets.create_ticket(admin, repair())
     await drain()

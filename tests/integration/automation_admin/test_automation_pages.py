@@ -11,22 +11,32 @@ from tables.automation.tables import AutomationRule, AutomationTrigger, ReplyTem
 from tests.support import post_form, repair
 
 RULE_FORM = {
-    "name": "紧急报修加标签", "trigger": "created", "match": "all", "is_active": "1",
-    "conditions.0.subject": "priority", "conditions.0.op": "is", "conditions.0.value": "urgent",
-    "actions.0.kind": "add_tag", "actions.0.value": "加急",
-}  # fmt: skip
+    "name": "紧急报修加标签",
+    "trigger": "created",
+    "match": "all",
+    "is_active": "1",
+    "conditions.0.subject": "priority",
+    "conditions.0.op": "is",
+    "conditions.0.value": "urgent",
+    "actions.0.kind": "add_tag",
+    "actions.0.value": "加急",
+}
 
 
 async def _rule_ids() -> list[int]:
-    rows = await AutomationRule.select(AutomationRule.id).where(AutomationRule.deleted_at.is_null()).order_by(
-        AutomationRule.position
-    )  # fmt: skip
+    rows = (
+        await AutomationRule.select(AutomationRule.id)
+        .where(AutomationRule.deleted_at.is_null())
+        .order_by(AutomationRule.position)
+    )
     return [r["id"] for r in rows]
 
 
 async def test_only_admins_reach_the_pages_or_change_rules(client, make_user, login):
     admin = await make_user("admin")
-    saved = await automation.save_rule(admin, None, {**RULE_FORM, "conditions": [], "actions": [{"kind": "add_tag", "tag": "x"}]})
+    saved = await automation.save_rule(
+        admin, None, {**RULE_FORM, "conditions": [], "actions": [{"kind": "add_tag", "tag": "x"}]}
+    )
     await login(client, await make_user("supervisor"))
     responses = [
         await client.get("/admin/automation"),
@@ -80,18 +90,28 @@ async def test_a_webhook_to_the_metadata_service_is_refused_with_the_reason(clie
 
 async def test_editor_adds_removes_and_adapts_rows(client, make_user, login):
     await login(client, await make_user("admin"))
-    added = await post_form(client, "/admin/automation/editor", {**RULE_FORM, "op": "add_condition"},
-                            headers={"HX-Request": "true"})  # fmt: skip
+    added = await post_form(
+        client, "/admin/automation/editor", {**RULE_FORM, "op": "add_condition"}, headers={"HX-Request": "true"}
+    )
     assert added.status_code == 200 and 'name="conditions.1.subject"' in added.text
     assert 'name="conditions.0.value"' in added.text and "<html" not in added.text  # the fragment only
     # Changing the subject to a form field: the key input appears and the operator moves to one that applies.
-    changed = await post_form(client, "/admin/automation/editor", {
-        **RULE_FORM, "conditions.0.subject": "field", "conditions.0.op": "is", "op": "refresh",
-    }, headers={"HX-Request": "true"})  # fmt: skip
+    changed = await post_form(
+        client,
+        "/admin/automation/editor",
+        {
+            **RULE_FORM,
+            "conditions.0.subject": "field",
+            "conditions.0.op": "is",
+            "op": "refresh",
+        },
+        headers={"HX-Request": "true"},
+    )
     assert 'name="conditions.0.key"' in changed.text
     assert '<option value="equals" selected>' in changed.text
-    removed = await post_form(client, "/admin/automation/editor", {**RULE_FORM, "op": "remove_action:0"},
-                              headers={"HX-Request": "true"})  # fmt: skip
+    removed = await post_form(
+        client, "/admin/automation/editor", {**RULE_FORM, "op": "remove_action:0"}, headers={"HX-Request": "true"}
+    )
     assert 'name="actions.0.kind"' not in removed.text
     assert await AutomationRule.count() == 0  # the editor never saves
 
@@ -116,7 +136,9 @@ async def test_order_switch_delete_and_undo(client, make_user, login):
     assert await _rule_ids() == [a, c, b]
     await post_form(client, f"/admin/automation/{a}/active", {"active": "0"})
     assert (await automation.get_rule(a))["is_active"] is False
-    deleted = await post_form(client, f"/admin/automation/{c}/delete", {}, headers={"HX-Request": "true", "HX-Target": "main"})
+    deleted = await post_form(
+        client, f"/admin/automation/{c}/delete", {}, headers={"HX-Request": "true", "HX-Target": "main"}
+    )
     assert deleted.status_code == 200 and f"/admin/automation/{c}/restore" in deleted.text  # the undo button
     assert await _rule_ids() == [a, b]
     assert "已删除的规则（1）" in deleted.text
@@ -128,15 +150,18 @@ async def test_try_it_says_which_conditions_hold(client, make_user, login):
     admin = await make_user("admin")
     await login(client, admin)
     urgent = await tickets.create_ticket(admin, repair(priority="urgent"))
-    result = await post_form(client, "/admin/automation/test", {**RULE_FORM, "test_ticket": urgent["number"]},
-                             headers={"HX-Request": "true"})  # fmt: skip
+    result = await post_form(
+        client, "/admin/automation/test", {**RULE_FORM, "test_ticket": urgent["number"]}, headers={"HX-Request": "true"}
+    )
     assert result.status_code == 200 and "au-yes" in result.text and urgent["number"] in result.text
     low = await tickets.create_ticket(admin, repair(priority="low"))
-    result = await post_form(client, "/admin/automation/test", {**RULE_FORM, "test_ticket": low["number"]},
-                             headers={"HX-Request": "true"})  # fmt: skip
+    result = await post_form(
+        client, "/admin/automation/test", {**RULE_FORM, "test_ticket": low["number"]}, headers={"HX-Request": "true"}
+    )
     assert "au-no" in result.text and "✗" in result.text
-    missing = await post_form(client, "/admin/automation/test", {**RULE_FORM, "test_ticket": "T-1999-000001"},
-                              headers={"HX-Request": "true"})  # fmt: skip
+    missing = await post_form(
+        client, "/admin/automation/test", {**RULE_FORM, "test_ticket": "T-1999-000001"}, headers={"HX-Request": "true"}
+    )
     assert missing.status_code == 422
     assert await AutomationRule.count() == 0
 
@@ -167,11 +192,18 @@ async def test_reply_templates_are_validated_and_show_where_used(client, make_us
     await login(client, admin)
     bad = await post_form(client, "/admin/automation/templates", {"name": "", "body": ""})
     assert bad.status_code == 422 and 'id="f-name-error"' in bad.text and 'id="f-body-error"' in bad.text
-    ok = await post_form(client, "/admin/automation/templates", {"name": "已收到", "body": "您好，{requester}：{number} 已收到。", "is_active": "1"})
+    ok = await post_form(
+        client,
+        "/admin/automation/templates",
+        {"name": "已收到", "body": "您好，{requester}：{number} 已收到。", "is_active": "1"},
+    )
     assert ok.status_code in (302, 303)
     template = await ReplyTemplate.select().first()
-    await automation.save_rule(admin, None, {**RULE_FORM, "conditions": [],
-                                             "actions": [{"kind": "reply_template", "template": template["id"]}]})  # fmt: skip
+    await automation.save_rule(
+        admin,
+        None,
+        {**RULE_FORM, "conditions": [], "actions": [{"kind": "reply_template", "template": template["id"]}]},
+    )
     listing = await client.get("/admin/automation/templates")
     assert "已收到" in listing.text and "紧急报修加标签" in listing.text and "X-Shuyuan-Signature" in listing.text
     edit = await client.get(f"/admin/automation/templates/{template['id']}")
@@ -179,7 +211,9 @@ async def test_reply_templates_are_validated_and_show_where_used(client, make_us
     assert 'name="body" rows="8" required' in edit.text  # marked required, as the server requires it
     # A refused edit keeps the "used by" list beside the form.
     emptied = await post_form(client, f"/admin/automation/templates/{template['id']}", {"name": "已收到", "body": " "})
-    assert emptied.status_code == 422 and 'id="f-body-error"' in emptied.text and "<li>紧急报修加标签</li>" in emptied.text
+    assert (
+        emptied.status_code == 422 and 'id="f-body-error"' in emptied.text and "<li>紧急报修加标签</li>" in emptied.text
+    )
     off = await post_form(client, f"/admin/automation/templates/{template['id']}", {"name": "已收到", "body": "新内容"})
     assert off.status_code in (302, 303)
     assert (await ReplyTemplate.select().first())["is_active"] is False
@@ -187,10 +221,15 @@ async def test_reply_templates_are_validated_and_show_where_used(client, make_us
 
 async def test_a_rule_moved_to_another_trigger_goes_last_and_moves_count_as_changes(make_user):
     admin = await make_user("admin")
-    first = await automation.save_rule(admin, None, {**RULE_FORM, "conditions": [], "actions": [{"kind": "add_tag", "tag": "a"}]})
-    second = await automation.save_rule(admin, None, {**RULE_FORM, "conditions": [], "actions": [{"kind": "add_tag", "tag": "b"}]})
-    updated = await automation.save_rule(admin, None, {**RULE_FORM, "trigger": "updated", "conditions": [],
-                                                       "actions": [{"kind": "add_tag", "tag": "c"}]})  # fmt: skip
+    first = await automation.save_rule(
+        admin, None, {**RULE_FORM, "conditions": [], "actions": [{"kind": "add_tag", "tag": "a"}]}
+    )
+    second = await automation.save_rule(
+        admin, None, {**RULE_FORM, "conditions": [], "actions": [{"kind": "add_tag", "tag": "b"}]}
+    )
+    updated = await automation.save_rule(
+        admin, None, {**RULE_FORM, "trigger": "updated", "conditions": [], "actions": [{"kind": "add_tag", "tag": "c"}]}
+    )
     moved = await automation.save_rule(admin, first["id"], {**first, "trigger": "updated", "version": first["version"]})
     assert moved["position"] > updated["position"]
     assert [r["id"] for r in await automation.list_rules() if r["trigger"] == "updated"] == [updated["id"], first["id"]]
@@ -202,8 +241,9 @@ async def test_a_rule_moved_to_another_trigger_goes_last_and_moves_count_as_chan
 async def test_run_details_are_shown_in_the_readers_language(client, make_user, login):
     admin = await make_user("admin")
     await login(client, admin)
-    await automation.save_rule(admin, None, {**RULE_FORM, "conditions": [],
-                                             "actions": [{"kind": "add_tag", "tag": "加急"}]})  # fmt: skip
+    await automation.save_rule(
+        admin, None, {**RULE_FORM, "conditions": [], "actions": [{"kind": "add_tag", "tag": "加急"}]}
+    )
     ticket = await tickets.create_ticket(admin, repair(tags=["加急"]))
     [trigger] = await AutomationTrigger.select(AutomationTrigger.id).where(AutomationTrigger.ticket == ticket["id"])
     [run] = await engine.process(trigger["id"])

@@ -12,8 +12,12 @@ from tests.support import make_campus, post_form
 
 def weekly_form(calendar: dict, **overrides) -> dict:
     """The form a browser posts for the calendar as it is, with `overrides` on top."""
-    data = {"name": calendar["name"], "timezone": calendar["timezone"], "campus": str(calendar["campus"] or ""),
-            "version": str(calendar["version"])}  # fmt: skip
+    data = {
+        "name": calendar["name"],
+        "timezone": calendar["timezone"],
+        "campus": str(calendar["campus"] or ""),
+        "version": str(calendar["version"]),
+    }
     for day, shifts in enumerate(calendar["weekly"]):
         if not shifts:
             data[f"d{day}_closed"] = "1"
@@ -69,16 +73,28 @@ async def test_admin_sees_the_list_and_the_staff_page_links_to_it(client, make_u
 async def test_admin_edits_weekly_hours_with_a_split_shift(client, make_user, login):
     calendar = await default_calendar()
     await login(client, await make_user("admin"))
-    form = weekly_form(calendar, d6_closed="", d6_s0_start="09:00", d6_s0_end="12:00", d6_s1_start="14:00",
-                       d6_s1_end="17:00", d0_closed="1")  # fmt: skip
+    form = weekly_form(
+        calendar,
+        d6_closed="",
+        d6_s0_start="09:00",
+        d6_s0_end="12:00",
+        d6_s1_start="14:00",
+        d6_s1_end="17:00",
+        d0_closed="1",
+    )
     response = await post_form(client, f"/admin/calendars/{calendar['id']}", form)
     assert response.status_code in (302, 303) and response.headers["location"].endswith("?saved=1")
     after = await services.get_calendar(calendar["id"])
     assert after["weekly"][6] == [[540, 720], [840, 1020]] and after["weekly"][0] == [] and after["version"] == 2
     hours = await services.hours_for_campus(None)
     assert hours.weekly[6] == ((540, 720), (840, 1020))
-    entry = await AuditEntry.select().where(AuditEntry.entity_type == services.ENTITY).order_by(
-        AuditEntry.id, ascending=False).output(load_json=True).first()  # fmt: skip
+    entry = (
+        await AuditEntry.select()
+        .where(AuditEntry.entity_type == services.ENTITY)
+        .order_by(AuditEntry.id, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
     assert entry["action"] == "update" and set(entry["changes"]) == {"weekly"}
 
 
@@ -123,13 +139,15 @@ async def test_admin_adds_a_range_of_holidays_and_removes_one_day(client, make_u
     calendar = await default_calendar()
     await login(client, await make_user("admin"))
     base = f"/admin/calendars/{calendar['id']}"
-    response = await post_form(client, f"{base}/days", {"start": "2026-12-24", "end": "2026-12-26", "kind": "holiday",
-                                                         "note": "圣诞"})  # fmt: skip
+    response = await post_form(
+        client, f"{base}/days", {"start": "2026-12-24", "end": "2026-12-26", "kind": "holiday", "note": "圣诞"}
+    )
     assert response.status_code in (302, 303)
     days = await CalendarDay.select().where((CalendarDay.calendar == calendar["id"]) & (CalendarDay.note == "圣诞"))
     assert sorted(d["day"] for d in days) == [date(2026, 12, 24), date(2026, 12, 25), date(2026, 12, 26)]
-    workday = await post_form(client, f"{base}/days", {"start": "2026-12-27", "kind": "workday",
-                                                        "shifts": "09:00-12:00，13:00-17:00"})  # fmt: skip
+    workday = await post_form(
+        client, f"{base}/days", {"start": "2026-12-27", "kind": "workday", "shifts": "09:00-12:00，13:00-17:00"}
+    )
     assert workday.status_code in (302, 303)
     row = await CalendarDay.select().where(CalendarDay.day == date(2026, 12, 27)).output(load_json=True).first()
     assert row["kind"] == "workday" and row["shifts"] == [[540, 720], [780, 1020]]

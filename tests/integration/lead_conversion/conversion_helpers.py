@@ -15,8 +15,18 @@ _n = itertools.count(1)
 
 async def make_lead(actor, **values) -> dict:
     n = next(_n)
-    data = {"student_name": f"王小明{n}", "guardian_name": "王女士", "phone": f"1391234{n:04d}", "email": f"wang{n}@example.cn",
-            "wechat": f"wx_wang{n}", "city": "北京", "district": "海淀", "grade": "三年级", "status": "trial", **values}  # fmt: skip
+    data = {
+        "student_name": f"王小明{n}",
+        "guardian_name": "王女士",
+        "phone": f"1391234{n:04d}",
+        "email": f"wang{n}@example.cn",
+        "wechat": f"wx_wang{n}",
+        "city": "北京",
+        "district": "海淀",
+        "grade": "三年级",
+        "status": "trial",
+        **values,
+    }
     return await lead_services.create_lead(actor, data)
 
 

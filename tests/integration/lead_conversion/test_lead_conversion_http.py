@@ -40,8 +40,12 @@ async def test_a_stale_confirm_page_comes_back_with_the_reason(client, make_user
     lead = await make_lead(advisor)
     await login(client, advisor)
     await Lead.update({Lead.version: Lead.version + 1}).where(Lead.id == lead["id"])  # someone saved an edit
-    stale = await post_form(client, f"/leads/{lead['id']}/convert", {"version": str(lead["version"])},
-                            headers={**EN, "HX-Request": "true", "HX-Target": "main"})  # fmt: skip
+    stale = await post_form(
+        client,
+        f"/leads/{lead['id']}/convert",
+        {"version": str(lead["version"])},
+        headers={**EN, "HX-Request": "true", "HX-Target": "main"},
+    )
     assert stale.status_code == 409 and "Someone else changed this lead" in stale.text
     assert f'name="version" value="{lead["version"] + 1}"' in stale.text  # the step again, current
     assert await Student.count() == 0
@@ -55,8 +59,9 @@ async def test_the_confirm_step_offers_the_student_with_the_same_phone(client, m
     confirm = await client.get(f"/leads/{lead['id']}/convert")
     assert "孙悟空" in confirm.text and f'name="student_id" value="{existing}"' in confirm.text
     assert 'name="allow_duplicate" value="1"' in confirm.text
-    linked = await post_form(client, f"/leads/{lead['id']}/convert", {"version": str(lead["version"]),
-                                                                     "student_id": str(existing)})  # fmt: skip
+    linked = await post_form(
+        client, f"/leads/{lead['id']}/convert", {"version": str(lead["version"]), "student_id": str(existing)}
+    )
     assert linked.status_code in (302, 303)
     assert (await Lead.select(Lead.student).where(Lead.id == lead["id"]).first())["student"] == existing
     assert await Student.count() == 1
@@ -70,7 +75,9 @@ async def test_a_non_owner_advisor_gets_403_on_the_page_and_the_api(client, make
     assert detail.status_code == 200 and "/convert" not in detail.text
     assert (await client.get(f"/leads/{pool_lead['id']}/convert")).status_code == 403
     assert (await post_form(client, f"/leads/{pool_lead['id']}/convert", {})).status_code == 403
-    answer = await client.post(f"/api/v1/leads/{pool_lead['id']}/convert", json={}, headers={**await token_for(other), **EN})
+    answer = await client.post(
+        f"/api/v1/leads/{pool_lead['id']}/convert", json={}, headers={**await token_for(other), **EN}
+    )
     assert answer.status_code == 403
     assert answer.json()["detail"] == "Only the lead's owner, a supervisor or an admin can convert it to a student."
     assert await Student.count() == 0
@@ -82,10 +89,17 @@ async def test_api_converts_with_201_and_reads_the_student(client, make_user):
     lead = await make_lead(advisor, student_name="钱多多")
     ticket = await family_ticket(desk, lead["phone"])
     headers = {**await token_for(advisor), **EN}
-    answer = await client.post(f"/api/v1/leads/{lead['id']}/convert", json={"version": lead["version"]}, headers=headers)
+    answer = await client.post(
+        f"/api/v1/leads/{lead['id']}/convert", json={"version": lead["version"]}, headers=headers
+    )
     assert answer.status_code == 201, answer.text
     body = answer.json()
-    assert body == {"student_id": body["student_id"], "lead_id": lead["id"], "linked": False, "ticket_ids": [ticket["id"]]}
+    assert body == {
+        "student_id": body["student_id"],
+        "lead_id": lead["id"],
+        "linked": False,
+        "ticket_ids": [ticket["id"]],
+    }
 
     again = await client.post(f"/api/v1/leads/{lead['id']}/convert", headers=headers)
     assert again.status_code == 409 and f"converted to student #{body['student_id']}" in again.json()["detail"]
@@ -99,8 +113,9 @@ async def test_api_converts_with_201_and_reads_the_student(client, make_user):
     assert [t["id"] for t in desk_view.json()["tickets"]] == [ticket["id"]]
     lead_json = (await client.get(f"/api/v1/leads/{lead['id']}", headers=headers)).json()
     assert lead_json["student_id"] == body["student_id"] and lead_json["status"] == "won"
-    assert (await client.get(f"/api/v1/students/{body['student_id']}", headers=await token_for(await make_user("advisor")))
-            ).status_code == 404  # fmt: skip
+    assert (
+        await client.get(f"/api/v1/students/{body['student_id']}", headers=await token_for(await make_user("advisor")))
+    ).status_code == 404
 
 
 async def test_api_offers_the_same_phone_student_then_links(client, make_user):
@@ -120,12 +135,16 @@ async def test_api_refuses_a_stale_version_or_etag(client, make_user):
     lead = await make_lead(advisor)
     headers = {**await token_for(advisor), **EN}
     await client.patch(f"/api/v1/leads/{lead['id']}", json={"note": "改过了"}, headers=headers)
-    by_body = await client.post(f"/api/v1/leads/{lead['id']}/convert", json={"version": lead["version"]}, headers=headers)
-    by_etag = await client.post(f"/api/v1/leads/{lead['id']}/convert",
-                                headers={**headers, "If-Match": f'W/"{lead["version"]}"'})  # fmt: skip
+    by_body = await client.post(
+        f"/api/v1/leads/{lead['id']}/convert", json={"version": lead["version"]}, headers=headers
+    )
+    by_etag = await client.post(
+        f"/api/v1/leads/{lead['id']}/convert", headers={**headers, "If-Match": f'W/"{lead["version"]}"'}
+    )
     assert by_body.status_code == by_etag.status_code == 409
     bad = await client.post(f"/api/v1/leads/{lead['id']}/convert", json={"version": "x"}, headers=headers)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "version"
-    fresh = await client.post(f"/api/v1/leads/{lead['id']}/convert",
-                              headers={**headers, "If-Match": f'W/"{lead["version"] + 1}"'})  # fmt: skip
+    fresh = await client.post(
+        f"/api/v1/leads/{lead['id']}/convert", headers={**headers, "If-Match": f'W/"{lead["version"] + 1}"'}
+    )
     assert fresh.status_code == 201

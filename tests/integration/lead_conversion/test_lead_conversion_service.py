@@ -30,19 +30,49 @@ async def test_conversion_creates_the_student_and_keeps_the_history_reachable(ma
     result = await conversion.convert_lead(advisor, lead["id"], {}, lead["version"])
 
     student = await Student.select().where(Student.id == result.student_id).first().output(load_json=True)
-    assert {k: student[k] for k in ("name", "guardian_name", "guardian_phone", "phones", "email", "wechat", "city",
-                                    "district", "grade", "campus", "advisor", "lead")} == {
-        "name": lead["student_name"], "guardian_name": "王女士", "guardian_phone": lead["phone"],
-        "phones": ["13700001111"], "email": lead["email"], "wechat": lead["wechat"], "city": "北京",
-        "district": "海淀", "grade": "三年级", "campus": campus, "advisor": advisor.id, "lead": lead["id"],
-    }  # fmt: skip
-    stored = await Lead.select(Lead.status, Lead.converted_at, Lead.student, Lead.version).where(Lead.id == lead["id"]).first()
+    assert {
+        k: student[k]
+        for k in (
+            "name",
+            "guardian_name",
+            "guardian_phone",
+            "phones",
+            "email",
+            "wechat",
+            "city",
+            "district",
+            "grade",
+            "campus",
+            "advisor",
+            "lead",
+        )
+    } == {
+        "name": lead["student_name"],
+        "guardian_name": "王女士",
+        "guardian_phone": lead["phone"],
+        "phones": ["13700001111"],
+        "email": lead["email"],
+        "wechat": lead["wechat"],
+        "city": "北京",
+        "district": "海淀",
+        "grade": "三年级",
+        "campus": campus,
+        "advisor": advisor.id,
+        "lead": lead["id"],
+    }
+    stored = (
+        await Lead.select(Lead.status, Lead.converted_at, Lead.student, Lead.version)
+        .where(Lead.id == lead["id"])
+        .first()
+    )
     assert stored["status"] == "won" and stored["converted_at"] is not None and stored["student"] == result.student_id
     assert stored["version"] == lead["version"] + 1
     assert not result.linked and result.ticket_ids == [ticket["id"]]
     tickets = {t["id"]: t["student"] for t in await Ticket.select(Ticket.id, Ticket.student)}
     assert tickets == {ticket["id"]: result.student_id, other_family["id"]: None}
-    assert await TicketActivity.exists().where((TicketActivity.ticket == ticket["id"]) & (TicketActivity.kind == "fields"))
+    assert await TicketActivity.exists().where(
+        (TicketActivity.ticket == ticket["id"]) & (TicketActivity.kind == "fields")
+    )
     convert_entry = await AuditEntry.select().where(AuditEntry.action == "convert").first().output(load_json=True)
     assert convert_entry["entity_id"] == lead["id"] and convert_entry["changes"]["student"] == [None, result.student_id]
     assert await AuditEntry.exists().where((AuditEntry.entity_type == "student") & (AuditEntry.action == "create"))
@@ -151,6 +181,8 @@ async def test_two_people_converting_at_once_make_one_student(make_user):
     # The loser is refused with a Conflict: "changed by someone else", "already converted" or "a
     # student has this phone", depending on how far it got before the winner committed.
     assert sorted("Conflict" if isinstance(r, Conflict) else type(r).__name__ for r in results) == [
-        "Conflict", "Conversion"], results  # fmt: skip
+        "Conflict",
+        "Conversion",
+    ], results
     assert await Student.count() == 1
     assert await AuditEntry.count().where(AuditEntry.action == "convert") == 1

@@ -19,8 +19,9 @@ async def test_student_list_searches_paginates_and_hides_other_advisors_students
     assert "offset=20" in first.text  # the pager
     second = await client.get("/students", params={"offset": 20})
     assert second.text.count('href="/students/') == 5
-    found = await client.get("/students", params={"q": "13700000007"}, headers={"HX-Request": "true",
-                                                                             "HX-Target": "student-results"})  # fmt: skip
+    found = await client.get(
+        "/students", params={"q": "13700000007"}, headers={"HX-Request": "true", "HX-Target": "student-results"}
+    )
     assert "学员07" in found.text and "学员08" not in found.text and "<html" not in found.text
     api = await client.get("/api/v1/students", params={"q": "学员1"}, headers=await _token(advisor))
     assert api.json()["total"] == 10
@@ -34,7 +35,7 @@ async def _token(user):
 
 async def test_student_page_shows_the_lead_timeline_and_tickets_in_a_fixed_number_of_queries(
     client, make_user, login, count_queries
-):  # fmt: skip
+):
     admin = await make_user("admin", display_name="校长")
     advisor = await make_user("advisor", display_name="顾问小周")
     await login(client, admin)

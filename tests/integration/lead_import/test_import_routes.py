@@ -34,8 +34,17 @@ async def test_api_answers_202_with_a_job_id_and_the_job_reports_progress_and_re
     assert set(body) == {"job_id", "status", "dry_run", "mapping"} and body["status"] == "queued" and body["dry_run"]
     assert body["mapping"]["学员姓名"] == "student_name" and body["mapping"]["手机"] == "phone"
     job = (await client.get(f"/api/v1/jobs/{body['job_id']}", headers=headers)).json()
-    assert job == {"id": body["job_id"], "kind": "lead_import", "status": "queued", "total": 0, "processed": 0,
-                   "succeeded": 0, "failed": 0, "result": {}, "error": ""}  # fmt: skip
+    assert job == {
+        "id": body["job_id"],
+        "kind": "lead_import",
+        "status": "queued",
+        "total": 0,
+        "processed": 0,
+        "succeeded": 0,
+        "failed": 0,
+        "result": {},
+        "error": "",
+    }
     await importing.run_import(body["job_id"])  # what the worker does (tests/tasks runs a real one)
     job = (await client.get(f"/api/v1/jobs/{body['job_id']}", headers=headers)).json()
     assert (job["status"], job["total"], job["processed"], job["succeeded"], job["failed"]) == ("done", 5, 5, 2, 3)
@@ -94,13 +103,18 @@ async def test_the_pages_go_from_upload_to_mapping_to_report_to_import(client, m
     page = await client.get("/leads/import")
     assert page.status_code == 200 and 'type="file"' in page.text
     files = {"file": ("名单.csv", csv_bytes(sample_rows(), encoding="gbk"), "text/csv")}
-    mapping_page = await client.post("/leads/import", files=files, data={"on_duplicate": "skip", "owner": "default"},
-                                     headers=csrf_headers(client))  # fmt: skip
+    mapping_page = await client.post(
+        "/leads/import", files=files, data={"on_duplicate": "skip", "owner": "default"}, headers=csrf_headers(client)
+    )
     assert mapping_page.status_code == 200
     token = re.search(r'name="token" value="([^"]+)"', mapping_page.text).group(1)
     assert '<option value="student_name" selected>' in mapping_page.text
-    form = {"token": token, "owner": "default", "on_duplicate": "skip",
-            **{f"map_{i}": f for i, f in enumerate(importing.suggest_mapping(HEADERS))}}  # fmt: skip
+    form = {
+        "token": token,
+        "owner": "default",
+        "on_duplicate": "skip",
+        **{f"map_{i}": f for i, f in enumerate(importing.suggest_mapping(HEADERS))},
+    }
     started = await client.post("/leads/import/check", data=form, headers=csrf_headers(client), follow_redirects=False)
     assert started.status_code in (302, 303)
     job_url = started.headers["location"]
@@ -115,8 +129,9 @@ async def test_the_pages_go_from_upload_to_mapping_to_report_to_import(client, m
         and f"/leads/import/jobs/{dry_run_id}/start" in report.text
     )
     assert await Lead.count() == 0
-    started = await client.post(f"/leads/import/jobs/{dry_run_id}/start", headers=csrf_headers(client),
-                                follow_redirects=False)  # fmt: skip
+    started = await client.post(
+        f"/leads/import/jobs/{dry_run_id}/start", headers=csrf_headers(client), follow_redirects=False
+    )
     import_id = int(started.headers["location"].rsplit("/", 1)[1])
     await importing.run_import(import_id)
     result = await client.get(f"/leads/import/jobs/{import_id}/progress")

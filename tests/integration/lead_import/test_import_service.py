@@ -25,17 +25,36 @@ async def _run(user, data: bytes, filename: str = "leads.csv", *, dry_run: bool,
 
 def test_mapping_is_suggested_from_chinese_and_english_headers():
     assert importing.suggest_mapping(HEADERS) == [
-        "student_name", "guardian_name", "phone", "email", "wechat", "city", "district", "grade",
-        "course_interests", "source",
-    ]  # fmt: skip
+        "student_name",
+        "guardian_name",
+        "phone",
+        "email",
+        "wechat",
+        "city",
+        "district",
+        "grade",
+        "course_interests",
+        "source",
+    ]
     english = ["Student Name", "Parent", "Mobile", "E-mail", "WeChat ID", "City", "District", "Notes", "Whatever"]
     assert importing.suggest_mapping(english) == [
-        "student_name", "guardian_name", "phone", "email", "wechat", "city", "district", "note", "",
-    ]  # fmt: skip
+        "student_name",
+        "guardian_name",
+        "phone",
+        "email",
+        "wechat",
+        "city",
+        "district",
+        "note",
+        "",
+    ]
     # a known name inside a longer header; 家长姓名 is the guardian, not the student
     assert importing.suggest_mapping(["家长姓名", "学员姓名（必填）", "联系电话*", "电话"]) == [
-        "guardian_name", "student_name", "phone", "",
-    ]  # fmt: skip
+        "guardian_name",
+        "student_name",
+        "phone",
+        "",
+    ]
 
 
 def test_gbk_csv_and_xlsx_read_like_utf8():
@@ -76,16 +95,24 @@ async def test_dry_run_reports_errors_and_duplicates_and_writes_nothing(make_use
     assert in_file["row"] == 2 and in_file["blocking"] and issues[5]["failed"]
     against_stored = issues[6]["duplicates"][0]
     assert against_stored["lead_id"] == stored and against_stored["blocking"] and issues[6]["failed"]
-    assert job["result"] == {"dry_run": True, "rows_with_errors": 2, "duplicates": 2, "possible_duplicates": 0,
-                             "failed_rows": 4}  # fmt: skip
+    assert job["result"] == {
+        "dry_run": True,
+        "rows_with_errors": 2,
+        "duplicates": 2,
+        "possible_duplicates": 0,
+        "failed_rows": 4,
+    }
 
 
 async def test_import_writes_valid_rows_with_keys_and_history_and_lists_the_failed_ones(make_user):
     advisor = await make_user("advisor")
     job = await _run(advisor, csv_bytes(sample_rows()), dry_run=False)
     assert job["status"] == "done" and (job["succeeded"], job["failed"]) == (2, 3)
-    leads = await Lead.select(Lead.id, Lead.student_name, Lead.phone, Lead.owner, Lead.source,
-                              Lead.course_interests).order_by(Lead.id).output(load_json=True)  # fmt: skip
+    leads = (
+        await Lead.select(Lead.id, Lead.student_name, Lead.phone, Lead.owner, Lead.source, Lead.course_interests)
+        .order_by(Lead.id)
+        .output(load_json=True)
+    )
     assert [(r["student_name"], r["phone"], r["owner"]) for r in leads] == [
         ("张小明", "13800138000", advisor.id),
         ("赵六", "", advisor.id),
@@ -144,14 +171,27 @@ async def test_an_unusable_mapping_is_refused(make_user):
 async def test_an_imported_lead_reads_back_like_one_created_by_hand(make_user):
     admin = await make_user("admin")
     headers = ["学员姓名", "手机", "其他电话", "意向课程", "状态", "下次跟进", "备注"]
-    job = await _run(admin, csv_bytes([["周杰", "13600136000", "13600136001", "钢琴;美术", "已联系", "2027/1/5",
-                                        "想周末上课"]], headers=headers), dry_run=False)  # fmt: skip
+    job = await _run(
+        admin,
+        csv_bytes(
+            [["周杰", "13600136000", "13600136001", "钢琴;美术", "已联系", "2027/1/5", "想周末上课"]], headers=headers
+        ),
+        dry_run=False,
+    )
     assert job["succeeded"] == 1
     imported_id = (await Lead.select(Lead.id).first())["id"]
-    by_hand = await services.create_lead(admin, {"student_name": "周杰", "phone": "13600136000",
-                                                 "phones": "13600136001", "course_interests": "钢琴,美术",
-                                                 "status": "contacted", "next_follow_up_on": "2027-01-05",
-                                                 "note": "想周末上课"})  # fmt: skip
+    by_hand = await services.create_lead(
+        admin,
+        {
+            "student_name": "周杰",
+            "phone": "13600136000",
+            "phones": "13600136001",
+            "course_interests": "钢琴,美术",
+            "status": "contacted",
+            "next_follow_up_on": "2027-01-05",
+            "note": "想周末上课",
+        },
+    )
     imported = await services.get_lead(admin, imported_id)
     skip = {"id", "created_at", "updated_at", "duplicates"}
     assert {k: v for k, v in imported.items() if k not in skip} == {k: v for k, v in by_hand.items() if k not in skip}

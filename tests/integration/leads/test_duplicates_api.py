@@ -23,15 +23,19 @@ async def test_an_exact_phone_match_answers_409_until_confirmed(client, make_use
     body = response.json()
     assert body["detail"].startswith("A lead with the same phone")
     assert body["errors"] == []  # the usual error shape, extended
-    assert body["duplicates"] == [{"id": first["id"], "score": 100, "reasons": ["same phone", "name 100%"],
-                                   "blocking": True}]  # fmt: skip
+    assert body["duplicates"] == [
+        {"id": first["id"], "score": 100, "reasons": ["same phone", "name 100%"], "blocking": True}
+    ]
     assert await Lead.count() == 1
     confirmed = await _post(client, headers, {**again, "allow_duplicate": True})
     assert confirmed.status_code == 201
     assert [d["id"] for d in confirmed.json()["duplicates"]] == [first["id"]]
     listed = (await client.get(f"/api/v1/leads/{first['id']}/duplicates", headers={**headers, **EN})).json()
-    assert listed == {"duplicates": [{"id": confirmed.json()["id"], "score": 100,
-                                      "reasons": ["same phone", "name 100%"], "blocking": True}]}  # fmt: skip
+    assert listed == {
+        "duplicates": [
+            {"id": confirmed.json()["id"], "score": 100, "reasons": ["same phone", "name 100%"], "blocking": True}
+        ]
+    }
 
 
 async def test_fuzzy_matches_warn_but_create(client, make_user):
@@ -39,8 +43,9 @@ async def test_fuzzy_matches_warn_but_create(client, make_user):
     first = (await _post(client, headers, ZHANG)).json()
     response = await _post(client, headers, {"student_name": "Wei Zhang", "wechat": "zw2026", "district": "海淀区"})
     assert response.status_code == 201
-    assert response.json()["duplicates"] == [{"id": first["id"], "score": 90, "blocking": False,
-                                              "reasons": ["name 100%", "same district"]}]  # fmt: skip
+    assert response.json()["duplicates"] == [
+        {"id": first["id"], "score": 90, "blocking": False, "reasons": ["name 100%", "same district"]}
+    ]
 
 
 async def test_reasons_follow_the_language(client, make_user):
@@ -59,8 +64,9 @@ async def test_an_edit_that_adds_someones_wechat_is_blocked_but_an_accepted_dupl
     assert blocked.status_code == 409
     assert [d["id"] for d in blocked.json()["duplicates"]] == [a["id"]]
     assert (await Lead.select(Lead.wechat).where(Lead.id == b["id"]).first())["wechat"] == ""
-    ok = await client.patch(f"/api/v1/leads/{b['id']}", json={"wechat": "zw_1", "allow_duplicate": True},
-                            headers=headers)  # fmt: skip
+    ok = await client.patch(
+        f"/api/v1/leads/{b['id']}", json={"wechat": "zw_1", "allow_duplicate": True}, headers=headers
+    )
     assert ok.status_code == 200 and ok.json()["duplicates"][0]["id"] == a["id"]
     # The accepted duplicate does not block the next edit of another field.
     later = await client.patch(f"/api/v1/leads/{b['id']}", json={"student_name": "李娜娜"}, headers=headers)
@@ -72,8 +78,18 @@ async def test_new_fields_validate_and_round_trip(client, make_user):
     headers = await token_for(await make_user("admin"))
     bad = await _post(client, headers, {**ZHANG, "phones": ["abc"], "course_interests": "x" * 30, "status": "invalid"})
     assert {e["field"] for e in bad.json()["errors"]} == {"phones", "course_interests", "invalid_reason"}
-    lead = (await _post(client, headers, {**ZHANG, "phones": ["139-0013-9000", "13800138000"],
-                                          "course_interests": ["编程", "数学", "编程"], "source_campaign": "暑期地推"})).json()  # fmt: skip
+    lead = (
+        await _post(
+            client,
+            headers,
+            {
+                **ZHANG,
+                "phones": ["139-0013-9000", "13800138000"],
+                "course_interests": ["编程", "数学", "编程"],
+                "source_campaign": "暑期地推",
+            },
+        )
+    ).json()
     assert lead["phones"] == ["13900139000"]  # normalised, the primary one dropped
     assert lead["course_interests"] == ["编程", "数学"]
     assert lead["source_campaign"] == "暑期地推"

@@ -37,8 +37,9 @@ async def test_customer_service_cannot_take_a_pool_lead_by_naming_itself_owner(c
     by_api = await client.patch(f"/api/v1/leads/{lead}", json={"owner_id": agent.id}, headers=headers)
     by_claim = await client.post(f"/api/v1/leads/{lead}/claim", headers=headers)
     await login(client, agent)
-    by_form = await post_form(client, f"/leads/{lead}", {"owner": str(agent.id), "version": str(await _version(lead))},
-                              headers=EN)  # fmt: skip
+    by_form = await post_form(
+        client, f"/leads/{lead}", {"owner": str(agent.id), "version": str(await _version(lead))}, headers=EN
+    )
     by_pool_page = await post_form(client, f"/leads/{lead}/claim", {}, headers=EN)
     assert detail(by_api, 403) == detail(by_claim, 403) == NO_CLAIMS
     for page in (by_form, by_pool_page):
@@ -83,7 +84,9 @@ async def test_claiming_a_lead_one_may_not_see_answers_404_on_every_door(client,
     lead = await make_lead(owner.id)
     headers = {**await token_for(other), **EN}
     assert (await client.post(f"/api/v1/leads/{lead}/claim", headers=headers)).status_code == 404
-    assert (await client.patch(f"/api/v1/leads/{lead}", json={"owner_id": other.id}, headers=headers)).status_code == 404
+    assert (
+        await client.patch(f"/api/v1/leads/{lead}", json={"owner_id": other.id}, headers=headers)
+    ).status_code == 404
     assert await owner_of(lead) == owner.id
 
 
@@ -109,7 +112,9 @@ async def test_update_lead_moves_owners_through_the_pool(make_user):
     assert entry["action"] == "release"
 
 
-async def test_undoing_a_merge_into_a_binned_lead_is_refused_alike_from_the_lead_the_merge_and_the_bin(client, make_user):
+async def test_undoing_a_merge_into_a_binned_lead_is_refused_alike_from_the_lead_the_merge_and_the_bin(
+    client, make_user
+):
     from app.leads import merge
     from tables.leads.tables import Lead, LeadMerge
 
@@ -120,8 +125,14 @@ async def test_undoing_a_merge_into_a_binned_lead_is_refused_alike_from_the_lead
     await services.delete_lead(admin, survivor["id"])
     merge_id = (await LeadMerge.select(LeadMerge.id).first())["id"]
     await login(client, admin)
-    answers = [await post_form(client, url, {}, headers=EN) for url in (
-        f"/leads/{merged['id']}/restore", f"/leads/merges/{merge_id}/undo", f"/recycle/lead/{merged['id']}/restore")]
+    answers = [
+        await post_form(client, url, {}, headers=EN)
+        for url in (
+            f"/leads/{merged['id']}/restore",
+            f"/leads/merges/{merge_id}/undo",
+            f"/recycle/lead/{merged['id']}/restore",
+        )
+    ]
     for answer in answers:
         assert answer.status_code == 409, answer.text[:500]
         assert "which is in the recycle bin too" in answer.text and "张伟" in answer.text

@@ -12,8 +12,12 @@ _n = itertools.count(1)
 
 async def make_lead(owner: int | None = None, *, created_at: datetime | None = None, **values) -> int:
     n = next(_n)
-    row = Lead(student_name=values.pop("student_name", f"学生{n}"), phone=values.pop("phone", f"1380013{n:04d}"),
-               owner=owner, **values)  # fmt: skip
+    row = Lead(
+        student_name=values.pop("student_name", f"学生{n}"),
+        phone=values.pop("phone", f"1380013{n:04d}"),
+        owner=owner,
+        **values,
+    )
     if created_at is not None:
         row.created_at = created_at
         row.updated_at = created_at

@@ -36,8 +36,12 @@ async def test_claim_moves_the_lead_and_writes_the_timeline(client, make_user):
     assert answer.status_code == 200, answer.text
     assert answer.json()["quota"] == {"held": 1, "limit": 200}
     assert await owner_of(lead) == advisor.id
-    entry = await AuditEntry.select().where((AuditEntry.entity_id == lead) & (AuditEntry.action == "claim")).first(
-    ).output(load_json=True)  # fmt: skip
+    entry = (
+        await AuditEntry.select()
+        .where((AuditEntry.entity_id == lead) & (AuditEntry.action == "claim"))
+        .first()
+        .output(load_json=True)
+    )
     assert entry["entity_type"] == "lead" and entry["actor"] == advisor.id
     assert entry["changes"] == {"owner": [None, advisor.id]}
     again = await client.post(f"/api/v1/leads/{lead}/claim", headers=await token_for(advisor))
@@ -103,12 +107,17 @@ async def test_release_by_owner_supervisor_and_not_by_another_advisor(client, ma
     agent = await make_user("customer_service")
     assert (await client.post(f"/api/v1/leads/{lead}/release", headers=await token_for(agent))).status_code == 404
     assert await owner_of(lead) == owner.id
-    boss_answer = await client.post(f"/api/v1/leads/{lead}/release", json={"reason": "家长不接电话"},
-                                    headers=await token_for(boss))  # fmt: skip
+    boss_answer = await client.post(
+        f"/api/v1/leads/{lead}/release", json={"reason": "家长不接电话"}, headers=await token_for(boss)
+    )
     assert boss_answer.status_code == 200, boss_answer.text
     assert await owner_of(lead) is None
-    entry = await AuditEntry.select().where((AuditEntry.entity_id == lead) & (AuditEntry.action == "release")).first(
-    ).output(load_json=True)  # fmt: skip
+    entry = (
+        await AuditEntry.select()
+        .where((AuditEntry.entity_id == lead) & (AuditEntry.action == "release"))
+        .first()
+        .output(load_json=True)
+    )
     assert entry["changes"] == {"owner": [owner.id, None], "reason": [None, "家长不接电话"]}
     again = await client.post(f"/api/v1/leads/{lead}/release", headers=await token_for(owner))
     assert again.status_code == 409

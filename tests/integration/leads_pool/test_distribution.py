@@ -20,15 +20,20 @@ async def _admin(make_user):
 async def test_region_rule_sends_haidian_leads_to_its_advisor_and_others_stay(make_user):
     admin = await _admin(make_user)
     haidian, other = await make_user("advisor"), await make_user("advisor")
-    await pool_settings.add_rule(admin, {"match": "region", "city": "北京市", "district": "海淀区",
-                                         "target_user": str(haidian.id)})  # fmt: skip
+    await pool_settings.add_rule(
+        admin, {"match": "region", "city": "北京市", "district": "海淀区", "target_user": str(haidian.id)}
+    )
     near = await make_lead(None, city="北京", district="海淀", student_name="李雷")
     far = await make_lead(None, city="上海", district="浦东")
     moved = await pool_distribution.distribute_leads([near, far])
     assert moved and moved[0][:2] == (near, haidian.id) and len(moved) == 1
     assert await owner_of(near) == haidian.id and await owner_of(far) is None and other.id != haidian.id
-    entry = await AuditEntry.select().where((AuditEntry.entity_id == near) & (AuditEntry.action == "distribute")).first(
-    ).output(load_json=True)  # fmt: skip
+    entry = (
+        await AuditEntry.select()
+        .where((AuditEntry.entity_id == near) & (AuditEntry.action == "distribute"))
+        .first()
+        .output(load_json=True)
+    )
     assert entry["changes"]["owner"] == [None, haidian.id]
     note = await Notification.select().where(Notification.recipient == haidian.id).first()
     assert note["kind"] == "lead_assigned" and "李雷" in note["title"]

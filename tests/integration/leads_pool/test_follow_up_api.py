@@ -14,9 +14,17 @@ async def test_add_and_list_follow_ups(client, make_user):
     lead = await make_lead(advisor.id)
     headers = await token_for(advisor)
     day = (datetime.now() + timedelta(days=30)).date().isoformat()
-    created = await client.post(f"/api/v1/leads/{lead}/follow-ups", headers=headers, json={
-        "kind": "phone", "outcome": "interested", "note": "想了解编程课", "next_step": "发课程表",
-        "next_follow_up_at": f"{day}T09:00:00+08:00"})  # fmt: skip
+    created = await client.post(
+        f"/api/v1/leads/{lead}/follow-ups",
+        headers=headers,
+        json={
+            "kind": "phone",
+            "outcome": "interested",
+            "note": "想了解编程课",
+            "next_step": "发课程表",
+            "next_follow_up_at": f"{day}T09:00:00+08:00",
+        },
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["kind"] == "phone" and body["reminder"] == "pending" and body["lead_id"] == lead
@@ -31,14 +39,18 @@ async def test_bad_input_names_each_field(client, make_user):
     advisor = await make_user("advisor")
     lead = await make_lead(advisor.id)
     headers = await token_for(advisor)
-    answer = await client.post(f"/api/v1/leads/{lead}/follow-ups", headers=headers, json={
-        "kind": "pigeon", "outcome": "great", "next_follow_up_at": "2000-01-01T00:00:00Z", "note": ""})  # fmt: skip
+    answer = await client.post(
+        f"/api/v1/leads/{lead}/follow-ups",
+        headers=headers,
+        json={"kind": "pigeon", "outcome": "great", "next_follow_up_at": "2000-01-01T00:00:00Z", "note": ""},
+    )
     assert answer.status_code == 422
     assert {e["field"] for e in answer.json()["errors"]} == {"kind", "outcome", "next_follow_up_at"}
     empty = await client.post(f"/api/v1/leads/{lead}/follow-ups", headers=headers, json={"kind": "sms"})
     assert [e["field"] for e in empty.json()["errors"]] == ["note"]
-    garbage = await client.post(f"/api/v1/leads/{lead}/follow-ups", headers=headers, json={
-        "kind": "sms", "note": "x", "next_follow_up_at": 12})  # fmt: skip
+    garbage = await client.post(
+        f"/api/v1/leads/{lead}/follow-ups", headers=headers, json={"kind": "sms", "note": "x", "next_follow_up_at": 12}
+    )
     assert [e["field"] for e in garbage.json()["errors"]] == ["next_follow_up_at"]
 
 

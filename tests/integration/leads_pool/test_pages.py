@@ -56,15 +56,25 @@ async def test_lead_page_loads_the_timeline_and_adds_a_follow_up(client, make_us
     assert panel.status_code == 200 and "<html" not in panel.text
     assert 'name="kind"' in panel.text and "释放" in panel.text and "顾问小周" in panel.text
 
-    bad = await post_form(client, f"/leads/{lead}/follow-ups", {"kind": "telepathy", "next_follow_up_at": "明天"},
-                          headers=HTMX)  # fmt: skip
+    bad = await post_form(
+        client, f"/leads/{lead}/follow-ups", {"kind": "telepathy", "next_follow_up_at": "明天"}, headers=HTMX
+    )
     assert bad.status_code == 422
     assert 'id="fu-kind-error"' in bad.text and 'id="f-next_follow_up_at-error"' in bad.text
 
     day = (datetime.now() + timedelta(days=20)).date().isoformat()
-    good = await post_form(client, f"/leads/{lead}/follow-ups", {
-        "kind": "visit", "outcome": "trial_booked", "note": "家长带孩子来校区参观", "next_step": "周六试听数学",
-        "next_follow_up_at": f"{day}T10:30"}, headers=HTMX)  # fmt: skip
+    good = await post_form(
+        client,
+        f"/leads/{lead}/follow-ups",
+        {
+            "kind": "visit",
+            "outcome": "trial_booked",
+            "note": "家长带孩子来校区参观",
+            "next_step": "周六试听数学",
+            "next_follow_up_at": f"{day}T10:30",
+        },
+        headers=HTMX,
+    )
     assert good.status_code == 200, good.text
     text = good.text
     assert "家长带孩子来校区参观" in text and "周六试听数学" in text and f"{day} 10:30" in text
@@ -110,9 +120,18 @@ async def test_admin_saves_limits_and_rules_and_bad_input_names_the_field(client
     assert page.status_code == 200 and "区域顾问" in page.text
     bad = await post_form(client, "/admin/lead-pool/settings", {"limit_advisor": "很多", "no_follow_up_days": "7"})
     assert bad.status_code == 422 and 'id="f-limit_advisor-error"' in bad.text
-    good = await post_form(client, "/admin/lead-pool/settings", {
-        "limit_advisor": "50", "limit_supervisor": "", "limit_customer_service": "0", "no_follow_up_days": "15",
-        "not_converted_days": "60"}, headers=HTMX)  # fmt: skip
+    good = await post_form(
+        client,
+        "/admin/lead-pool/settings",
+        {
+            "limit_advisor": "50",
+            "limit_supervisor": "",
+            "limit_customer_service": "0",
+            "no_follow_up_days": "15",
+            "not_converted_days": "60",
+        },
+        headers=HTMX,
+    )
     assert good.status_code < 300 and good.headers["hx-redirect"] == "/admin/lead-pool?done=saved"
     settings = await pool_settings.load()
     assert settings.claim_limits == {"advisor": 50, "supervisor": None, "customer_service": 0}
@@ -122,8 +141,11 @@ async def test_admin_saves_limits_and_rules_and_bad_input_names_the_field(client
 
     no_city = await post_form(client, "/admin/lead-pool/rules", {"match": "region"})
     assert no_city.status_code == 422 and 'id="f-city-error"' in no_city.text
-    await post_form(client, "/admin/lead-pool/rules", {"match": "region", "city": "北京", "district": "海淀",
-                                                       "target_user": str(advisor.id)})  # fmt: skip
+    await post_form(
+        client,
+        "/admin/lead-pool/rules",
+        {"match": "region", "city": "北京", "district": "海淀", "target_user": str(advisor.id)},
+    )
     await post_form(client, "/admin/lead-pool/rules", {"match": "any", "method": "round_robin"})
     rules = await pool_settings.rules()
     assert [(r["match"], r["target_user"]) for r in rules] == [("region", advisor.id), ("any", None)]
@@ -133,8 +155,6 @@ async def test_admin_saves_limits_and_rules_and_bad_input_names_the_field(client
     assert [r["match"] for r in await pool_settings.rules()] == ["region"]
     listing = await client.get("/admin/lead-pool")
     assert "北京 海淀" in listing.text and "区域顾问" in listing.text
-
-
 
 
 async def test_pool_list_and_timeline_queries_do_not_grow_with_rows(client, make_user, login, count_queries):

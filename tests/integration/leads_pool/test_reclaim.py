@@ -50,8 +50,11 @@ async def test_no_follow_up_for_n_days_notice_a_day_before_then_return(make_user
     assert len(await _notes(advisor.id, "lead_reclaim_notice")) == 1
     returned = await _notes(advisor.id, "lead_reclaimed")
     assert len(returned) == 1 and "王小明" in returned[0]["title"]
-    entries = await AuditEntry.select().where((AuditEntry.entity_id == lead) & (AuditEntry.action == "reclaim")).output(
-        load_json=True)  # fmt: skip
+    entries = (
+        await AuditEntry.select()
+        .where((AuditEntry.entity_id == lead) & (AuditEntry.action == "reclaim"))
+        .output(load_json=True)
+    )
     assert [e["changes"] for e in entries] == [{"owner": [advisor.id, None], "reason": [None, "no_follow_up"]}]
     assert entries[0]["actor"] is None
 
@@ -106,7 +109,8 @@ async def test_a_claim_starts_the_countdown_not_the_lead_creation(make_user):
     await pool.claim(advisor, lead)
     assert await pool_reclaim.reclaim_leads(FrozenClock(system_clock.now() + timedelta(days=5))) == {}
     assert (await pool_reclaim.reclaim_leads(FrozenClock(system_clock.now() + timedelta(days=6, hours=1))))[
-        "notice"] == 1  # fmt: skip
+        "notice"
+    ] == 1
 
 
 async def test_rules_off_by_default_reclaim_nothing(make_user):

@@ -18,8 +18,18 @@ async def _pool_lead(admin) -> dict:
 
 
 async def _reveals() -> list[dict]:
-    return await AuditEntry.select(AuditEntry.actor, AuditEntry.entity_type, AuditEntry.entity_id, AuditEntry.action,
-                                   AuditEntry.ip, AuditEntry.changes).where(AuditEntry.action == "reveal").output(load_json=True)  # fmt: skip
+    return (
+        await AuditEntry.select(
+            AuditEntry.actor,
+            AuditEntry.entity_type,
+            AuditEntry.entity_id,
+            AuditEntry.action,
+            AuditEntry.ip,
+            AuditEntry.changes,
+        )
+        .where(AuditEntry.action == "reveal")
+        .output(load_json=True)
+    )
 
 
 async def test_masked_in_pages_and_api_for_customer_service_full_for_admin_supervisor_and_owner(client, make_user):
@@ -39,8 +49,9 @@ async def test_masked_in_pages_and_api_for_customer_service_full_for_admin_super
     assert MASKED in pool.text and FULL not in pool.text
     timeline = await client.get(f"/leads/{pool_lead['id']}/timeline", headers={"HX-Request": "true"})
     assert timeline.status_code == 200 and MASKED in timeline.text and FULL not in timeline.text
-    refused_claim = await post_form(client, f"/leads/{pool_lead['id']}/claim", {"view": "row"},
-                                    headers={"HX-Request": "true"})  # customer service may not claim  # fmt: skip
+    refused_claim = await post_form(
+        client, f"/leads/{pool_lead['id']}/claim", {"view": "row"}, headers={"HX-Request": "true"}
+    )  # customer service may not claim
     assert refused_claim.status_code == 409 and MASKED in refused_claim.text and FULL not in refused_claim.text
     form = await client.get(f"/leads/{pool_lead['id']}/edit")
     assert MASKED in form.text and 'name="phone"' not in form.text
@@ -68,17 +79,28 @@ async def test_reveal_shows_the_number_and_writes_exactly_one_audit_row(client, 
     admin, service_desk = await make_user("admin"), await make_user("customer_service")
     lead = await _pool_lead(admin)
     await login(client, service_desk)
-    shown = await post_form(client, f"/leads/{lead['id']}/phone/reveal", {"others": "1"}, headers={"HX-Request": "true"})
+    shown = await post_form(
+        client, f"/leads/{lead['id']}/phone/reveal", {"others": "1"}, headers={"HX-Request": "true"}
+    )
     assert shown.status_code == 200 and FULL in shown.text and "13900139000" in shown.text
     assert shown.headers["cache-control"] == "no-store"
-    assert await _reveals() == [{"actor": service_desk.id, "entity_type": "lead_phone", "entity_id": lead["id"],
-                                 "action": "reveal", "ip": "127.0.0.1", "changes": {}}]  # fmt: skip
+    assert await _reveals() == [
+        {
+            "actor": service_desk.id,
+            "entity_type": "lead_phone",
+            "entity_id": lead["id"],
+            "action": "reveal",
+            "ip": "127.0.0.1",
+            "changes": {},
+        }
+    ]
     api = await client.post(f"/api/v1/leads/{lead['id']}/phone/reveal", headers=await token_for(service_desk))
     assert api.status_code == 200 and api.json() == {"id": lead["id"], "phone": FULL, "phones": ["13900139000"]}
     assert len(await _reveals()) == 2
     # Reveals stay off the lead's own timeline and history.
-    assert "reveal" not in str((await client.get(f"/api/v1/leads/{lead['id']}/history",
-                                                 headers=await token_for(service_desk))).json())  # fmt: skip
+    assert "reveal" not in str(
+        (await client.get(f"/api/v1/leads/{lead['id']}/history", headers=await token_for(service_desk))).json()
+    )
 
 
 async def test_reveal_is_refused_without_a_reason_to_see_the_lead(client, make_user):
@@ -105,7 +127,12 @@ async def test_a_masked_editor_keeps_the_numbers(client, make_user):
     await login(client, service_desk)
     saved = await post_form(client, f"/leads/{lead['id']}", {"student_name": "张伟伟", "version": str(lead["version"])})
     assert saved.status_code in (302, 303)
-    row = await Lead.select(Lead.student_name, Lead.phone, Lead.phones).where(Lead.id == lead["id"]).first().output(load_json=True)
+    row = (
+        await Lead.select(Lead.student_name, Lead.phone, Lead.phones)
+        .where(Lead.id == lead["id"])
+        .first()
+        .output(load_json=True)
+    )
     assert row == {"student_name": "张伟伟", "phone": FULL, "phones": ["13900139000"]}
 
 

@@ -5,7 +5,7 @@ student gets 403 and nothing is written."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tables.audit.tables import AuditEntry
 from tables.students.tables import Student
@@ -15,15 +15,26 @@ FULL, OTHER, MASKED = "13800138000", "13900139000", "138****8000"
 
 
 async def _student(**values) -> int:
-    rows = await Student.insert(Student(name="李小龙", guardian_name="李妈妈", guardian_phone=FULL, phones=[OTHER],
-                                        **values)).returning(Student.id)  # fmt: skip
+    rows = await Student.insert(
+        Student(name="李小龙", guardian_name="李妈妈", guardian_phone=FULL, phones=[OTHER], **values)
+    ).returning(Student.id)
     return rows[0]["id"]
 
 
 async def _reveals() -> list[dict]:
-    return await AuditEntry.select(AuditEntry.actor, AuditEntry.entity_type, AuditEntry.entity_id, AuditEntry.action,
-                                   AuditEntry.ip, AuditEntry.changes).where(AuditEntry.action == "reveal").order_by(
-        AuditEntry.id).output(load_json=True)  # fmt: skip
+    return (
+        await AuditEntry.select(
+            AuditEntry.actor,
+            AuditEntry.entity_type,
+            AuditEntry.entity_id,
+            AuditEntry.action,
+            AuditEntry.ip,
+            AuditEntry.changes,
+        )
+        .where(AuditEntry.action == "reveal")
+        .order_by(AuditEntry.id)
+        .output(load_json=True)
+    )
 
 
 async def test_the_desk_reveals_a_students_numbers_with_one_audit_row_each_time(client, make_user):
@@ -46,8 +57,14 @@ async def test_the_desk_reveals_a_students_numbers_with_one_audit_row_each_time(
     assert "<html" not in shown.text  # the fragment the button swaps in, not a page
     only_main = await post_form(client, f"/students/{student}/phone/reveal", {}, headers={"HX-Request": "true"})
     assert FULL in only_main.text and OTHER not in only_main.text  # the list's button: the main number
-    row = {"actor": desk.id, "entity_type": "student_phone", "entity_id": student, "action": "reveal",
-           "ip": "127.0.0.1", "changes": {}}  # fmt: skip
+    row = {
+        "actor": desk.id,
+        "entity_type": "student_phone",
+        "entity_id": student,
+        "action": "reveal",
+        "ip": "127.0.0.1",
+        "changes": {},
+    }
     assert await _reveals() == [row, row]
 
     api = await client.post(f"/api/v1/students/{student}/phone/reveal", headers=await token_for(desk))
@@ -76,8 +93,12 @@ async def test_the_students_own_people_see_full_numbers_without_a_button(client,
 async def test_reveal_is_refused_without_a_reason_to_see_the_student(client, make_user):
     campus, elsewhere = await make_campus(), await make_campus()
     advisor = await make_user("advisor")
-    refused_users = [await make_user("advisor"), await make_user("finance"), await make_user("teacher"),
-                     await make_user("customer_service", campus=elsewhere)]  # fmt: skip
+    refused_users = [
+        await make_user("advisor"),
+        await make_user("finance"),
+        await make_user("teacher"),
+        await make_user("customer_service", campus=elsewhere),
+    ]
     student = await _student(advisor=advisor.id, campus=campus)
     for user in refused_users:
         client.cookies.clear()
@@ -89,7 +110,7 @@ async def test_reveal_is_refused_without_a_reason_to_see_the_student(client, mak
         assert "学员" in api.json()["detail"], user.role  # the localized reason names the student
     # The desk of the student's campus may see them, but not once they are in the recycle bin, nor a missing id.
     desk = await make_user("customer_service", campus=campus)
-    await Student.update({Student.deleted_at: datetime.now(timezone.utc)}).where(Student.id == student)
+    await Student.update({Student.deleted_at: datetime.now(UTC)}).where(Student.id == student)
     headers = await token_for(desk)
     assert (await client.post(f"/api/v1/students/{student}/phone/reveal", headers=headers)).status_code == 403
     assert (await client.post(f"/api/v1/students/{student + 1000}/phone/reveal", headers=headers)).status_code == 403

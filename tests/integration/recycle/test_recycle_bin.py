@@ -43,9 +43,15 @@ async def _audits(entity_type: str, entity_id: int, action: str) -> int:
 
 
 async def _purges(kind: str, entity_id: int) -> list[dict]:
-    rows = await AuditEntry.select(AuditEntry.actor, AuditEntry.changes).where(
-        (AuditEntry.entity_type == "recycle_bin") & (AuditEntry.entity_id == entity_id) & (AuditEntry.action == "purge")
-    ).output(load_json=True)  # fmt: skip
+    rows = (
+        await AuditEntry.select(AuditEntry.actor, AuditEntry.changes)
+        .where(
+            (AuditEntry.entity_type == "recycle_bin")
+            & (AuditEntry.entity_id == entity_id)
+            & (AuditEntry.action == "purge")
+        )
+        .output(load_json=True)
+    )
     return [r for r in rows if r["changes"]["kind"][1] == kind]
 
 
@@ -59,8 +65,9 @@ async def test_a_deleted_lead_is_in_the_bin_and_restore_brings_it_back(client, m
     assert page.status_code == 200 and "张伟" in page.text and "回收站" in page.text
     assert "30 天后彻底删除" in page.text and "今天" in page.text
     assert "/purge" not in page.text  # advisors cannot purge
-    restored = await post_form(client, f"/recycle/lead/{lead['id']}/restore", {}, headers={"HX-Request": "true",
-                                                                                           "HX-Target": "bin-results"})  # fmt: skip
+    restored = await post_form(
+        client, f"/recycle/lead/{lead['id']}/restore", {}, headers={"HX-Request": "true", "HX-Target": "bin-results"}
+    )
     assert restored.status_code == 200 and "已恢复" in restored.text and f'href="/leads/{lead["id"]}"' in restored.text
     assert (await Lead.select(Lead.deleted_at).where(Lead.id == lead["id"]).first())["deleted_at"] is None
     assert await LeadMatchKey.count().where(LeadMatchKey.lead == lead["id"]) > 0  # duplicate keys are back too
@@ -88,10 +95,13 @@ async def test_purge_now_is_for_admins_only_and_takes_dependent_rows(client, mak
     assert purged.status_code == 200 and "已彻底删除" in purged.text
     assert await Lead.count() == 0
     assert await FollowUp.count() == 0 and await LeadMatchKey.count() == 0  # ON DELETE CASCADE
-    assert await _purges("lead", lead["id"]) == [{"actor": admin.id, "changes": {"kind": [None, "lead"],
-                                                                                "reason": [None, "manual"]}}]
+    assert await _purges("lead", lead["id"]) == [
+        {"actor": admin.id, "changes": {"kind": [None, "lead"], "reason": [None, "manual"]}}
+    ]
     # The purged lead's own history went with it: a later lead that gets the same id starts clean.
-    assert await AuditEntry.count().where((AuditEntry.entity_type == "lead") & (AuditEntry.entity_id == lead["id"])) == 0
+    assert (
+        await AuditEntry.count().where((AuditEntry.entity_type == "lead") & (AuditEntry.entity_id == lead["id"])) == 0
+    )
     again = await post_form(client, f"/recycle/lead/{lead['id']}/purge", {"confirm": "yes"})
     assert again.status_code == 404
 
@@ -108,7 +118,9 @@ async def test_a_merged_lead_shows_as_merged_and_restoring_it_undoes_the_merge(m
     assert item["deleted_by"] == admin.id
     await service.restore(admin, "lead", b["id"])
     assert (await Lead.select(Lead.deleted_at, Lead.merged_into).where(Lead.id == b["id"]).first()) == {
-        "deleted_at": None, "merged_into": None}
+        "deleted_at": None,
+        "merged_into": None,
+    }
     assert (await FollowUp.select(FollowUp.lead).first())["lead"] == b["id"]
     assert (await LeadMerge.select(LeadMerge.undone_at).first())["undone_at"] is not None
     assert (await _bin(admin)).total == 0
@@ -131,14 +143,16 @@ async def test_tickets_delete_from_the_page_undo_and_the_api(client, make_user):
     ticket = await tickets.create_ticket(desk, repair())
     await login(client, desk)
     page = await client.get(f"/tickets/{ticket['id']}")
-    assert f'/tickets/{ticket["id"]}/delete' in page.text
+    assert f"/tickets/{ticket['id']}/delete" in page.text
     moved = await post_form(client, f"/tickets/{ticket['id']}/delete", {})
     assert moved.status_code == 200 and "已移到回收站" in moved.text
     assert (await client.get(f"/tickets/{ticket['id']}")).status_code == 404
     undone = await post_form(client, f"/recycle/ticket/{ticket['id']}/restore", {"from": "deleted"})
     assert undone.status_code in (302, 303) and undone.headers["location"] == f"/tickets/{ticket['id']}"
     assert (await client.get(f"/tickets/{ticket['id']}")).status_code == 200
-    kinds = [r["kind"] for r in await TicketActivity.select(TicketActivity.kind).where(TicketActivity.ticket == ticket["id"])]
+    kinds = [
+        r["kind"] for r in await TicketActivity.select(TicketActivity.kind).where(TicketActivity.ticket == ticket["id"])
+    ]
     assert "deleted" in kinds and "restored" in kinds
 
     headers = await token_for(desk)
@@ -172,13 +186,17 @@ async def test_purging_a_ticket_cascades_and_keeps_its_children(make_user):
     assert await TicketTag.count().where(TicketTag.ticket == parent["id"]) == 1
     await service.purge(admin, "ticket", parent["id"])
     assert await Ticket.count().where(Ticket.id == parent["id"]) == 0
-    assert await TicketTag.count() == 0 and await TicketActivity.count().where(TicketActivity.ticket == parent["id"]) == 0
+    assert (
+        await TicketTag.count() == 0 and await TicketActivity.count().where(TicketActivity.ticket == parent["id"]) == 0
+    )
     assert (await Ticket.select(Ticket.parent).where(Ticket.id == child["id"]).first())["parent"] is None
 
 
 async def test_students_purge_cascades_tags_and_refuses_with_enrolments(make_user):
     admin = await make_user("admin")
-    rows = await Student.insert(Student(name="李雷", guardian_phone="13900139000"), Student(name="韩梅梅")).returning(Student.id)
+    rows = await Student.insert(Student(name="李雷", guardian_phone="13900139000"), Student(name="韩梅梅")).returning(
+        Student.id
+    )
     kept, gone = rows[0]["id"], rows[1]["id"]
     course = (await Course.insert(Course(name="数学")).returning(Course.id))[0]["id"]
     group = (await ClassGroup.insert(ClassGroup(name="数学一班", course=course)).returning(ClassGroup.id))[0]["id"]
@@ -230,8 +248,9 @@ async def test_the_cron_purges_only_what_is_30_days_old(make_user):
     done = await service.purge_expired(FrozenClock(now))
     assert done["lead"] == 1
     assert [r["id"] for r in await Lead.select(Lead.id)] == [young["id"]]
-    assert await _purges("lead", old["id"]) == [{"actor": None, "changes": {"kind": [None, "lead"],
-                                                                            "reason": [None, "expired"]}}]
+    assert await _purges("lead", old["id"]) == [
+        {"actor": None, "changes": {"kind": [None, "lead"], "reason": [None, "expired"]}}
+    ]
     assert (await service.purge_expired(FrozenClock(now)))["lead"] == 0  # twice: nothing more
     assert (await service.purge_expired(FrozenClock(now + timedelta(days=1, minutes=1))))["lead"] == 1
 
@@ -266,9 +285,10 @@ async def test_pages_across_kinds_follow_the_deletion_order_without_gaps_or_repe
     assert [len(p) for p in seen] == [10, 10, 5, 0]
     assert [item for p in seen for item in p] == expected
     leads_only = await service.list_bin(admin, service.BinFilter(kind="lead"), PageRequest(limit=5, offset=10))
-    assert leads_only.total == 13 and [(i["kind"], i["id"]) for i in leads_only.items] == [
-        item for item in expected if item[0] == "lead"
-    ][10:15]  # fmt: skip
+    assert (
+        leads_only.total == 13
+        and [(i["kind"], i["id"]) for i in leads_only.items] == [item for item in expected if item[0] == "lead"][10:15]
+    )
 
 
 async def test_a_page_keeps_the_filters_and_what_the_user_may_see(make_user):
@@ -288,9 +308,10 @@ async def test_a_page_keeps_the_filters_and_what_the_user_may_see(make_user):
     by_admin = await service.list_bin(admin, service.BinFilter(deleted_by=admin.id), PageRequest(limit=3, offset=3))
     assert by_admin.total == 8 and [(i["kind"], i["id"]) for i in by_admin.items] == expected[3:6]
     searched = await service.list_bin(admin, service.BinFilter(q="工单"), PageRequest(limit=2, offset=2))
-    assert searched.total == 4 and [(i["kind"], i["id"]) for i in searched.items] == [
-        item for item in expected if item[0] == "ticket"
-    ][2:4]  # fmt: skip
+    assert (
+        searched.total == 4
+        and [(i["kind"], i["id"]) for i in searched.items] == [item for item in expected if item[0] == "ticket"][2:4]
+    )
 
 
 async def test_listing_the_bin_reads_a_fixed_number_of_queries(make_user, count_queries):
@@ -328,16 +349,25 @@ async def test_delete_restore_and_purge_are_audited_and_emit_events(make_user):
     lead = await services.create_lead(admin, ZHANG)
     student = (await Student.insert(Student(name="李雷")).returning(Student.id))[0]["id"]
     await published("")  # what creating them published
-    for kind, item, delete in (("ticket", ticket["id"], deletion.delete_ticket), ("lead", lead["id"], services.delete_lead),
-                               ("student", student, delete_student)):  # fmt: skip
+    for kind, item, delete in (
+        ("ticket", ticket["id"], deletion.delete_ticket),
+        ("lead", lead["id"], services.delete_lead),
+        ("student", student, delete_student),
+    ):
         await delete(admin, item, ip="10.0.0.7")
         await service.restore(admin, kind, item, ip="10.0.0.7")
         await delete(admin, item)
         await service.purge(admin, kind, item, ip="10.0.0.7")
         assert await published(kind) == [f"{kind}.deleted", f"{kind}.restored", f"{kind}.deleted", f"{kind}.purged"]
-        rows = await AuditEntry.select(AuditEntry.actor, AuditEntry.ip, AuditEntry.changes).where(
-            (AuditEntry.entity_type == "recycle_bin") & (AuditEntry.entity_id == item) & (AuditEntry.action == "purge")
-        ).output(load_json=True)  # fmt: skip
+        rows = (
+            await AuditEntry.select(AuditEntry.actor, AuditEntry.ip, AuditEntry.changes)
+            .where(
+                (AuditEntry.entity_type == "recycle_bin")
+                & (AuditEntry.entity_id == item)
+                & (AuditEntry.action == "purge")
+            )
+            .output(load_json=True)
+        )
         [purge] = [r for r in rows if r["changes"]["kind"][1] == kind]
         assert (purge["actor"], purge["ip"]) == (admin.id, "10.0.0.7")
     await subscriber.aclose()

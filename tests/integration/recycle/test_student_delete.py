@@ -24,7 +24,7 @@ async def _deleted_at(student_id: int):
 async def _audits(student_id: int, action: str) -> list[dict]:
     return await AuditEntry.select(AuditEntry.actor, AuditEntry.ip).where(
         (AuditEntry.entity_type == "student") & (AuditEntry.entity_id == student_id) & (AuditEntry.action == action)
-    )  # fmt: skip
+    )
 
 
 async def test_delete_from_the_page_then_undo_brings_the_student_back(client, make_user):
@@ -76,8 +76,9 @@ async def test_delete_through_the_api_and_restore_from_the_bin(client, make_user
     [item] = (await service.list_bin(desk, service.BinFilter(kind="student"), PageRequest())).items
     assert item["id"] == student and item["deleted_by"] == desk.id
     await login(client, desk)
-    restored = await post_form(client, f"/recycle/student/{student}/restore", {},
-                               headers={"HX-Request": "true", "HX-Target": "bin-results"})  # fmt: skip
+    restored = await post_form(
+        client, f"/recycle/student/{student}/restore", {}, headers={"HX-Request": "true", "HX-Target": "bin-results"}
+    )
     assert restored.status_code == 200 and f'href="/students/{student}"' in restored.text
     assert (await client.get(f"/api/v1/students/{student}", headers=headers)).status_code == 200
     assert len(await _audits(student, "delete")) == 1 and len(await _audits(student, "restore")) == 1
@@ -87,8 +88,12 @@ async def test_no_one_deletes_a_student_they_may_not_see(client, make_user):
     campus, elsewhere = await make_campus(), await make_campus()
     advisor = await make_user("advisor")
     student = await _student(advisor=advisor.id, campus=campus)
-    outsiders = [await make_user("advisor"), await make_user("finance"), await make_user("teacher"),
-                 await make_user("customer_service", campus=elsewhere)]  # fmt: skip
+    outsiders = [
+        await make_user("advisor"),
+        await make_user("finance"),
+        await make_user("teacher"),
+        await make_user("customer_service", campus=elsewhere),
+    ]
     for user in outsiders:
         client.cookies.clear()
         await login(client, user)

@@ -13,9 +13,12 @@ from tables.tickets.tables import TicketType
 from tests.support import post_form, repair, token_for
 
 POLICY_FORM = {
-    "first_response_minutes": "45", "next_response_minutes": "120", "resolution_minutes": "600",
-    "remind_before_minutes": "10", "escalate_unclaimed_minutes": "20",
-}  # fmt: skip
+    "first_response_minutes": "45",
+    "next_response_minutes": "120",
+    "resolution_minutes": "600",
+    "remind_before_minutes": "10",
+    "escalate_unclaimed_minutes": "20",
+}
 
 
 async def _type_id(code: str) -> int:
@@ -49,7 +52,7 @@ async def test_admin_sees_the_matrix_and_saves_a_new_version(client, make_user, 
     assert saved.status_code in (302, 303) and saved.headers["location"].startswith("/admin/sla?saved=")
     active = await SlaPolicy.select().where(
         (SlaPolicy.ticket_type == repair_id) & (SlaPolicy.priority == "normal") & SlaPolicy.is_active.eq(True)
-    )  # fmt: skip
+    )
     assert len(active) == 1 and active[0]["version"] == 2 and active[0]["first_response_minutes"] == 45
     form = await client.get(f"/admin/sla/{repair_id}/normal")
     assert form.status_code == 200 and "v1" in form.text and "v2" in form.text
@@ -70,8 +73,12 @@ async def test_bad_policy_is_refused_with_the_field_named(client, make_user, log
 
 async def test_admin_changes_paused_statuses(client, make_user, login):
     await login(client, await make_user("admin"))
-    saved = await client.post("/admin/sla/paused", data={"paused_statuses": ["pending", "assigned"]},
-                              headers={"x-csrftoken": client.cookies.get("csrftoken")}, follow_redirects=False)  # fmt: skip
+    saved = await client.post(
+        "/admin/sla/paused",
+        data={"paused_statuses": ["pending", "assigned"]},
+        headers={"x-csrftoken": client.cookies.get("csrftoken")},
+        follow_redirects=False,
+    )
     assert saved.status_code in (302, 303)
     row = await SlaSettings.select(SlaSettings.paused_statuses).first().output(load_json=True)
     assert row["paused_statuses"] == ["assigned", "pending"]

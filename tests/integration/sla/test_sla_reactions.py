@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from app.core.clock import FrozenClock
 from app.sla import policies
@@ -12,7 +12,7 @@ from tables.sla.tables import SlaPolicy, TicketSla
 from tables.tickets.tables import Ticket, TicketType
 from tests.support import repair
 
-T0 = datetime(2026, 12, 2, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 
 
 def consultation(**kwargs):
@@ -42,8 +42,10 @@ async def test_seed_matches_the_issue_and_orders_priorities(make_user):
     )
     assert complaint["first_response_minutes"] == 30
     for type_id in types.values():
-        firsts = {p["priority"]: p["first_response_minutes"]
-                  for p in await SlaPolicy.select().where(SlaPolicy.ticket_type == type_id)}  # fmt: skip
+        firsts = {
+            p["priority"]: p["first_response_minutes"]
+            for p in await SlaPolicy.select().where(SlaPolicy.ticket_type == type_id)
+        }
         assert firsts["urgent"] < firsts["high"] < firsts["normal"] < firsts["low"]
     assert await policies.ensure_default_policies() == 0  # idempotent
     assert await SlaPolicy.count() == 24
@@ -113,10 +115,19 @@ async def test_editing_a_policy_changes_new_tickets_only(make_user):
     clock = FrozenClock(T0)
     old = await services.create_ticket(agent, repair(), clock=clock)
     type_id = (await TicketType.select(TicketType.id).where(TicketType.code == "repair").first())["id"]
-    saved = await policies.save_policy(admin, type_id, "normal", {
-        "first_response_minutes": "20", "next_response_minutes": "60", "resolution_minutes": "600",
-        "remind_before_minutes": "5", "escalate_unclaimed_minutes": "",
-    }, clock=clock)  # fmt: skip
+    saved = await policies.save_policy(
+        admin,
+        type_id,
+        "normal",
+        {
+            "first_response_minutes": "20",
+            "next_response_minutes": "60",
+            "resolution_minutes": "600",
+            "remind_before_minutes": "5",
+            "escalate_unclaimed_minutes": "",
+        },
+        clock=clock,
+    )
     assert saved["version"] == 2
     new = await services.create_ticket(agent, repair(), clock=clock)
     assert await _due_at(new["id"]) == T0 + timedelta(minutes=20)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from app.core.clock import FrozenClock
 from app.sla.scan import scan
@@ -12,7 +12,7 @@ from tables.sla.tables import SlaAction, TicketSla
 from tables.tickets.tables import TicketActivity, TicketType
 from tests.support import make_campus, make_team
 
-T0 = datetime(2026, 12, 2, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 
 
 async def _setup(make_user):
@@ -28,8 +28,9 @@ async def _setup(make_user):
 
 
 def _draft(campus: int, **kwargs):
-    return services.Draft(type="consultation", title="咨询暑期班", fields={"course_interest": ["数学"]}, campus_id=campus,
-                          **kwargs)  # fmt: skip
+    return services.Draft(
+        type="consultation", title="咨询暑期班", fields={"course_interest": ["数学"]}, campus_id=campus, **kwargs
+    )
 
 
 async def _notifications(kind: str) -> list[dict]:
@@ -37,9 +38,12 @@ async def _notifications(kind: str) -> list[dict]:
 
 
 async def _sla_activities(ticket_id: int) -> list[dict]:
-    rows = await TicketActivity.select(TicketActivity.changes, TicketActivity.created_at).where(
-        (TicketActivity.ticket == ticket_id) & (TicketActivity.kind == "sla")
-    ).order_by(TicketActivity.id).output(load_json=True)  # fmt: skip
+    rows = (
+        await TicketActivity.select(TicketActivity.changes, TicketActivity.created_at)
+        .where((TicketActivity.ticket == ticket_id) & (TicketActivity.kind == "sla"))
+        .order_by(TicketActivity.id)
+        .output(load_json=True)
+    )
     return rows
 
 
@@ -76,9 +80,11 @@ async def test_assignee_is_reminded_before_the_breach_then_the_chain_hears_of_it
     assert await scan(clock) == {}
     clock.advance(minutes=1)  # 30 minutes before the 120-minute first response
     assert await scan(clock) == {"remind": 1}
-    reminder = await Notification.select(Notification.recipient, Notification.body).where(
-        Notification.kind == "sla_reminder"
-    ).first()  # fmt: skip
+    reminder = (
+        await Notification.select(Notification.recipient, Notification.body)
+        .where(Notification.kind == "sla_reminder")
+        .first()
+    )
     assert reminder["recipient"] == agent.id and "12:00" in reminder["body"]  # 04:00 UTC in Shanghai
     clock.advance(minutes=30)
     assert await scan(clock) == {"breach": 1}

@@ -4,7 +4,7 @@ connection, wall-display tokens, presence, and a fixed number of SQL queries per
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -117,8 +117,9 @@ async def test_filters_narrow_every_column(make_user):
     urgent = await services.create_ticket(agent, repair(title="漏水 urgent", priority="urgent", tags=["漏水"]))
     mine = await services.create_ticket(agent, repair(title="空调", assignee_id=agent.id, campus_id=campus))
     theirs = await services.create_ticket(agent, repair(title="投影", assignee_id=other.id))
-    consult = await services.create_ticket(agent, Draft(type="consultation", title="想报数学",
-                                                        fields={"course_interest": ["数学"]}))  # fmt: skip
+    consult = await services.create_ticket(
+        agent, Draft(type="consultation", title="想报数学", fields={"course_interest": ["数学"]})
+    )
 
     async def ids(**filters) -> set[int]:
         shown = await board.load_board(agent, BoardQuery(**filters))
@@ -149,9 +150,12 @@ async def test_board_shows_only_what_the_user_may_see(make_user):
 async def test_sla_time_left_and_overdue_on_cards(make_user):
     agent = await make_user("customer_service")
     late, soon, later = await open_tickets(agent, 3)
-    now = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
-    for ticket, due in ((late, now - timedelta(minutes=90)), (soon, now + timedelta(minutes=125)),
-                        (later, now + timedelta(days=2, hours=3))):  # fmt: skip
+    now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    for ticket, due in (
+        (late, now - timedelta(minutes=90)),
+        (soon, now + timedelta(minutes=125)),
+        (later, now + timedelta(days=2, hours=3)),
+    ):
         await Ticket.update({Ticket.due_at: due}).where(Ticket.id == ticket["id"])
     cards = {c["id"]: c for c in (await board.load_board(agent, BoardQuery(), FrozenClock(now))).columns[0].cards}
     assert (cards[late["id"]]["sla_state"], cards[late["id"]]["sla_minutes"]) == ("overdue", -90)
@@ -233,8 +237,9 @@ async def test_type_columns_refuse_moves_and_assigned_needs_someone(client, make
         to_assigned.status_code == 422
         and _("Assign the ticket to someone before moving it to “Assigned”.") in to_assigned.text
     )
-    to_me = await post_form(client, "/board/move", {"id": ticket["id"], "to": f"assignee:{agent.id}",
-                                                     "group": "assignee", "version": 1})  # fmt: skip
+    to_me = await post_form(
+        client, "/board/move", {"id": ticket["id"], "to": f"assignee:{agent.id}", "group": "assignee", "version": 1}
+    )
     assert to_me.status_code == 200
     row = (
         await Ticket.select(Ticket.status, Ticket.assignee, Ticket.ticket_type).where(Ticket.id == ticket["id"]).first()
@@ -257,12 +262,21 @@ async def test_people_who_may_not_work_a_ticket_cannot_move_it(client, make_user
 
 
 async def _bulk_open(n: int, start: int, type_id: int, user_id: int) -> None:
-    now = datetime.now(timezone.utc)
-    await Ticket.insert(*[
-        Ticket(number=f"T-BULK-{start + i:06d}", ticket_type=type_id, title=f"bulk {i}", status=("new", "in_progress")[i % 2],
-               assignee=user_id if i % 3 else None, created_at=now, updated_at=now)
-        for i in range(n)
-    ])  # fmt: skip
+    now = datetime.now(UTC)
+    await Ticket.insert(
+        *[
+            Ticket(
+                number=f"T-BULK-{start + i:06d}",
+                ticket_type=type_id,
+                title=f"bulk {i}",
+                status=("new", "in_progress")[i % 2],
+                assignee=user_id if i % 3 else None,
+                created_at=now,
+                updated_at=now,
+            )
+            for i in range(n)
+        ]
+    )
 
 
 @pytest.mark.parametrize(("group", "board_queries"), [("status", 2), ("assignee", 3), ("type", 3)])
@@ -430,7 +444,7 @@ async def test_a_display_connection_is_read_only_and_dropped_when_revoked(make_u
 
 
 async def test_presence_lists_viewers_and_forgets_them_after_thirty_seconds():
-    clock = FrozenClock(datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc))
+    clock = FrozenClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
     store = presence.PresenceStore(clock=clock)
     assert await store.touch(7, "tab-a", 1, "王老师", typing=False) is True
     assert await store.touch(7, "tab-b", 2, "李客服", typing=False) is True

@@ -11,9 +11,15 @@ from tables.tickets.tables import Ticket, TicketActivity, TicketType
 from tests.support import login, post_form
 
 EN = {"Accept-Language": "en"}
-REPAIR_FORM = {"title": "302 教室空调漏水", "fields.location": "3 楼 302", "fields.equipment": "空调",
-               "description": "下课后发现地上有水", "requester_name": "王女士", "requester_phone": "138-0013-8000",
-               "student_name": "王小明"}  # fmt: skip
+REPAIR_FORM = {
+    "title": "302 教室空调漏水",
+    "fields.location": "3 楼 302",
+    "fields.equipment": "空调",
+    "description": "下课后发现地上有水",
+    "requester_name": "王女士",
+    "requester_phone": "138-0013-8000",
+    "student_name": "王小明",
+}
 
 
 async def _submit(client, code: str = "repair", **overrides):
@@ -40,8 +46,18 @@ async def test_the_index_lists_active_public_types_without_a_login(client):
 
 async def test_the_form_renders_public_fields_only(client):
     page = (await client.get("/submit/repair")).text
-    for name in ("title", "fields.location", "fields.equipment", "description", "requester_name", "requester_phone",
-                 "requester_email", "student_name", "website", "_csrf_token"):  # fmt: skip
+    for name in (
+        "title",
+        "fields.location",
+        "fields.equipment",
+        "description",
+        "requester_name",
+        "requester_phone",
+        "requester_email",
+        "student_name",
+        "website",
+        "_csrf_token",
+    ):
         assert f'name="{name}"' in page, name
     assert 'name="fields.photo"' not in page  # attachments are not offered to the public
     assert 'name="priority"' not in page and 'name="assignee' not in page
@@ -65,10 +81,19 @@ async def test_a_submission_creates_a_web_ticket_and_shows_its_number_and_tracki
 
 
 async def test_a_type_with_a_required_class_field_takes_the_class_name_as_text(client):
-    response = await _submit(client, "leave_reschedule", **{
-        "fields.location": "", "fields.equipment": "", "fields.lesson_date": "2026-12-01", "fields.reason": "生病",
-        "fields.makeup_wanted": "1", "about.class_group": "三年级数学A班", "title": "请假一天",
-    })  # fmt: skip
+    response = await _submit(
+        client,
+        "leave_reschedule",
+        **{
+            "fields.location": "",
+            "fields.equipment": "",
+            "fields.lesson_date": "2026-12-01",
+            "fields.reason": "生病",
+            "fields.makeup_wanted": "1",
+            "about.class_group": "三年级数学A班",
+            "title": "请假一天",
+        },
+    )
     assert response.status_code == 303, response.text
     ticket = await Ticket.select().first().output(load_json=True)
     assert ticket["fields"] == {"lesson_date": "2026-12-01", "reason": "生病", "makeup_wanted": True}
@@ -77,8 +102,11 @@ async def test_a_type_with_a_required_class_field_takes_the_class_name_as_text(c
 
 
 async def test_a_required_class_field_must_be_described(client):
-    response = await _submit(client, "leave_reschedule", **{"fields.lesson_date": "2026-12-01", "fields.reason": "生病",
-                                                              "fields.location": "", "fields.equipment": ""})  # fmt: skip
+    response = await _submit(
+        client,
+        "leave_reschedule",
+        **{"fields.lesson_date": "2026-12-01", "fields.reason": "生病", "fields.location": "", "fields.equipment": ""},
+    )
     assert response.status_code == 422 and 'id="f-about.class_group-error"' in response.text
     assert await Ticket.count() == 0
 
@@ -107,8 +135,7 @@ async def test_more_than_five_submissions_in_ten_minutes_are_refused_with_429(cl
         assert (await _submit(client)).status_code == 303
     refused = await _submit(client)
     assert refused.status_code == 429
-    assert "Please try again in 10 minutes" in (await post_form(client, "/submit/repair", REPAIR_FORM,
-                                                                headers=EN)).text  # fmt: skip
+    assert "Please try again in 10 minutes" in (await post_form(client, "/submit/repair", REPAIR_FORM, headers=EN)).text
     assert await Ticket.count() == 5
 
 
@@ -147,9 +174,13 @@ async def test_a_requester_reply_resumes_a_pending_ticket_and_tells_the_assignee
     )
     assert rows[-2:] == [
         {"kind": "reply", "actor": None, "is_public": True, "changes": {"by": "requester"}},
-        {"kind": "status", "actor": None, "is_public": False,
-         "changes": {"status": ["pending", "in_progress"], "by": "requester"}},
-    ]  # fmt: skip
+        {
+            "kind": "status",
+            "actor": None,
+            "is_public": False,
+            "changes": {"status": ["pending", "in_progress"], "by": "requester"},
+        },
+    ]
     assert [n["recipient"] for n in await Notification.select(Notification.recipient)] == [agent.id]
     assert "今天下午有人在" in (await client.get(f"/track/{ticket['tracking_token']}")).text
 
@@ -196,8 +227,9 @@ async def test_a_resolved_ticket_offers_the_rating_and_a_low_score_reopens_it(cl
 
 async def test_the_rating_page_validates_and_thanks_without_revealing_the_tracking_link(client, make_user):
     ticket, _location = await _tracked(client)
-    resolved = await services.update_ticket(await make_user("customer_service"), ticket["id"], {"status": "resolved"},
-                                            version=None)  # fmt: skip
+    resolved = await services.update_ticket(
+        await make_user("customer_service"), ticket["id"], {"status": "resolved"}, version=None
+    )
     link = csat.rating_link(resolved)
     form = await client.get(link)
     assert form.status_code == 200 and 'name="score"' in form.text
@@ -220,8 +252,9 @@ async def test_a_logged_in_staff_member_sees_the_public_page_too(client, make_us
 
 async def test_an_htmx_submission_with_errors_swaps_only_the_main_region(client):
     await client.get("/submit/repair")
-    response = await post_form(client, "/submit/repair", {**REPAIR_FORM, "title": ""},
-                               headers={"HX-Request": "true", "HX-Target": "main"})  # fmt: skip
+    response = await post_form(
+        client, "/submit/repair", {**REPAIR_FORM, "title": ""}, headers={"HX-Request": "true", "HX-Target": "main"}
+    )
     assert response.status_code == 422
     assert "<html" not in response.text and 'id="f-title-error"' in response.text
     ok = await post_form(client, "/submit/repair", REPAIR_FORM, headers={"HX-Request": "true", "HX-Target": "main"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -56,12 +56,21 @@ async def test_list_filters_search_and_paging(client, make_user, login):
     other = await make_user("customer_service", display_name="另一位")
     campus = await make_campus()
     projector = await services.create_ticket(agent, repair(tags=["投影"]))
-    leak = await services.create_ticket(agent, repair(title="空调漏水", priority="urgent", assignee_id=other.id,
-                                                      fields={"location": "201", "equipment": "空调"}, campus_id=campus))  # fmt: skip
-    asked = await services.create_ticket(agent, Draft(type="consultation", title="暑假班咨询",
-                                                      fields={"course_interest": ["数学"]}))  # fmt: skip
+    leak = await services.create_ticket(
+        agent,
+        repair(
+            title="空调漏水",
+            priority="urgent",
+            assignee_id=other.id,
+            fields={"location": "201", "equipment": "空调"},
+            campus_id=campus,
+        ),
+    )
+    asked = await services.create_ticket(
+        agent, Draft(type="consultation", title="暑假班咨询", fields={"course_interest": ["数学"]})
+    )
     await services.update_ticket(agent, asked["id"], {"status": "in_progress"}, version=asked["version"])
-    week_ago = datetime.now(timezone.utc) - timedelta(days=7)
+    week_ago = datetime.now(UTC) - timedelta(days=7)
     await Ticket.update({Ticket.created_at: week_ago, Ticket.due_at: week_ago}).where(Ticket.id == asked["id"])
 
     async def shown(**params) -> set[str]:
@@ -111,9 +120,12 @@ async def test_empty_states_tell_apart_no_tickets_and_no_matches(client, make_us
 
 async def test_saved_views_store_the_filters_and_belong_to_their_user(client, make_user, login):
     agent = await _agent(make_user, login, client)
-    saved = await post_form(client, "/tickets/views", {"view_name": "紧急未分配", "q": "", "priority": "urgent",
-                                                       "assignee": "none", "status": ["new"], "type": ""},
-                            headers={"HX-Request": "true", "HX-Target": "saved-views"})  # fmt: skip
+    saved = await post_form(
+        client,
+        "/tickets/views",
+        {"view_name": "紧急未分配", "q": "", "priority": "urgent", "assignee": "none", "status": ["new"], "type": ""},
+        headers={"HX-Request": "true", "HX-Target": "saved-views"},
+    )
     assert saved.status_code == 200
     view = await SavedView.select().where(SavedView.user == agent.id).first()
     assert view["name"] == "紧急未分配" and view["query"] == "status=new&priority=urgent&assignee=none"
@@ -144,8 +156,6 @@ async def test_list_and_detail_show_only_visible_tickets(client, make_user, logi
     assert (await client.get(f"/tickets/{mine['id']}")).status_code == 200
 
 
-
-
 @pytest.mark.parametrize("role", ["customer_service", "teacher"])
 async def test_ticket_list_runs_a_fixed_number_of_queries(client, make_user, login, count_queries, role):
     agent = await make_user(role, campus=await make_campus())
@@ -154,8 +164,19 @@ async def test_ticket_list_runs_a_fixed_number_of_queries(client, make_user, log
     counts = []
     for total in (5, 40):
         await Ticket.delete(force=True)
-        await Ticket.insert(*[Ticket(number=f"T-2026-{n:06d}", ticket_type=type_id, title=f"报修{n}", assignee=agent.id,
-                                     created_by=agent.id, requester_name="家长") for n in range(total)])  # fmt: skip
+        await Ticket.insert(
+            *[
+                Ticket(
+                    number=f"T-2026-{n:06d}",
+                    ticket_type=type_id,
+                    title=f"报修{n}",
+                    assignee=agent.id,
+                    created_by=agent.id,
+                    requester_name="家长",
+                )
+                for n in range(total)
+            ]
+        )
         with count_queries() as statements:
             response = await client.get("/tickets", params={"limit": 50})
         assert response.status_code == 200 and len(numbers(response.text)) == total
@@ -166,10 +187,20 @@ async def test_ticket_list_runs_a_fixed_number_of_queries(client, make_user, log
 # --- creating -------------------------------------------------------------------------------
 
 
-REFUND = {"type": "refund", "title": "搬家退费", "priority": "high", "channel": "phone", "requester_kind": "guardian",
-          "requester_name": "王女士", "requester_phone": "13800138000", "tags": "退费, 搬家",
-          "fields.contract_no": "HT-2026-001", "fields.amount": "1,280", "fields.reason": "搬家",
-          "fields.account_name": "王芳"}  # fmt: skip
+REFUND = {
+    "type": "refund",
+    "title": "搬家退费",
+    "priority": "high",
+    "channel": "phone",
+    "requester_kind": "guardian",
+    "requester_name": "王女士",
+    "requester_phone": "13800138000",
+    "tags": "退费, 搬家",
+    "fields.contract_no": "HT-2026-001",
+    "fields.amount": "1,280",
+    "fields.reason": "搬家",
+    "fields.account_name": "王芳",
+}
 
 
 async def test_create_a_ticket_from_the_type_form(client, make_user, login):
@@ -190,8 +221,13 @@ async def test_create_a_ticket_from_the_type_form(client, make_user, login):
     assert created.headers["location"] == f"/tickets/{ticket['id']}"
     stored = await TicketAttachment.select().where(TicketAttachment.ticket == ticket["id"])
     proof, chat = sorted(stored, key=lambda row: row["field_key"], reverse=True)
-    assert ticket["fields"] == {"contract_no": "HT-2026-001", "amount": "1280.00", "reason": "搬家",
-                                "account_name": "王芳", "proof": proof["id"]}  # fmt: skip
+    assert ticket["fields"] == {
+        "contract_no": "HT-2026-001",
+        "amount": "1280.00",
+        "reason": "搬家",
+        "account_name": "王芳",
+        "proof": proof["id"],
+    }
     assert proof["field_key"] == "proof" and proof["filename"] == "收据.png"
     opened = await TicketActivity.select(TicketActivity.id).where(TicketActivity.kind == "created").first()
     assert chat["field_key"] == "" and chat["activity"] == opened["id"]  # shown with "created the ticket"
@@ -214,11 +250,33 @@ async def test_invalid_form_answers_422_inline_and_keeps_every_value(client, mak
 
 
 async def test_every_field_type_renders_accessibly_and_keeps_what_was_typed(client, make_user, login):
-    kinds = ["text", "long_text", "number", "money", "date", "datetime", "select", "multi_select", "boolean",
-             "student", "class_group", "attachment"]  # fmt: skip
-    fields = [{"key": f"f_{k}", "label": f"字段{k}", "type": k, "required": True, "help": f"帮助{k}", "order": i,
-               "options": ["甲", "乙"] if k in ("select", "multi_select") else [], "archived": False}
-              for i, k in enumerate(kinds)]  # fmt: skip
+    kinds = [
+        "text",
+        "long_text",
+        "number",
+        "money",
+        "date",
+        "datetime",
+        "select",
+        "multi_select",
+        "boolean",
+        "student",
+        "class_group",
+        "attachment",
+    ]
+    fields = [
+        {
+            "key": f"f_{k}",
+            "label": f"字段{k}",
+            "type": k,
+            "required": True,
+            "help": f"帮助{k}",
+            "order": i,
+            "options": ["甲", "乙"] if k in ("select", "multi_select") else [],
+            "archived": False,
+        }
+        for i, k in enumerate(kinds)
+    ]
     await TicketType.insert(TicketType(code="everything", name="全部类型", fields=fields))
     await _agent(make_user, login, client)
     student = (await Student.insert(Student(name="张小明")).returning(Student.id))[0]["id"]
@@ -229,10 +287,21 @@ async def test_every_field_type_renders_accessibly_and_keeps_what_was_typed(clie
     assert 'type="date"' in form and 'type="datetime-local"' in form and 'type="file"' in form
     assert f'<option value="{student}"' in form and "张小明" in form
 
-    typed = {"type": "everything", "title": "测试", "fields.f_text": "一行", "fields.f_long_text": "多行\n文字",
-             "fields.f_number": "abc", "fields.f_money": "12.5", "fields.f_date": "2026-13-01",
-             "fields.f_datetime": "2026-12-01T14:30", "fields.f_select": "乙", "fields.f_multi_select": ["甲", "乙"],
-             "fields.f_boolean": "0", "fields.f_student": str(student), "fields.f_class_group": ""}  # fmt: skip
+    typed = {
+        "type": "everything",
+        "title": "测试",
+        "fields.f_text": "一行",
+        "fields.f_long_text": "多行\n文字",
+        "fields.f_number": "abc",
+        "fields.f_money": "12.5",
+        "fields.f_date": "2026-13-01",
+        "fields.f_datetime": "2026-12-01T14:30",
+        "fields.f_select": "乙",
+        "fields.f_multi_select": ["甲", "乙"],
+        "fields.f_boolean": "0",
+        "fields.f_student": str(student),
+        "fields.f_class_group": "",
+    }
     response = await post_form(client, "/tickets", typed, headers=HTMX)
     text = response.text
     assert response.status_code == 422
@@ -253,8 +322,13 @@ async def test_pickers_offer_only_students_the_user_looks_after(client, make_use
     await login(client, teacher)
     options = await client.get("/tickets/pickers/students", params={"q": "张"}, headers={"HX-Request": "true"})
     assert f'<option value="{mine}">' in options.text and f'value="{other}"' not in options.text
-    data = {"type": "repair", "title": "教室灯坏了", "fields.location": "201", "fields.equipment": "其他",
-            "student_id": str(other)}  # fmt: skip
+    data = {
+        "type": "repair",
+        "title": "教室灯坏了",
+        "fields.location": "201",
+        "fields.equipment": "其他",
+        "student_id": str(other),
+    }
     refused = await post_form(client, "/tickets", data, headers=HTMX)
     assert refused.status_code == 422 and re.search(r'id="f-student_id"[^>]*aria-invalid="true"', refused.text)
     assert await Ticket.count() == 0
@@ -287,8 +361,9 @@ async def test_detail_offers_only_the_allowed_moves(client, make_user, login):
     await switch(client, login, teacher)
     page = (await client.get(f"/tickets/{ticket['id']}")).text
     assert moves(page) == set() and "/claim" not in page and f'action="/tickets/{ticket["id"]}/fields"' not in page
-    refused = await post_form(client, f"/tickets/{ticket['id']}/update", {"status": "in_progress",
-                                                                           "version": closed["version"]})  # fmt: skip
+    refused = await post_form(
+        client, f"/tickets/{ticket['id']}/update", {"status": "in_progress", "version": closed["version"]}
+    )
     assert refused.status_code == 403
     for url in ("fields", "claim", "attachments"):
         assert (
@@ -300,8 +375,9 @@ async def test_detail_offers_only_the_allowed_moves(client, make_user, login):
 async def test_status_change_through_the_page_and_an_illegal_one(client, make_user, login):
     agent = await _agent(make_user, login, client)
     ticket = await services.create_ticket(agent, repair())
-    moved = await post_form(client, f"/tickets/{ticket['id']}/update", {"status": "in_progress", "version": 1},
-                            headers=HTMX)  # fmt: skip
+    moved = await post_form(
+        client, f"/tickets/{ticket['id']}/update", {"status": "in_progress", "version": 1}, headers=HTMX
+    )
     assert moved.status_code == 200 and zh("Status changed.") in moved.text
     assert 'name="version" value="2"' in moved.text and moves(moved.text) == {
         "assigned",
@@ -325,8 +401,9 @@ async def test_stale_version_is_refused_and_the_typed_reply_is_kept(client, make
     assert stale.status_code == 409 and zh(services._conflict().detail) in stale.text
     assert (await Ticket.select(Ticket.priority).where(Ticket.id == ticket["id"]).first())["priority"] == "high"
 
-    reply = await post_form(client, f"/tickets/{ticket['id']}/messages", {"body": "已安排师傅明早上门", "version": 1},
-                            headers=HTMX)  # fmt: skip
+    reply = await post_form(
+        client, f"/tickets/{ticket['id']}/messages", {"body": "已安排师傅明早上门", "version": 1}, headers=HTMX
+    )
     assert reply.status_code == 409 and zh(services._conflict().detail) in reply.text
     assert ">已安排师傅明早上门</textarea>" in reply.text and 'name="version" value="2"' in reply.text
     assert await TicketActivity.count().where(TicketActivity.kind == "reply") == 0
@@ -335,18 +412,26 @@ async def test_stale_version_is_refused_and_the_typed_reply_is_kept(client, make
 async def test_replies_and_internal_notes_read_differently(client, make_user, login):
     agent = await _agent(make_user, login, client)
     ticket = await services.create_ticket(agent, repair())
-    sent = await post_form(client, f"/tickets/{ticket['id']}/messages", {"body": "您好，已收到", "version": 1},
-                           headers=HTMX)  # fmt: skip
+    sent = await post_form(
+        client, f"/tickets/{ticket['id']}/messages", {"body": "您好，已收到", "version": 1}, headers=HTMX
+    )
     assert sent.status_code == 200
-    noted = await post_form(client, f"/tickets/{ticket['id']}/messages",
-                            {"body": "家长情绪较大，注意沟通", "internal": "1", "version": 2}, headers=HTMX)  # fmt: skip
+    noted = await post_form(
+        client,
+        f"/tickets/{ticket['id']}/messages",
+        {"body": "家长情绪较大，注意沟通", "internal": "1", "version": 2},
+        headers=HTMX,
+    )
     page = noted.text
     reply_item = re.search(r'<li id="a\d+" class="tk-event tk-event-reply tk-message">(.*?)</li>', page, re.S).group(1)
     note_item = re.search(r'<li id="a\d+" class="tk-event tk-event-note tk-message">(.*?)</li>', page, re.S).group(1)
     assert "您好，已收到" in reply_item and zh("Internal note") not in reply_item
     assert "家长情绪较大" in note_item and f'<span class="tk-note-label">{zh("Internal note")}</span>' in note_item
-    rows = await TicketActivity.select(TicketActivity.kind, TicketActivity.is_public).where(
-        TicketActivity.kind.is_in(["reply", "note"])).order_by(TicketActivity.id)  # fmt: skip
+    rows = (
+        await TicketActivity.select(TicketActivity.kind, TicketActivity.is_public)
+        .where(TicketActivity.kind.is_in(["reply", "note"]))
+        .order_by(TicketActivity.id)
+    )
     assert rows == [{"kind": "reply", "is_public": True}, {"kind": "note", "is_public": False}]
     empty = await post_form(client, f"/tickets/{ticket['id']}/messages", {"body": " ", "version": 3}, headers=HTMX)
     assert empty.status_code == 422 and re.search(r'id="f-body"[^>]*aria-invalid="true"', empty.text)
@@ -387,8 +472,9 @@ async def test_custom_fields_are_edited_with_the_version(client, make_user, logi
         .output(load_json=True)
     )
     assert row["fields"] == {"location": "5 楼 501", "equipment": "空调"} and row["version"] == 2
-    bad = await post_form(client, f"/tickets/{ticket['id']}/fields", {**data, "version": 2, "fields.location": ""},
-                          headers=HTMX)  # fmt: skip
+    bad = await post_form(
+        client, f"/tickets/{ticket['id']}/fields", {**data, "version": 2, "fields.location": ""}, headers=HTMX
+    )
     assert bad.status_code == 422 and re.search(r'id="f-fields-location"[^>]*aria-invalid="true"', bad.text)
     assert '<details class="tk-edit" open' in bad.text
 
@@ -410,7 +496,7 @@ async def test_attachments_upload_download_and_limits(client, make_user, login):
     assert ok.status_code == 200 and "现场.png" in ok.text and "说明.txt" in ok.text
     rows = await TicketAttachment.select().where(TicketAttachment.ticket == ticket["id"]).order_by(TicketAttachment.id)
     assert [r["content_type"] for r in rows] == ["image/png", "text/plain; charset=utf-8"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     stored = Path(get_settings().var_dir) / "attachments" / rows[0]["stored_name"]
     assert rows[0]["stored_name"].startswith(f"{now:%Y}/{now:%m}/") and stored.read_bytes() == PNG
 
@@ -419,17 +505,33 @@ async def test_attachments_upload_download_and_limits(client, make_user, login):
     assert download.headers["content-disposition"].startswith("attachment;")
     assert download.headers["content-type"].startswith("image/png")
 
-    too_big = await post_form(client, url, {"version": 1}, headers=HTMX,
-                              files={"files": ("大图.png", PNG + b"\x00" * MAX_BYTES, "image/png")})  # fmt: skip
+    too_big = await post_form(
+        client, url, {"version": 1}, headers=HTMX, files={"files": ("大图.png", PNG + b"\x00" * MAX_BYTES, "image/png")}
+    )
     assert too_big.status_code == 413 and 'id="f-upload-files-error"' in too_big.text and "大图.png" in too_big.text
-    fake = await post_form(client, url, {"version": 1}, headers=HTMX,
-                           files={"files": ("照片.png", b"<html><script>alert(1)</script>", "image/png")})  # fmt: skip
+    fake = await post_form(
+        client,
+        url,
+        {"version": 1},
+        headers=HTMX,
+        files={"files": ("照片.png", b"<html><script>alert(1)</script>", "image/png")},
+    )
     assert fake.status_code == 415 and 'id="f-upload-files-error"' in fake.text and "照片.png" in fake.text
-    program = await post_form(client, url, {"version": 1}, headers=HTMX,
-                              files={"files": ("setup.exe", b"MZ\x90\x00", "application/octet-stream")})  # fmt: skip
+    program = await post_form(
+        client,
+        url,
+        {"version": 1},
+        headers=HTMX,
+        files={"files": ("setup.exe", b"MZ\x90\x00", "application/octet-stream")},
+    )
     assert program.status_code == 415
-    reply = await post_form(client, f"/tickets/{ticket['id']}/messages", {"body": "见附件", "version": 1},
-                            headers=HTMX, files={"files": ("a.html", b"<b>x</b>", "text/html")})  # fmt: skip
+    reply = await post_form(
+        client,
+        f"/tickets/{ticket['id']}/messages",
+        {"body": "见附件", "version": 1},
+        headers=HTMX,
+        files={"files": ("a.html", b"<b>x</b>", "text/html")},
+    )
     assert reply.status_code == 415 and 'id="f-reply-files-error"' in reply.text and ">见附件</textarea>" in reply.text
     assert (
         await TicketAttachment.count() == 2 and await TicketActivity.count().where(TicketActivity.kind == "reply") == 0
@@ -443,8 +545,13 @@ async def test_attachments_upload_download_and_limits(client, make_user, login):
 async def test_reply_files_belong_to_the_reply(client, make_user, login):
     agent = await _agent(make_user, login, client)
     ticket = await services.create_ticket(agent, repair())
-    sent = await post_form(client, f"/tickets/{ticket['id']}/messages", {"body": "见截图", "version": 1}, headers=HTMX,
-                           files={"files": ("截图.png", PNG, "image/png")})  # fmt: skip
+    sent = await post_form(
+        client,
+        f"/tickets/{ticket['id']}/messages",
+        {"body": "见截图", "version": 1},
+        headers=HTMX,
+        files={"files": ("截图.png", PNG, "image/png")},
+    )
     assert sent.status_code == 200
     reply = await TicketActivity.select(TicketActivity.id).where(TicketActivity.kind == "reply").first()
     attachment = await TicketAttachment.select(TicketAttachment.activity).first()

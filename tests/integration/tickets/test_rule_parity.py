@@ -109,12 +109,16 @@ async def test_a_new_ticket_naming_what_the_user_may_not_is_refused_by_the_form_
     client, make_user, named, field, message
 ):
     teacher = await make_user("class_teacher")
-    ids = {"student": await _student("别班的学生"), "class": await _class("别人的班"),
-           "colleague": (await make_user("teacher")).id}  # fmt: skip
+    ids = {
+        "student": await _student("别班的学生"),
+        "class": await _class("别人的班"),
+        "colleague": (await make_user("teacher")).id,
+    }
     await login(client, teacher)
     by_form = await post_form(client, "/tickets", {**FORM, field: str(ids[named])}, headers=HTMX)
-    by_api = await client.post("/api/v1/tickets", json={**BODY, field: ids[named]},
-                               headers={**await token_for(teacher), **EN})  # fmt: skip
+    by_api = await client.post(
+        "/api/v1/tickets", json={**BODY, field: ids[named]}, headers={**await token_for(teacher), **EN}
+    )
     assert form_errors(by_form, 422) == api_errors(by_api, 422) == {field: message}
     assert await Ticket.count() == 0
 
@@ -126,11 +130,17 @@ async def test_a_new_tickets_custom_class_field_is_checked_on_the_api_as_on_the_
     body = {"type": "leave_reschedule", "title": "请假", "fields": {"lesson_date": "2026-12-01", "reason": "生病"}}
     await login(client, teacher)
     by_form = await post_form(client, "/tickets", {**form, "fields.class_group": str(other)}, headers=HTMX)
-    by_api = await client.post("/api/v1/tickets", json={**body, "fields": {**body["fields"], "class_group": other}},
-                               headers={**await token_for(teacher), **EN})  # fmt: skip
+    by_api = await client.post(
+        "/api/v1/tickets",
+        json={**body, "fields": {**body["fields"], "class_group": other}},
+        headers={**await token_for(teacher), **EN},
+    )
     assert form_errors(by_form, 422) == api_errors(by_api, 422) == {"fields.class_group": "Choose from the list."}
-    ok = await client.post("/api/v1/tickets", json={**body, "fields": {**body["fields"], "class_group": theirs}},
-                           headers=await token_for(teacher))  # fmt: skip
+    ok = await client.post(
+        "/api/v1/tickets",
+        json={**body, "fields": {**body["fields"], "class_group": theirs}},
+        headers=await token_for(teacher),
+    )
     assert ok.status_code == 201 and ok.json()["fields"]["class_group"] == theirs
 
 
@@ -141,7 +151,9 @@ async def test_create_ticket_checks_what_a_draft_names_and_lets_a_child_keep_its
     with pytest.raises(ValidationFailed) as refused:
         await services.create_ticket(teacher, repair(student_id=stranger, assignee_id=desk.id))
     assert {(e.field, e.message) for e in refused.value.errors} == {
-        ("student_id", "Choose from the list."), ("assignee_id", "Only the service desk assigns tickets to others.")}
+        ("student_id", "Choose from the list."),
+        ("assignee_id", "Only the service desk assigns tickets to others."),
+    }
     hidden = await services.create_ticket(desk, repair("看不见的"))
     with pytest.raises(ValidationFailed) as refused:
         await services.create_ticket(teacher, repair(parent_id=hidden["id"]))
@@ -161,18 +173,36 @@ async def test_a_change_naming_a_class_the_user_may_not_is_refused_by_the_form_a
     desk = await make_user("customer_service")
     teacher = await make_user("class_teacher")
     theirs, other = await _class("三年级一班", teacher=teacher.id), await _class("别人的班")
-    draft = Draft(type="leave_reschedule", title="请假", assignee_id=teacher.id,
-                  fields={"class_group": theirs, "lesson_date": "2026-12-01", "reason": "生病"})  # fmt: skip
+    draft = Draft(
+        type="leave_reschedule",
+        title="请假",
+        assignee_id=teacher.id,
+        fields={"class_group": theirs, "lesson_date": "2026-12-01", "reason": "生病"},
+    )
     ticket = await services.create_ticket(desk, draft)
     await login(client, teacher)
-    by_form = await post_form(client, f"/tickets/{ticket['id']}/fields",
-                              {"version": ticket["version"], "fields.class_group": str(other),
-                               "fields.lesson_date": "2026-12-01", "fields.reason": "生病"}, headers=HTMX)  # fmt: skip
-    by_api = await client.patch(f"/api/v1/tickets/{ticket['id']}", json={"fields": {"class_group": other}},
-                                headers={**await token_for(teacher), **EN})  # fmt: skip
+    by_form = await post_form(
+        client,
+        f"/tickets/{ticket['id']}/fields",
+        {
+            "version": ticket["version"],
+            "fields.class_group": str(other),
+            "fields.lesson_date": "2026-12-01",
+            "fields.reason": "生病",
+        },
+        headers=HTMX,
+    )
+    by_api = await client.patch(
+        f"/api/v1/tickets/{ticket['id']}",
+        json={"fields": {"class_group": other}},
+        headers={**await token_for(teacher), **EN},
+    )
     assert form_errors(by_form, 422) == api_errors(by_api, 422) == {"fields.class_group": "Choose from the list."}
-    student = await client.patch(f"/api/v1/tickets/{ticket['id']}", json={"student_id": await _student("别人")},
-                                 headers={**await token_for(teacher), **EN})  # fmt: skip
+    student = await client.patch(
+        f"/api/v1/tickets/{ticket['id']}",
+        json={"student_id": await _student("别人")},
+        headers={**await token_for(teacher), **EN},
+    )
     assert api_errors(student, 422) == {"student_id": "Choose from the list."}
     assert (await services.get_ticket(desk, ticket["id"]))["version"] == ticket["version"]
 
@@ -186,5 +216,7 @@ async def test_update_ticket_checks_changed_references_and_keeps_the_ones_alread
         await services.update_ticket(teacher, ticket["id"], {"student": await _student("另一个")}, version=None)
     assert [(e.field, e.message) for e in refused.value.errors] == [("student_id", "Choose from the list.")]
     # The student the desk chose stays when the teacher changes something else.
-    changed = await services.update_ticket(teacher, ticket["id"], {"student": stranger, "priority": "high"}, version=None)
+    changed = await services.update_ticket(
+        teacher, ticket["id"], {"student": stranger, "priority": "high"}, version=None
+    )
     assert (changed["student"], changed["priority"]) == (stranger, "high")

@@ -13,13 +13,24 @@ def type_form(type_row: dict | None = None, fields: list[dict] | None = None, **
     """The form a browser posts: the basics plus fields.<n>.<part> rows in order."""
     form = {"name": "退费申请", "default_priority": "high", "public_intake": "1", "is_active": "1", "description": ""}
     if type_row:
-        form.update(name=type_row["name"], type_id=str(type_row["id"]), default_priority=type_row["default_priority"],
-                    description=type_row["description"])  # fmt: skip
+        form.update(
+            name=type_row["name"],
+            type_id=str(type_row["id"]),
+            default_priority=type_row["default_priority"],
+            description=type_row["description"],
+        )
     form.update(basics)
     source = fields if fields is not None else [f for f in type_row["fields"] if not f.get("archived")]
     for i, f in enumerate(source):
-        form.update({f"fields.{i}.key": f["key"], f"fields.{i}.label": f["label"], f"fields.{i}.type": f["type"],
-                     f"fields.{i}.help": f.get("help", ""), f"fields.{i}.options": "\n".join(f.get("options", []))})  # fmt: skip
+        form.update(
+            {
+                f"fields.{i}.key": f["key"],
+                f"fields.{i}.label": f["label"],
+                f"fields.{i}.type": f["type"],
+                f"fields.{i}.help": f.get("help", ""),
+                f"fields.{i}.options": "\n".join(f.get("options", [])),
+            }
+        )
         if f.get("required"):
             form[f"fields.{i}.required"] = "1"
     return form
@@ -109,8 +120,11 @@ async def test_removed_field_is_archived_and_old_tickets_keep_value_and_label(cl
     admin = await make_user("admin")
     await login(client, admin)
     refund = await refund_type()
-    draft = Draft(type="refund", title="搬家退费", fields={"contract_no": "HT-0042", "amount": "1200",
-                                                            "reason": "搬家", "account_name": "王芳"})  # fmt: skip
+    draft = Draft(
+        type="refund",
+        title="搬家退费",
+        fields={"contract_no": "HT-0042", "amount": "1200", "reason": "搬家", "account_name": "王芳"},
+    )
     old_ticket = await services.create_ticket(admin, draft)
 
     kept = [f for f in refund["fields"] if f["key"] != "contract_no"]
@@ -196,8 +210,9 @@ async def test_editor_adds_moves_removes_rows_and_refreshes_the_preview(client, 
     assert 'name="fields.0.key" value="contract_no"' not in removed.text
     assert 'value="restore:contract_no"' in removed.text  # listed as archived, restorable
     without = type_form(refund, fields=[f for f in refund["fields"] if f["key"] != "contract_no"])
-    restored = await post_form(client, "/admin/ticket-types/editor", {**without, "op": "restore:contract_no"},
-                               headers=headers)  # fmt: skip
+    restored = await post_form(
+        client, "/admin/ticket-types/editor", {**without, "op": "restore:contract_no"}, headers=headers
+    )
     assert 'name="fields.4.key" value="contract_no"' in restored.text and "restore:contract_no" not in restored.text
 
     preview = await post_form(client, "/admin/ticket-types/preview", base, headers={"HX-Request": "true"})

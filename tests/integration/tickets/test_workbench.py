@@ -75,11 +75,11 @@ async def test_an_overdue_ticket_reads_overdue_in_whichever_section_it_shows(cli
     await login(client, agent)
 
     page = (await client.get("/workbench", headers={"Accept-Language": "zh-CN"})).text
-    pool = page[page.index('id="wb-unassigned"'):page.index('id="wb-due_soon"')]
-    late_row = pool[pool.index("没人接又超时"):pool.index("没人接还来得及")]
-    fresh_row = pool[pool.index("没人接还来得及"):]
-    assert 'wb-due is-overdue' in late_row and "已超时（" in late_row
-    assert 'wb-due is-overdue' not in fresh_row and "到期" in fresh_row and "已超时" not in fresh_row
+    pool = page[page.index('id="wb-unassigned"') : page.index('id="wb-due_soon"')]
+    late_row = pool[pool.index("没人接又超时") : pool.index("没人接还来得及")]
+    fresh_row = pool[pool.index("没人接还来得及") :]
+    assert "wb-due is-overdue" in late_row and "已超时（" in late_row
+    assert "wb-due is-overdue" not in fresh_row and "到期" in fresh_row and "已超时" not in fresh_row
 
 
 async def test_a_teacher_sees_only_what_they_may_open(make_user):
@@ -340,8 +340,12 @@ async def test_link_merge_and_split_through_the_forms(client, make_user):
         client, f"/tickets/{keep['id']}/link", {"target": "T-1999-000001"}, headers={"HX-Request": "true"}
     )
     assert bad.status_code == 422 and 'aria-invalid="true"' in bad.text and 'value="T-1999-000001"' in bad.text
-    linked = await post_form(client, f"/tickets/{keep['id']}/link", {"target": other["number"], "kind": "related"},
-                             headers={"HX-Request": "true"})  # fmt: skip
+    linked = await post_form(
+        client,
+        f"/tickets/{keep['id']}/link",
+        {"target": other["number"], "kind": "related"},
+        headers={"HX-Request": "true"},
+    )
     assert linked.status_code == 200 and other["number"] in linked.text
 
     form = await client.get(f"/tickets/merge?ids={keep['id']}&ids={dup['id']}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -60,11 +60,11 @@ async def test_the_step_is_due_after_its_business_time():
     office = [[540, 720], [780, 1080]]
     await BusinessCalendar.insert(BusinessCalendar(name="浦东", campus=school.campus, weekly=[office] * 5 + [[], []]))
     invalidate_cache()
-    friday_four = datetime(2026, 12, 4, 8, 0, tzinfo=timezone.utc)  # 16:00 in Shanghai
+    friday_four = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)  # 16:00 in Shanghai
     ticket = await open_refund(school, FrozenClock(friday_four))
 
     instance = await services.instance_for(ticket["id"])
-    monday_four = datetime(2026, 12, 7, 8, 0, tzinfo=timezone.utc)
+    monday_four = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
     assert instance["step_entered_at"] == friday_four and instance["step_due_at"] == monday_four
 
     view = await queries.approval_view(
@@ -79,9 +79,10 @@ async def test_the_step_is_due_after_its_business_time():
     assert [(w["id"], w["step_name"], w["overdue"]) for w in waiting] == [(ticket["id"], "班主任初审", True)]
 
     # The next step's clock starts at the decision: Monday 17:00 + 8 h (its SLA) → Tuesday 17:00.
-    decided = await services.decide(school.class_teacher, ticket["id"], "approve",
-                                    clock=FrozenClock(datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)))  # fmt: skip
-    assert decided["step_due_at"] == datetime(2026, 12, 8, 9, 0, tzinfo=timezone.utc)
+    decided = await services.decide(
+        school.class_teacher, ticket["id"], "approve", clock=FrozenClock(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
+    )
+    assert decided["step_due_at"] == datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
 
 
 async def test_types_without_a_workflow_start_nothing():
@@ -243,8 +244,13 @@ async def test_editing_a_workflow_never_changes_running_approvals():
     from app.approvals.workflows import editor_state
 
     _type, flow, _rows = await editor_state(refund["id"])
-    await save_workflow(school.admin, refund["id"], active=True, version=flow["version"],
-                        rows=[{"name": "财务直批", "kind": "finance", "role": "", "user": "", "sla_hours": "4"}])  # fmt: skip
+    await save_workflow(
+        school.admin,
+        refund["id"],
+        active=True,
+        version=flow["version"],
+        rows=[{"name": "财务直批", "kind": "finance", "role": "", "user": "", "sla_hours": "4"}],
+    )
     later = await open_refund(school, title="第二个退费")
 
     assert (await services.instance_for(running["id"]))["steps"][0]["name"] == "班主任初审"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.assignment import presence
 from app.core.clock import FrozenClock
@@ -11,15 +11,21 @@ from tables.tickets.tables import TicketType
 from tests.support import make_user
 
 # A Wednesday, 10:00 in Shanghai.
-WEDNESDAY_10AM = datetime(2026, 12, 2, 2, 0, tzinfo=timezone.utc)
+WEDNESDAY_10AM = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 
 
 def frozen() -> FrozenClock:
     return FrozenClock(WEDNESDAY_10AM)
 
 
-async def agent(clock: FrozenClock, *skills: tuple[str, str], role: str = "customer_service", online: bool = True,
-                shifts: list[tuple[int, int, int]] | None = None, **kwargs):  # fmt: skip
+async def agent(
+    clock: FrozenClock,
+    *skills: tuple[str, str],
+    role: str = "customer_service",
+    online: bool = True,
+    shifts: list[tuple[int, int, int]] | None = None,
+    **kwargs,
+):
     """A person with skills (default: the repair type), all-week shifts unless given, online unless not."""
     user = await make_user(role, **kwargs)
     await StaffSkill.insert(*[StaffSkill(user=user.id, kind=k, value=v) for k, v in (skills or [("type", "repair")])])

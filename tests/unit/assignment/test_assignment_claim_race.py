@@ -35,5 +35,6 @@ async def test_fifty_people_claiming_ten_tickets_at_once_give_each_ticket_exactl
     rows = await Ticket.select(Ticket.id, Ticket.assignee, Ticket.status).where(Ticket.id.is_in(ids))
     assert {r["id"]: r["assignee"] for r in rows} == dict(wins)
     assert {r["status"] for r in rows} == {"assigned"}
-    assert Counter(r["ticket"] for r in await TicketActivity.select(TicketActivity.ticket).where(
-        TicketActivity.kind == "assign")) == Counter({i: 1 for i in ids})  # fmt: skip
+    assert Counter(
+        r["ticket"] for r in await TicketActivity.select(TicketActivity.ticket).where(TicketActivity.kind == "assign")
+    ) == Counter(dict.fromkeys(ids, 1))

@@ -16,8 +16,12 @@ def person(user_id: int, *skills: tuple[str, str], on_shift: bool = True, online
 
 def test_only_people_with_every_required_skill_are_eligible():
     needs = Needs({"subject": frozenset({"数学"}), "campus": frozenset({"1"})})
-    people = [person(1, ("subject", "数学")), person(2, ("subject", "数学"), ("campus", "2")),
-              person(3, ("subject", "数学"), ("campus", "1")), person(4, ("subject", "英语"), ("campus", "1"))]  # fmt: skip
+    people = [
+        person(1, ("subject", "数学")),
+        person(2, ("subject", "数学"), ("campus", "2")),
+        person(3, ("subject", "数学"), ("campus", "1")),
+        person(4, ("subject", "英语"), ("campus", "1")),
+    ]
     assert choose_assignee(needs, people, {}).assignee == 3
 
 
@@ -91,8 +95,15 @@ def test_repeated_decisions_keep_loads_within_one():
 
 
 def test_a_decision_among_200_staff_takes_well_under_100_ms():
-    people = [Candidate(i, frozenset({("type", "repair"), ("subject", "数学" if i % 2 else "英语"), ("campus", str(i % 3))}),
-                        on_shift=i % 5 != 0, online=i % 7 != 0) for i in range(1, 201)]  # fmt: skip
+    people = [
+        Candidate(
+            i,
+            frozenset({("type", "repair"), ("subject", "数学" if i % 2 else "英语"), ("campus", str(i % 3))}),
+            on_shift=i % 5 != 0,
+            online=i % 7 != 0,
+        )
+        for i in range(1, 201)
+    ]
     needs = Needs({"type": frozenset({"repair"}), "subject": frozenset({"数学"}), "campus": frozenset({"1"})})
     loads = {i: float(i % 4) for i in range(1, 201)}
     timings = []

@@ -52,8 +52,12 @@ async def test_a_ticket_is_assigned_once_with_the_timeline_event_and_a_notificat
     assert row == {"assignee": person.id, "status": "assigned", "version": 2}
     [activity] = [a for a in await queries.timeline(ticket_id) if a["kind"] == "assign"]
     assert activity["actor"] is None
-    assert activity["changes"] == {"assignee": [None, person.id], "status": ["new", "assigned"], "by": "auto",
-                                   "reason": rules.LEAST_LOADED}  # fmt: skip
+    assert activity["changes"] == {
+        "assignee": [None, person.id],
+        "status": ["new", "assigned"],
+        "by": "auto",
+        "reason": rules.LEAST_LOADED,
+    }
     assert (
         await Notification.count().where(
             (Notification.recipient == person.id) & (Notification.kind == "ticket_assigned")
@@ -135,8 +139,9 @@ async def test_nobody_fits_leaves_it_in_the_team_queue_and_says_why_once(make_us
     await set_mode("consultation", kinds=["subject"])
     await agent(clock, ("subject", "英语"))  # wrong subject
     await agent(clock, ("subject", "数学"), online=False)  # right subject, not online
-    ticket = await tickets.create_ticket(desk, Draft(type="consultation", title="想了解数学课",
-                                                     fields={"course_interest": ["数学"]}))  # fmt: skip
+    ticket = await tickets.create_ticket(
+        desk, Draft(type="consultation", title="想了解数学课", fields={"course_interest": ["数学"]})
+    )
 
     decision = await services.assign_ticket(ticket["id"], clock)
     await services.assign_ticket(ticket["id"], clock)
@@ -222,8 +227,11 @@ async def test_escalation_hands_the_ticket_to_someone_else(make_user):
     assert moved["assignee"] == second.id
     row = await Ticket.select(Ticket.assignee, Ticket.status).where(Ticket.id == ticket_id).first()
     assert row == {"assignee": second.id, "status": "assigned"}
-    activity = (await TicketActivity.select(TicketActivity.changes).where(TicketActivity.kind == "assign")
-                .output(load_json=True))[-1]  # fmt: skip
+    activity = (
+        await TicketActivity.select(TicketActivity.changes)
+        .where(TicketActivity.kind == "assign")
+        .output(load_json=True)
+    )[-1]
     assert activity["changes"]["assignee"] == [first.id, second.id]
     assert activity["changes"]["escalation"] == "首次响应超时"
 
@@ -257,11 +265,21 @@ async def test_escalation_with_nobody_else_keeps_the_assignee_and_says_so(make_u
 
 
 async def test_ticket_needs_come_from_the_class_course_type_campus_and_fields():
-    ticket = {"type_code": "consultation", "campus": 3, "subject": "物理", "class_teacher": 8, "advisor": None,
-              "fields": {"course_interest": ["数学", "编程"], "language": "en"}}  # fmt: skip
+    ticket = {
+        "type_code": "consultation",
+        "campus": 3,
+        "subject": "物理",
+        "class_teacher": 8,
+        "advisor": None,
+        "fields": {"course_interest": ["数学", "编程"], "language": "en"},
+    }
     needs = services.needs_of(ticket, ("subject", "type", "language", "campus"))
-    assert needs.required == {"subject": {"物理", "数学", "编程"}, "type": {"consultation"}, "language": {"en"},
-                              "campus": {"3"}}  # fmt: skip
+    assert needs.required == {
+        "subject": {"物理", "数学", "编程"},
+        "type": {"consultation"},
+        "language": {"en"},
+        "campus": {"3"},
+    }
     assert needs.class_teacher == 8
     # A kind the ticket says nothing about does not narrow the choice.
     assert (

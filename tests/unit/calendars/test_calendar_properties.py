@@ -47,8 +47,12 @@ def random_calendar(seed: int, tz: str, first: date, days: int) -> dict:
 
 
 def build(spec: dict) -> BusinessHours:
-    return BusinessHours(tz=spec["tz"], weekly=tuple(tuple(day) for day in spec["weekly"]),
-                         holidays=frozenset(spec["holidays"]), workdays=spec["workdays"])  # fmt: skip
+    return BusinessHours(
+        tz=spec["tz"],
+        weekly=tuple(tuple(day) for day in spec["weekly"]),
+        holidays=frozenset(spec["holidays"]),
+        workdays=spec["workdays"],
+    )
 
 
 def shifts_of(spec: dict, day: date) -> list[tuple[int, int]]:
@@ -138,8 +142,13 @@ CHANGES = [(tz, moment) for tz, moments in sorted(DST_CHANGES.items()) for momen
 
 
 @settings(max_examples=1_000, **SETTINGS)
-@given(seed=seeds, change=st.sampled_from(CHANGES), start=st.integers(-3 * 1440, 1440), span=st.integers(0, 3 * 1440),
-       fraction=st.floats(0, 1))  # fmt: skip
+@given(
+    seed=seeds,
+    change=st.sampled_from(CHANGES),
+    start=st.integers(-3 * 1440, 1440),
+    span=st.integers(0, 3 * 1440),
+    fraction=st.floats(0, 1),
+)
 def test_daylight_saving_changes_match_the_reference(seed, change, start, span, fraction):
     tz, moment = change
     begin = moment + timedelta(minutes=start)

@@ -24,8 +24,12 @@ def weekly(*days) -> list:
 
 
 def form(**overrides) -> dict:
-    values = {"name": "校区时间", "timezone": "Asia/Shanghai", "campus": "",
-              "weekly": weekly(*[[["09:00", "12:00"], ["13:00", "18:00"]]] * 5)}  # fmt: skip
+    values = {
+        "name": "校区时间",
+        "timezone": "Asia/Shanghai",
+        "campus": "",
+        "weekly": weekly(*[[["09:00", "12:00"], ["13:00", "18:00"]]] * 5),
+    }
     values.update(overrides)
     return values
 
@@ -53,8 +57,9 @@ async def test_hours_fall_back_from_campus_to_default_to_always_open():
     await services.save_calendar(admin, form(name="默认"), clock=CLOCK)
     default = await services.hours_for_campus(other)
     assert default.weekly[5] == ()
-    await services.save_calendar(admin, form(name="东校区", campus=str(campus), weekly=weekly(*[[["08:00", "20:00"]]] * 7)),
-                                 clock=CLOCK)  # fmt: skip
+    await services.save_calendar(
+        admin, form(name="东校区", campus=str(campus), weekly=weekly(*[[["08:00", "20:00"]]] * 7)), clock=CLOCK
+    )
     assert (await services.hours_for_campus(campus)).weekly[6] == ((480, 1200),)
     assert (await services.hours_for_campus(other)).weekly[5] == ()
 
@@ -65,26 +70,42 @@ async def test_cache_sees_changes_made_behind_its_back():
     calendar_id = await services.save_calendar(admin, form(), clock=CLOCK)
     first = await services.hours_for_campus(None)
     assert await services.hours_for_campus(None) is first  # cached
-    await BusinessCalendar.update({BusinessCalendar.weekly: weekly(*[[[0, 1440]]] * 7),
-                                   BusinessCalendar.version: 2}).where(BusinessCalendar.id == calendar_id)  # fmt: skip
+    await BusinessCalendar.update(
+        {BusinessCalendar.weekly: weekly(*[[[0, 1440]]] * 7), BusinessCalendar.version: 2}
+    ).where(BusinessCalendar.id == calendar_id)
     assert (await services.hours_for_campus(None)).weekly[6] == ((0, 1440),)
 
 
 async def test_save_validates_every_rule_and_saves_nothing():
     admin = await make_user("admin")
-    bad = form(name="", timezone="Mars/Base", campus="999", weekly=[
-        [["09:00", "08:00"]],  # end before start
-        [["09:00", "12:00"], ["11:00", "13:00"]],  # overlap
-        [["09:00", "25:00"]],  # past 24:00
-        [["1", "2"], ["3", "4"], ["5", "6"], ["7", "8"], ["9", "10"]],  # five (and malformed)
-        [["08:00", "09:00"], ["10:00", "11:00"], ["12:00", "13:00"], ["14:00", "15:00"], ["16:00", "17:00"]],
-        [["9:5", "10:00"]], [],
-    ])  # fmt: skip
+    bad = form(
+        name="",
+        timezone="Mars/Base",
+        campus="999",
+        weekly=[
+            [["09:00", "08:00"]],  # end before start
+            [["09:00", "12:00"], ["11:00", "13:00"]],  # overlap
+            [["09:00", "25:00"]],  # past 24:00
+            [["1", "2"], ["3", "4"], ["5", "6"], ["7", "8"], ["9", "10"]],  # five (and malformed)
+            [["08:00", "09:00"], ["10:00", "11:00"], ["12:00", "13:00"], ["14:00", "15:00"], ["16:00", "17:00"]],
+            [["9:5", "10:00"]],
+            [],
+        ],
+    )
     with pytest.raises(ValidationFailed) as failed:
         await services.save_calendar(admin, bad, clock=CLOCK)
     fields = failed.value.by_field()
-    assert set(fields) == {"name", "timezone", "campus", "weekly.0", "weekly.1", "weekly.2", "weekly.3",
-                           "weekly.4", "weekly.5"}  # fmt: skip
+    assert set(fields) == {
+        "name",
+        "timezone",
+        "campus",
+        "weekly.0",
+        "weekly.1",
+        "weekly.2",
+        "weekly.3",
+        "weekly.4",
+        "weekly.5",
+    }
     assert fields["weekly.1"] == "Shifts must not overlap."
     assert fields["weekly.4"] == "At most 4 shifts a day."
     assert await BusinessCalendar.count() == 0
@@ -116,8 +137,12 @@ async def test_update_is_audited_and_stale_versions_conflict():
         await services.save_calendar(admin, form(name="旧页面", version="1"), calendar_id, clock=CLOCK)
     row = await BusinessCalendar.select().where(BusinessCalendar.id == calendar_id).first()
     assert row["name"] == "新名字" and row["version"] == 2
-    entries = await AuditEntry.select().where((AuditEntry.entity_id == calendar_id) & (AuditEntry.entity_type == services.ENTITY)).order_by(AuditEntry.id).output(
-        load_json=True)  # fmt: skip
+    entries = (
+        await AuditEntry.select()
+        .where((AuditEntry.entity_id == calendar_id) & (AuditEntry.entity_type == services.ENTITY))
+        .order_by(AuditEntry.id)
+        .output(load_json=True)
+    )
     assert [e["action"] for e in entries] == ["create", "update"]
     assert entries[1]["changes"] == {"name": ["校区时间", "新名字"]} and entries[1]["actor"] == admin.id
 
@@ -136,10 +161,12 @@ async def test_only_admins_write():
 async def test_range_of_holidays_replaces_existing_days_and_is_audited():
     admin = await make_user("admin")
     calendar_id = await services.save_calendar(admin, form(), clock=CLOCK)
-    await services.add_special_days(admin, calendar_id, {"start": "2026-10-03", "kind": "workday",
-                                                         "shifts": [["09:00", "12:00"]]}, clock=CLOCK)  # fmt: skip
-    written = await services.add_special_days(admin, calendar_id, {"start": "2026-10-01", "end": "2026-10-07",
-                                                                   "kind": "holiday", "note": "国庆"}, clock=CLOCK)  # fmt: skip
+    await services.add_special_days(
+        admin, calendar_id, {"start": "2026-10-03", "kind": "workday", "shifts": [["09:00", "12:00"]]}, clock=CLOCK
+    )
+    written = await services.add_special_days(
+        admin, calendar_id, {"start": "2026-10-01", "end": "2026-10-07", "kind": "holiday", "note": "国庆"}, clock=CLOCK
+    )
     assert written == 7
     days = await CalendarDay.select().where(CalendarDay.calendar == calendar_id).order_by(CalendarDay.day)
     assert [d["day"] for d in days] == [date(2026, 10, d) for d in range(1, 8)]

@@ -24,8 +24,9 @@ def _pypinyin(name: str) -> tuple[str, ...]:
 
 def test_names_read_like_pypinyin_reads_them():
     rng = random.Random(11)
-    names = [rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 3))))
-             for _ in range(3000)]  # fmt: skip
+    names = [
+        rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 3)))) for _ in range(3000)
+    ]
     names += ["".join(chr(rng.randrange(0x4E00, 0x9FA6)) for _ in range(3)) for _ in range(2000)]
     names += ["李朝阳", "张长乐", "王重阳", "欧阳娜娜", "司马光", "诸葛亮", "单田芳", "曾国藩", "乐嘉", "吕绿"]
     assert [nm._han_syllables.__wrapped__(n) for n in names] == [_pypinyin(n) for n in names]
@@ -36,8 +37,9 @@ def _libphonenumber(digits: str) -> str | None:
     if not phonenumbers.is_possible_number(number):
         return None
     if phonenumbers.is_valid_number(number):
-        return "".join(ch for ch in phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-                       if ch.isdigit())  # fmt: skip
+        return "".join(
+            ch for ch in phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL) if ch.isdigit()
+        )
     national = str(number.national_number)
     return national if len(national) == 11 and national.startswith("1") else "0" + national
 

@@ -39,7 +39,13 @@ def test_email_and_wechat_fold_case_spaces_and_width():
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("张 伟", "张伟"), ("張偉", "张伟"), ("张\u3000伟", "张伟"), ("ＺＨＡＮＧ Wei", "zhangwei"), ("欧阳·娜娜", "欧阳娜娜")],
+    [
+        ("张 伟", "张伟"),
+        ("張偉", "张伟"),
+        ("张\u3000伟", "张伟"),
+        ("ＺＨＡＮＧ Wei", "zhangwei"),
+        ("欧阳·娜娜", "欧阳娜娜"),
+    ],
 )
 def test_names_fold_width_spaces_and_traditional_characters(raw, expected):
     assert normalise_name(raw) == expected
@@ -76,8 +82,9 @@ def _reasons(a: dict, b: dict) -> tuple[int, list[str], bool]:
 
 
 def test_same_phone_in_another_format_blocks_and_says_why():
-    points, reasons, blocking = _reasons({"student_name": "张伟", "phone": "138 0013 8000"},
-                                         {"student_name": "张 伟", "phone": "+86-13800138000"})  # fmt: skip
+    points, reasons, blocking = _reasons(
+        {"student_name": "张伟", "phone": "138 0013 8000"}, {"student_name": "张 伟", "phone": "+86-13800138000"}
+    )
     assert blocking and points == 100
     assert reasons[:2] == ["same phone", "name 100%"]
 
@@ -90,8 +97,9 @@ def test_extra_phones_email_and_wechat_are_exact_matches():
 
 
 def test_fuzzy_name_and_district_warn_without_blocking():
-    points, reasons, blocking = _reasons({"student_name": "张伟", "district": "海淀区"},
-                                         {"student_name": "Wei Zhang", "district": "海淀区"})  # fmt: skip
+    points, reasons, blocking = _reasons(
+        {"student_name": "张伟", "district": "海淀区"}, {"student_name": "Wei Zhang", "district": "海淀区"}
+    )
     assert not blocking and points >= DUPLICATE_THRESHOLD
     assert reasons == ["name 100%", "same district"]
 
@@ -106,14 +114,16 @@ def test_guardian_and_one_digit_phone_typo_are_reasons():
 
 
 def test_same_surname_and_district_is_not_a_duplicate():
-    points, reasons, blocking = _reasons({"student_name": "张伟", "district": "海淀区"},
-                                         {"student_name": "张敏", "district": "海淀区"})  # fmt: skip
+    points, reasons, blocking = _reasons(
+        {"student_name": "张伟", "district": "海淀区"}, {"student_name": "张敏", "district": "海淀区"}
+    )
     assert not blocking and points < DUPLICATE_THRESHOLD
     assert reasons == ["same district"]
 
 
 def test_reasons_are_translated():
     set_locale("zh_CN")
-    _points, reasons, _ = _reasons({"student_name": "张伟", "phone": "13800138000"},
-                                  {"student_name": "张伟", "phone": "13800138000"})  # fmt: skip
+    _points, reasons, _ = _reasons(
+        {"student_name": "张伟", "phone": "13800138000"}, {"student_name": "张伟", "phone": "13800138000"}
+    )
     assert reasons == ["手机号相同", "姓名相似度 100%"]

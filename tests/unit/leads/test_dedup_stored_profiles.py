@@ -115,8 +115,9 @@ async def _expected_keys() -> set[tuple[int, str, str]]:
 
 async def test_writes_store_profiles_and_the_migration_rewrites_every_lead(make_user):
     admin = await make_user("admin")
-    a = await services.create_lead(admin, {"student_name": "王芳", "district": "朝阳区", "phone": "13700137000",
-                                           "source": "other"})  # fmt: skip
+    a = await services.create_lead(
+        admin, {"student_name": "王芳", "district": "朝阳区", "phone": "13700137000", "source": "other"}
+    )
     await services.update_lead(admin, a["id"], {"guardian_name": "王 刚", "wechat": "WF_1"}, version=a["version"])
     b = await services.create_lead(admin, {"student_name": "Fang Wang", "email": "f@qq.com", "source": "other"})
     assert await _stored_keys() == await _expected_keys()

@@ -13,11 +13,27 @@ from tables.students.tables import Student
 
 
 async def _pair(owner):
-    a = await services.create_lead(owner, {"student_name": "张伟", "phone": "13800138000", "grade": "三年级",
-                                           "course_interests": ["编程"], "source": "douyin"})  # fmt: skip
-    b = await services.create_lead(owner, {"student_name": "張 偉", "phone": "+86 139 0013 9000", "wechat": "zw88",
-                                           "course_interests": ["数学"], "source": "referral",
-                                           "guardian_name": "张先生"})  # fmt: skip
+    a = await services.create_lead(
+        owner,
+        {
+            "student_name": "张伟",
+            "phone": "13800138000",
+            "grade": "三年级",
+            "course_interests": ["编程"],
+            "source": "douyin",
+        },
+    )
+    b = await services.create_lead(
+        owner,
+        {
+            "student_name": "張 偉",
+            "phone": "+86 139 0013 9000",
+            "wechat": "zw88",
+            "course_interests": ["数学"],
+            "source": "referral",
+            "guardian_name": "张先生",
+        },
+    )
     await services.update_lead(owner, b["id"], {"grade": "四年级"}, version=None)
     return a, b
 

@@ -90,8 +90,9 @@ async def test_one_contact_channel_is_enough(make_user):
 async def test_create_lead_normalises_and_trims(make_user):
     admin = await make_user("admin")
     campus = await make_campus()
-    lead = await _create(admin, student_name="  李小明 ", phone="+86 (010) 6234-5678", campus=str(campus),
-                         next_follow_up_on="2026-12-01")  # fmt: skip
+    lead = await _create(
+        admin, student_name="  李小明 ", phone="+86 (010) 6234-5678", campus=str(campus), next_follow_up_on="2026-12-01"
+    )
     assert lead["student_name"] == "李小明"
     assert lead["phone"] == "01062345678"
     assert lead["campus"] == campus
@@ -175,8 +176,9 @@ async def test_every_change_is_audited_with_field_diffs(make_user):
     assert created["changes"]["owner"] == [None, advisor.id]
     assert "note" not in created["changes"]  # empty values are not noise in the snapshot
 
-    await services.update_lead(advisor, lead_id, {"status": "visited", "phone": "13800138000",
-                                                  "next_follow_up_on": "2026-12-01"}, version=1)  # fmt: skip
+    await services.update_lead(
+        advisor, lead_id, {"status": "visited", "phone": "13800138000", "next_follow_up_on": "2026-12-01"}, version=1
+    )
     update = (await history("lead", lead_id))[0]
     assert update["action"] == "update"
     # The phone was sent unchanged, so only real differences are recorded.
@@ -285,9 +287,14 @@ async def test_pagination_totals(make_user):
 
 @pytest.mark.parametrize(
     ("limit", "offset", "fields"),
-    [("0", "", {"limit"}), ("abc", "", {"limit"}), ("101", "", {"limit"}), ("5", "-1", {"offset"}),
-     ("x", "y", {"limit", "offset"})],
-)  # fmt: skip
+    [
+        ("0", "", {"limit"}),
+        ("abc", "", {"limit"}),
+        ("101", "", {"limit"}),
+        ("5", "-1", {"offset"}),
+        ("x", "y", {"limit", "offset"}),
+    ],
+)
 def test_page_request_rejects_bad_numbers(limit, offset, fields):
     with pytest.raises(ValidationFailed) as caught:
         PageRequest.parse(limit, offset)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from app.calendars.hours import ALWAYS_OPEN, BusinessHours
 from app.core.clock import FrozenClock
@@ -27,27 +27,27 @@ class History:
         self.created_at = at
         self.steps = [Step(at, "created", changes={"status": [None, status], "priority": [None, priority]})]
 
-    def after(self, **delta: float) -> "History":
+    def after(self, **delta: float) -> History:
         self.clock.advance(**delta)
         return self
 
-    def status(self, old: str, new: str) -> "History":
+    def status(self, old: str, new: str) -> History:
         self.steps.append(Step(self.clock.now(), "status", changes={"status": [old, new]}))
         return self
 
-    def priority(self, old: str, new: str) -> "History":
+    def priority(self, old: str, new: str) -> History:
         self.steps.append(Step(self.clock.now(), "priority", changes={"priority": [old, new]}))
         return self
 
-    def staff_reply(self) -> "History":
+    def staff_reply(self) -> History:
         self.steps.append(Step(self.clock.now(), "reply", is_public=True))
         return self
 
-    def note(self) -> "History":
+    def note(self) -> History:
         self.steps.append(Step(self.clock.now(), "note", is_public=False))
         return self
 
-    def requester_reply(self) -> "History":
+    def requester_reply(self) -> History:
         self.steps.append(Step(self.clock.now(), "reply", is_public=True, changes={"by": "requester"}))
         return self
 
@@ -55,7 +55,7 @@ class History:
         return compute(TARGETS, paused, hours, self.created_at, list(self.steps))
 
 
-T0 = datetime(2026, 12, 2, 2, 0, tzinfo=timezone.utc)  # Wednesday 10:00 in Shanghai
+T0 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
 
 
 def test_first_response_and_resolution_due_from_creation():

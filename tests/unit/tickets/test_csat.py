@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import redis.asyncio as aioredis
@@ -35,7 +35,7 @@ async def listening():
 
 
 async def _resolved_ticket(make_user, campus: int | None = None, clock: FrozenClock | None = None) -> tuple:
-    clock = clock or FrozenClock(datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc))
+    clock = clock or FrozenClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
     agent = await make_user("customer_service", campus=campus)
     draft = Draft(type="repair", title="空调漏水", fields={"location": "201", "equipment": "空调"}, campus_id=campus)
     ticket = await services.create_ticket(agent, draft, clock=clock)
@@ -68,13 +68,14 @@ async def test_the_link_is_signed_and_a_forged_one_is_refused(make_user):
 
 async def test_an_unresolved_ticket_has_no_link(make_user):
     agent = await make_user("customer_service")
-    ticket = await services.create_ticket(agent, Draft(type="repair", title="灯坏了",
-                                                       fields={"location": "1", "equipment": "其他"}))  # fmt: skip
+    ticket = await services.create_ticket(
+        agent, Draft(type="repair", title="灯坏了", fields={"location": "1", "equipment": "其他"})
+    )
     assert csat.rating_link(ticket) is None
 
 
 async def test_reopening_and_resolving_again_retires_the_old_link(make_user):
-    clock = FrozenClock(datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc))
+    clock = FrozenClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
     agent, first = await _resolved_ticket(make_user, clock=clock)
     old_signature = _signature(first)
     clock.advance(hours=1)
@@ -82,8 +83,9 @@ async def test_reopening_and_resolving_again_retires_the_old_link(make_user):
     with pytest.raises(NotFound):
         await csat.ticket_for_link(first["id"], old_signature)  # not resolved at all now
     clock.advance(hours=1)
-    again = await services.update_ticket(agent, first["id"], {"status": "resolved"}, version=reopened["version"],
-                                         clock=clock)  # fmt: skip
+    again = await services.update_ticket(
+        agent, first["id"], {"status": "resolved"}, version=reopened["version"], clock=clock
+    )
     assert _signature(again) != old_signature
     with pytest.raises(NotFound):
         await csat.rate(first["id"], old_signature, "5", "")
@@ -100,10 +102,16 @@ async def test_a_low_score_reopens_and_notifies_the_campus_supervisor(make_user)
         result = await csat.rate(ticket["id"], _signature(ticket), "2", "修完第二天又漏水")
         events = await _events(pubsub)
     assert result["reopened"] is True and result["status"] == "in_progress"
-    stored = await Ticket.select(Ticket.status, Ticket.csat_score, Ticket.csat_comment, Ticket.resolved_at,
-                                 Ticket.version).first()  # fmt: skip
-    assert stored == {"status": "in_progress", "csat_score": 2, "csat_comment": "修完第二天又漏水", "resolved_at": None,
-                      "version": ticket["version"] + 1}  # fmt: skip
+    stored = await Ticket.select(
+        Ticket.status, Ticket.csat_score, Ticket.csat_comment, Ticket.resolved_at, Ticket.version
+    ).first()
+    assert stored == {
+        "status": "in_progress",
+        "csat_score": 2,
+        "csat_comment": "修完第二天又漏水",
+        "resolved_at": None,
+        "version": ticket["version"] + 1,
+    }
     activities = (
         await TicketActivity.select(TicketActivity.kind, TicketActivity.changes, TicketActivity.actor)
         .where(TicketActivity.kind.is_in(["csat", "status"]))
@@ -112,9 +120,12 @@ async def test_a_low_score_reopens_and_notifies_the_campus_supervisor(make_user)
     )
     assert activities[-2:] == [
         {"kind": "csat", "changes": {"score": [None, 2], "by": "requester"}, "actor": None},
-        {"kind": "status", "changes": {"status": ["resolved", "in_progress"], "reason": "low_csat", "by": "requester"},
-         "actor": None},
-    ]  # fmt: skip
+        {
+            "kind": "status",
+            "changes": {"status": ["resolved", "in_progress"], "reason": "low_csat", "by": "requester"},
+            "actor": None,
+        },
+    ]
     notified = await Notification.select(Notification.recipient, Notification.kind, Notification.link)
     assert notified == [{"recipient": north_boss.id, "kind": "ticket_low_csat", "link": f"/tickets/{ticket['id']}"}]
     assert south_boss.id not in {n["recipient"] for n in notified}
@@ -128,7 +139,11 @@ async def test_a_low_score_reopens_and_notifies_the_campus_supervisor(make_user)
     assert events[1].audience.records == (("ticket", ticket["id"]),)
     changed = events[1].payload
     assert (changed["id"], changed["status"], changed["old_status"], changed["fields"]) == (
-        ticket["id"], "in_progress", "resolved", ["csat", "status"])  # fmt: skip
+        ticket["id"],
+        "in_progress",
+        "resolved",
+        ["csat", "status"],
+    )
 
 
 async def test_without_a_campus_supervisor_every_supervisor_hears_of_it(make_user):
@@ -148,7 +163,8 @@ async def test_a_high_score_keeps_the_ticket_resolved_and_tells_nobody(make_user
         events = await _events(pubsub)
     assert result["reopened"] is False
     assert [(e.name, e.payload["status"], e.payload["fields"]) for e in events] == [
-        ("ticket.updated", "resolved", ["csat"])]  # fmt: skip
+        ("ticket.updated", "resolved", ["csat"])
+    ]
     stored = await Ticket.select(Ticket.status, Ticket.csat_score, Ticket.resolved_at, Ticket.csat_at).first()
     assert stored["status"] == "resolved" and stored["csat_score"] == 5 and stored["resolved_at"] is not None
     assert stored["csat_at"] is not None
@@ -172,12 +188,16 @@ async def test_a_closed_ticket_takes_a_first_rating_but_no_changes(make_user):
     assert (await Ticket.select(Ticket.csat_score, Ticket.status).first()) == {"csat_score": 3, "status": "closed"}
 
 
-@pytest.mark.parametrize(("score", "comment", "field"), [("0", "", "score"), ("6", "", "score"), ("", "", "score"),
-                                                         ("abc", "", "score"), ("4", "长" * 2001, "comment")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("score", "comment", "field"),
+    [("0", "", "score"), ("6", "", "score"), ("", "", "score"), ("abc", "", "score"), ("4", "长" * 2001, "comment")],
+)
 async def test_bad_input_names_the_field_and_stores_nothing(make_user, score, comment, field):
     _agent, ticket = await _resolved_ticket(make_user)
     with pytest.raises(ValidationFailed) as caught:
         await csat.rate(ticket["id"], _signature(ticket), score, comment)
     assert set(caught.value.by_field()) == {field}
-    assert (await Ticket.select(Ticket.csat_score, Ticket.version).first()) == {"csat_score": None,
-                                                                                "version": ticket["version"]}  # fmt: skip
+    assert (await Ticket.select(Ticket.csat_score, Ticket.version).first()) == {
+        "csat_score": None,
+        "version": ticket["version"],
+    }

@@ -17,7 +17,9 @@ from tests.support import repair
 async def test_create_numbers_tickets_and_records_the_timeline(make_user):
     agent = await make_user("customer_service")
     first = await services.create_ticket(agent, repair())
-    second = await services.create_ticket(agent, repair(title="空调漏水", fields={"location": "201", "equipment": "空调"}))
+    second = await services.create_ticket(
+        agent, repair(title="空调漏水", fields={"location": "201", "equipment": "空调"})
+    )
 
     assert first["number"].endswith("-000001") and second["number"].endswith("-000002")
     assert first["status"] == "new" and first["priority"] == "normal" and first["type_code"] == "repair"
@@ -127,7 +129,9 @@ async def test_mentions_notify_and_first_reply_stamps_first_response(make_user):
 async def test_search_and_filters(make_user):
     agent = await make_user("customer_service")
     a = await services.create_ticket(agent, repair(tags=["楼层3"]))
-    await services.create_ticket(agent, Draft(type="consultation", title="英语小班价格", fields={"course_interest": ["英语"]}))
+    await services.create_ticket(
+        agent, Draft(type="consultation", title="英语小班价格", fields={"course_interest": ["英语"]})
+    )
     found = await queries.list_tickets(agent, TicketFilter(q="投影仪"), PageRequest())
     assert [t["id"] for t in found.items] == [a["id"]]
     by_type = await queries.list_tickets(agent, TicketFilter(type="consultation"), PageRequest())

@@ -60,8 +60,12 @@ async def test_notifications_made_while_creating_carry_the_real_number(make_user
     await seeded_workflows()  # the refund type starts its approval at the class teacher
     school = await make_school()
     refund = await open_refund(school)
-    titles = [r["title"] for r in await Notification.select(Notification.title).where(
-        Notification.kind.is_in(["ticket_assigned", "approval_request"]))]  # fmt: skip
+    titles = [
+        r["title"]
+        for r in await Notification.select(Notification.title).where(
+            Notification.kind.is_in(["ticket_assigned", "approval_request"])
+        )
+    ]
     assert f"{assigned['number']} {assigned['title']}" in titles
     assert any(t.startswith(refund["number"] + " ") for t in titles), (refund["number"], titles)
     assert not any(PENDING_PREFIX in t for t in titles)

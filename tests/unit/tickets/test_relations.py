@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -18,7 +18,7 @@ from app.tickets import queries, services
 from app.tickets.relations import services as relations
 from tables.tickets.tables import Ticket, TicketActivity, TicketAttachment, TicketLink, TicketWatcher
 
-START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 from tests.support import repair
 
 
@@ -96,14 +96,23 @@ async def test_merge_keeps_every_reply_note_and_attachment_with_authors_and_time
     source_b = await services.create_ticket(agent, repair("投影仪还是不亮"), clock)
     await TicketWatcher.insert(TicketWatcher(ticket=source_b["id"], user=watcher.id))
     written = []
-    for n, (ticket, author, public) in enumerate([(source_a, other_agent, True), (source_a, agent, False),
-                                                  (source_b, agent, True), (target, agent, True)]):  # fmt: skip
+    for n, (ticket, author, public) in enumerate(
+        [(source_a, other_agent, True), (source_a, agent, False), (source_b, agent, True), (target, agent, True)]
+    ):
         clock.advance(minutes=10)
         await services.add_message(author, ticket["id"], f"消息 {n}", public=public, clock=clock)
         written.append((f"消息 {n}", author.id, clock.now()))
     note = await TicketActivity.select(TicketActivity.id).where(TicketActivity.body == "消息 1").first()
-    await TicketAttachment.insert(TicketAttachment(ticket=source_a["id"], activity=note["id"], filename="发票.jpg",
-                                                   stored_name="abc123", content_type="image/jpeg", size=1000))  # fmt: skip
+    await TicketAttachment.insert(
+        TicketAttachment(
+            ticket=source_a["id"],
+            activity=note["id"],
+            filename="发票.jpg",
+            stored_name="abc123",
+            content_type="image/jpeg",
+            size=1000,
+        )
+    )
     clock.advance(hours=1)
 
     async with published() as events:
@@ -240,8 +249,10 @@ async def test_split_leaves_out_a_value_the_form_no_longer_accepts(make_user):
     reply = await TicketActivity.select(TicketActivity.id).where(TicketActivity.kind == "reply").first()
     # The type's form changes after the ticket was filed: 投影仪 is no longer a choice.
     type_row = await services.type_by_code("repair")
-    fields = [{**f, "options": [o for o in f["options"] if o != "投影仪"]} if f["key"] == "equipment" else f
-              for f in type_row["fields"]]  # fmt: skip
+    fields = [
+        {**f, "options": [o for o in f["options"] if o != "投影仪"]} if f["key"] == "equipment" else f
+        for f in type_row["fields"]
+    ]
     fields = [{**f, "required": False} if f["key"] == "equipment" else f for f in fields]
     from tables.tickets.tables import TicketType
 
@@ -277,8 +288,19 @@ async def test_split_asks_for_required_values_the_original_never_had(make_user):
     from tables.tickets.tables import TicketType
 
     type_row = await services.type_by_code("repair")  # a field that became required after the ticket was filed
-    fields = [*type_row["fields"], {"key": "floor", "label": "楼层", "type": "text", "required": True, "help": "",
-                                    "options": [], "order": 9, "archived": False}]  # fmt: skip
+    fields = [
+        *type_row["fields"],
+        {
+            "key": "floor",
+            "label": "楼层",
+            "type": "text",
+            "required": True,
+            "help": "",
+            "options": [],
+            "order": 9,
+            "archived": False,
+        },
+    ]
     await TicketType.update({TicketType.fields: fields}).where(TicketType.id == type_row["id"])
     original = await services.get_ticket(agent, original["id"])
     assert [f["key"] for f in relations.missing_required(original)] == ["floor"]

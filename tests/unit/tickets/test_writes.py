@@ -16,8 +16,11 @@ from tests.support import repair
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PROOF = Upload("fields.proof", "收据.png", "image/png", PNG)
 CHAT = Upload("files", "聊天记录.txt", "text/plain", "退费".encode())
-REFUND = Draft(type="refund", title="搬家退费", fields={"contract_no": "HT-2026-001", "amount": "1280",
-                                                     "reason": "搬家", "account_name": "王芳"})  # fmt: skip
+REFUND = Draft(
+    type="refund",
+    title="搬家退费",
+    fields={"contract_no": "HT-2026-001", "amount": "1280", "reason": "搬家", "account_name": "王芳"},
+)
 
 
 def files_on_disk() -> set[str]:

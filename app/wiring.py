@@ -5,7 +5,8 @@
 - the user source of authentication (accounts: sessions, users, API tokens);
 - the bell's unread count on every full page (notifications);
 - the reactions that keep derived state in step with every write (approvals, assignment, SLA,
-  automation rules), which the UnitOfWork refuses to commit without.
+  automation rules), which the UnitOfWork refuses to commit without;
+- who may see each kind of record an event names (tickets, leads, students), for the hub.
 """
 
 from __future__ import annotations
@@ -31,12 +32,17 @@ def wire() -> None:
         )
     )
     web.use_unread_counter(unread_count)
-    # Importing these modules registers their reactions (app.core.db.reacts_to).
+    # Importing these registers, by decorator: the reactions (app.core.db.reacts_to), who may see
+    # each record kind an event names (app.core.events.record_audience) and the lead page's
+    # conversion state (app/leads/page_hooks.py).
     import app.approvals.reactions  # noqa: F401
     import app.assignment.reactions  # noqa: F401
     import app.automation.reactions  # noqa: F401
+    import app.leads.audience  # noqa: F401
     import app.sla.reactions  # noqa: F401
-    import app.students.conversion.hooks  # noqa: F401 - the lead page's conversion state
+    import app.students.audience  # noqa: F401
+    import app.students.conversion.hooks  # noqa: F401
+    import app.tickets.audience  # noqa: F401
 
     db.mark_reactions_registered()
     _done = True

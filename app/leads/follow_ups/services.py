@@ -22,7 +22,6 @@ from app.leads import policy
 from app.leads.audience import of_lead
 from app.leads.texts import school_text
 from app.notifications.services import notify
-from app.students.audience import of_student
 from tables.accounts.tables import User
 from tables.follow_ups.tables import FollowUp
 from tables.leads.tables import Lead
@@ -195,7 +194,8 @@ async def add_follow_up(
                     "kind": data["kind"],
                     "next_follow_up_at": data["next_follow_up_at"].isoformat() if data["next_follow_up_at"] else None,
                 },
-                audience=of_lead(lead_id) if lead_id is not None else of_student(record["id"]),
+                # a student's follow-up: whoever may see the student (resolved by app/students/audience.py)
+                audience=of_lead(lead_id) if lead_id is not None else Audience.record("student", record["id"]),
             )
         )
     return await get_follow_up(follow_up_id)

@@ -8,6 +8,8 @@ name), or raises ActionFailed to mark the action failed.
 
 from __future__ import annotations
 
+import asyncio
+import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,8 +43,15 @@ SYSTEM = CurrentUser(
 )
 
 
-# Tries of a change that meets a concurrent write (each failed try means another writer succeeded).
-ATTEMPTS = 5
+# Tries of a change that meets a concurrent write. Each failed try means another writer succeeded,
+# so the tries only run out when that many writes landed in between: the worker runs up to ten
+# jobs at once, and a burst of rule runs on one ticket (each with several actions) beat one action
+# five times in a row on a loaded PostgreSQL run. A short random pause breaks lock-step rivals.
+ATTEMPTS = 20
+
+
+async def _after_conflict(attempt: int) -> None:
+    await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,7 @@ async def _update(ticket_id: int, change_for: Callable[[dict], dict | None], clo
         except Conflict:
             if attempt == ATTEMPTS - 1:
                 raise ActionFailed(N_("the ticket kept changing meanwhile")) from None
+            await _after_conflict(attempt)
         except ValidationFailed as exc:
             raise ActionFailed("; ".join(f"{e.field}: {e.message}" for e in exc.errors)) from None
     return False
@@ -150,7 +160,9 @@ async def assign_team(ticket: dict, params: dict, rule: dict, run_id: int, clock
     team = await Team.select(Team.id, Team.name).where(Team.id == params["team"]).first()
     if team is None:
         raise ActionFailed(N_("that team no longer exists"))
-    for _ in range(ATTEMPTS):
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            await _after_conflict(attempt)
         current = (
             await Ticket.select(Ticket.team, Ticket.assignee, Ticket.status, Ticket.version)
             .where(Ticket.id == ticket["id"])
@@ -317,6 +329,7 @@ async def follow_up(ticket: dict, params: dict, rule: dict, run_id: int, clock: 
                 raise ActionFailed(
                     N_("%(number)s created, but not linked: the ticket kept changing"), number=created["number"]
                 ) from None
+            await _after_conflict(attempt)
     return created["number"]
 
 
